@@ -1,0 +1,175 @@
+//! Wiring: from settings to a listening server with its job workers. `main` and the tests
+//! build the very same application.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use kernel::Language;
+use store::jobs::{Handlers, Worker, WorkerConfig};
+use store::{BlobStore, Db};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Mode, Settings};
+
+/// A built application: bound to its port, migrated, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    db: Db,
+    router: axum::Router,
+    worker: Worker,
+    workers: usize,
+}
+
+/// The job handlers this binary knows.
+pub fn job_handlers() -> Handlers {
+    let mut handlers = Handlers::new();
+    // Until the post context can send e-mail, the accessibility contact learns of new feedback
+    // from this log line (which carries ids only, never the message or the sender).
+    handlers.register("feedback.notify", |job| async move {
+        let feedback_id = job.payload.get("feedback_id").and_then(|v| v.as_str()).map(str::to_owned);
+        match feedback_id {
+            Some(id) => {
+                tracing::info!(feedback.id = %id, kommune = ?job.kommunenummer.map(|k| k.to_string()), "accessibility feedback received");
+                Ok(())
+            }
+            None => Err("payload has no feedback_id".to_owned()),
+        }
+    });
+    handlers
+}
+
+impl Application {
+    /// Binds the port first (so a taken port fails before anything is created), then connects
+    /// to and migrates the database, opens the blob store and builds the router.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.server.bind).await.with_context(|| {
+            format!("cannot listen on {} (is another process using the port?)", settings.server.bind)
+        })?;
+        let address = listener.local_addr().context("cannot read the bound address")?;
+        let db = Db::connect(&settings.database_url(), settings.database.max_connections)
+            .await
+            .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+        db.migrate().await.context("cannot migrate the database")?;
+        let blobs = BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
+        let worker = Worker::new(
+            db.clone(),
+            job_handlers(),
+            WorkerConfig {
+                concurrency: settings.jobs.workers.max(1),
+                poll_interval: Duration::from_millis(settings.jobs.poll_interval_ms),
+                lease: Duration::from_secs(settings.jobs.lease_seconds),
+                shutdown_grace: Duration::from_secs(settings.jobs.shutdown_grace_seconds),
+                ..WorkerConfig::default()
+            },
+        );
+        let web_config = web::WebConfig {
+            demo: settings.mode == Mode::Demo,
+            secure_cookies: settings.server.secure_cookies,
+            max_body_bytes: settings.server.max_body_bytes,
+            designsystemet_dir: settings.server.designsystemet_dir.clone(),
+            municipalities: settings.web_municipalities(),
+        };
+        let state =
+            web::AppState::new(db.clone(), blobs, web_config, worker.stats()).context("cannot build the web layer")?;
+        if settings.mode == Mode::Demo {
+            seed_demo(&db, settings).await.context("cannot seed the demo data")?;
+        }
+        Ok(Application { listener, address, db, router: web::router(state), worker, workers: settings.jobs.workers })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The database, for tests.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The job worker, for tests.
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
+    /// running jobs, and closes the database.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_sender, stop_receiver) = watch::channel(false);
+        let stopped = |mut receiver: watch::Receiver<bool>| async move {
+            // Waits for `true`; a dropped sender also means stop.
+            let _ = receiver.wait_for(|stop| *stop).await;
+        };
+        let worker_task = if self.workers > 0 {
+            let worker = self.worker.clone();
+            Some(tokio::spawn(worker.run(stopped(stop_receiver.clone()))))
+        } else {
+            None
+        };
+        let server = web::serve(self.listener, self.router, stopped(stop_receiver));
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests and jobs in flight");
+            let _ = stop_sender.send(true);
+        });
+        let served = server.await;
+        signal.abort();
+        if let Some(task) = worker_task {
+            let _ = task.await;
+        }
+        self.db.close().await;
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Demo content that makes the front page look lived in. Added once; never duplicated.
+async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    for municipality in &settings.municipalities {
+        let scoped = db.municipal(municipality.kommunenummer);
+        if !store::content::notices(scoped, 1).await?.is_empty() {
+            continue;
+        }
+        let name = municipality.kommunenummer.navn();
+        store::content::publish_notice(
+            scoped,
+            Language::Bokmal,
+            "Planlagt vedlikehold natt til søndag",
+            &format!("{name} kommunes digitale tjenester kan være utilgjengelige mellom kl. 02 og 04 natt til søndag."),
+        )
+        .await?;
+        store::content::publish_notice(
+            scoped,
+            Language::Bokmal,
+            "Ny innlogging kommer",
+            "Snart kan du logge inn med ID-porten og se saker, brev og tilbud samlet på Min side.",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,123 @@
+//! The command line: `serve`, `demo`, `migrate`, `config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{Application, shutdown_signal};
+use crate::config::{Overrides, Settings};
+
+/// allmenning: a digital public sector for a Norwegian municipality, in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "allmenning", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML configuration file. Environment variables ALLMENNING__SECTION__KEY override it.
+    #[arg(long, global = true, env = "ALLMENNING_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates the database first).
+    Serve(ServerArgs),
+    /// Start a demonstration municipality with its own data directory (./data/demo).
+    Demo(ServerArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+}
+
+/// Options shared by `serve` and `demo`.
+#[derive(Debug, Args, Default)]
+pub struct ServerArgs {
+    /// Listen on this port (overrides server.bind's port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Keep data here (overrides data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Exit code for a configuration that cannot be used.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit code for a failure at start or while running.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (overrides, demo) = match &cli.command {
+        Command::Serve(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: false }, false),
+        Command::Demo(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: true }, true),
+        Command::Migrate | Command::Config => (Overrides::default(), false),
+    };
+    let settings = match Settings::load(cli.config.as_deref(), std::env::vars(), &overrides) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("allmenning: configuration error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Command::Config = cli.command {
+        print!("{}", settings.to_redacted_toml());
+        return ExitCode::SUCCESS;
+    }
+    crate::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("allmenning: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Migrate => migrate(&settings).await,
+            _ => serve(&settings, demo).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("allmenning: {error:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let db = store::Db::connect(&settings.database_url(), 2)
+        .await
+        .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+    db.migrate().await.context("migration failed")?;
+    let status = db.migration_status().await?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
+    let application = Application::build(settings).await?;
+    let address = application.address();
+    tracing::info!(server.address = %address, database = settings.db_backend_name(), "allmenning is listening");
+    #[allow(clippy::print_stdout)]
+    if demo {
+        let host = if address.ip().is_unspecified() { "127.0.0.1".to_owned() } else { address.ip().to_string() };
+        println!("allmenning demo is running at http://{host}:{}/  (Ctrl-C stops it)", address.port());
+        println!("data directory: {}", settings.data_dir.display());
+    } else {
+        println!("allmenning is listening on http://{address}/");
+    }
+    application.run(shutdown_signal()).await
+}

@@ -1,0 +1,493 @@
+//! The settings: one typed struct, read once from an optional TOML file and
+//! `ALLMENNING__SECTION__KEY` environment variables, and passed in from there. Unknown keys and
+//! invalid values are refused with one line naming the key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use kernel::Kommunenummer;
+use serde::{Deserialize, Serialize};
+
+/// The prefix of environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "ALLMENNING__";
+
+/// Production or demonstration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The real thing: dev-only parts are refused.
+    #[default]
+    Production,
+    /// A synthetic municipality; dev-only parts allowed.
+    Demo,
+}
+
+/// A value that is never printed or logged.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+/// Every setting. Defaults need no configuration at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `production` (default) or `demo`.
+    pub mode: Mode,
+    /// Where local data lives: the SQLite file and local blobs.
+    pub data_dir: PathBuf,
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// The database.
+    pub database: DatabaseSettings,
+    /// The blob store.
+    pub blobs: BlobSettings,
+    /// Background jobs.
+    pub jobs: JobSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// The municipalities this deployment serves.
+    pub municipalities: Vec<MunicipalityEntry>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Production,
+            data_dir: PathBuf::from("./data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            blobs: BlobSettings::default(),
+            jobs: JobSettings::default(),
+            log: LogSettings::default(),
+            municipalities: vec![MunicipalityEntry::default()],
+        }
+    }
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Mark cookies `Secure`; turn on when served over HTTPS.
+    pub secure_cookies: bool,
+    /// The `dist` folder of the `@digdir/designsystemet-css` npm package.
+    pub designsystemet_dir: PathBuf,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1024 * 1024,
+            secure_cookies: false,
+            designsystemet_dir: PathBuf::from("node_modules/@digdir/designsystemet-css/dist"),
+        }
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` or `postgres://...`; empty means `sqlite://<data_dir>/allmenning.db`.
+    pub url: Secret,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: Secret::default(), max_connections: 10 }
+    }
+}
+
+/// Where blobs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// A local directory.
+    #[default]
+    Local,
+    /// S3-compatible object storage.
+    S3,
+}
+
+/// The blob store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobSettings {
+    /// `local` (default) or `s3`.
+    pub backend: BlobBackend,
+    /// For `local`: the directory; empty means `<data_dir>/blobs`.
+    pub path: PathBuf,
+    /// For `s3`: the bucket.
+    pub bucket: String,
+    /// For `s3`: the endpoint (MinIO, Ceph); empty for AWS.
+    pub endpoint: String,
+    /// For `s3`: the region.
+    pub region: String,
+    /// For `s3`: the access key id.
+    pub access_key_id: String,
+    /// For `s3`: the secret key.
+    pub secret_access_key: Secret,
+    /// For `s3`: allow plain HTTP (a local MinIO).
+    pub allow_http: bool,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        Self {
+            backend: BlobBackend::Local,
+            path: PathBuf::new(),
+            bucket: String::new(),
+            endpoint: String::new(),
+            region: "us-east-1".to_owned(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            allow_http: false,
+        }
+    }
+}
+
+/// Background jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Jobs run at once in this process; 0 runs no worker here.
+    pub workers: usize,
+    /// How often to look for due jobs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job is held before another worker may take it, in seconds.
+    pub lease_seconds: u64,
+    /// How long shutdown waits for running jobs, in seconds.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { workers: 4, poll_interval_ms: 250, lease_seconds: 300, shutdown_grace_seconds: 20 }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,store=debug`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+/// One municipality served by this deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MunicipalityEntry {
+    /// Its kommunenummer (four digits, e.g. "4601").
+    pub kommunenummer: Kommunenummer,
+    /// Host names that reach it; leave empty for the one that answers every other host.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+impl Default for MunicipalityEntry {
+    fn default() -> Self {
+        Self { kommunenummer: default_kommune(), hosts: Vec::new() }
+    }
+}
+
+/// Bergen, the municipality a configuration without any serves.
+fn default_kommune() -> Kommunenummer {
+    // 4601 is on the compiled-in list, so this cannot fail; the fallback keeps it total.
+    Kommunenummer::parse("4601").unwrap_or_else(|_| kernel::kommune::kommuner()[0].nummer)
+}
+
+/// A configuration that cannot be used. Printed as one line; the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable does not fit its key.
+    #[error("environment variable {variable}: {message}")]
+    Environment {
+        /// The variable.
+        variable: String,
+        /// Why.
+        message: String,
+    },
+    /// A key is unknown or its value invalid.
+    #[error("configuration key `{key}`: {message}")]
+    Key {
+        /// The dotted key, e.g. `server.bind`.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Values given on the command line, which win over file and environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// Set by `allmenning demo`.
+    pub demo: bool,
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = path.split_last() else { return Err("empty key".to_owned()) };
+    let mut current = table;
+    for segment in parents {
+        let entry = current.entry(segment.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(inner) => inner,
+            _ => return Err(format!("`{segment}` is not a section")),
+        };
+    }
+    current.insert(last.clone(), value);
+    Ok(())
+}
+
+fn lookup<'v>(value: &'v toml::Value, path: &[String]) -> Option<&'v toml::Value> {
+    path.iter().try_fold(value, |v, segment| v.as_table()?.get(segment))
+}
+
+/// Turns an environment variable's text into the TOML type the default setting has, so that
+/// `"0301"` stays a string and `"8080"` becomes a number where a number is expected.
+fn coerce(text: &str, template: Option<&toml::Value>) -> Result<toml::Value, String> {
+    match template {
+        Some(toml::Value::Integer(_)) => text
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("expected a whole number, got {text:?}")),
+        Some(toml::Value::Boolean(_)) => match text.trim() {
+            "true" => Ok(toml::Value::Boolean(true)),
+            "false" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("expected true or false, got {text:?}")),
+        },
+        Some(toml::Value::Array(_)) | Some(toml::Value::Table(_)) => {
+            let wrapped = format!("value = {text}");
+            let mut table: toml::Table =
+                wrapped.parse().map_err(|e: toml::de::Error| format!("expected a TOML value: {}", e.message()))?;
+            table.remove("value").ok_or_else(|| "expected a TOML value".to_owned())
+        }
+        _ => Ok(toml::Value::String(text.to_owned())),
+    }
+}
+
+impl Settings {
+    /// Reads the file (if any), applies `ALLMENNING__...` variables from `environment`, then
+    /// the command-line `overrides`, and checks every key.
+    pub fn load(
+        file: Option<&Path>,
+        environment: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: e.to_string().replace('\n', " "),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let template = toml::Value::try_from(Settings::default()).ok();
+        let mut variables: Vec<(String, String)> =
+            environment.into_iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
+        variables.sort();
+        for (variable, text) in variables {
+            let path: Vec<String> = variable[ENV_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(ConfigError::Environment { variable, message: "empty key segment".to_owned() });
+            }
+            let value = coerce(&text, template.as_ref().and_then(|t| lookup(t, &path)))
+                .map_err(|message| ConfigError::Environment { variable: variable.clone(), message })?;
+            set_path(&mut table, &path, value).map_err(|message| ConfigError::Environment { variable, message })?;
+        }
+        if overrides.demo {
+            table.insert("mode".to_owned(), toml::Value::String("demo".to_owned()));
+            if !table.contains_key("data_dir") {
+                table.insert("data_dir".to_owned(), toml::Value::String("./data/demo".to_owned()));
+            }
+        }
+        let mut settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|error| {
+            let key = error.path().to_string();
+            ConfigError::Key {
+                key: if key == "." { "(top level)".to_owned() } else { key },
+                message: error.into_inner().to_string(),
+            }
+        })?;
+        if let Some(port) = overrides.port {
+            settings.server.bind.set_port(port);
+        }
+        if let Some(dir) = &overrides.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let key_error =
+            |key: &str, message: &str| ConfigError::Key { key: key.to_owned(), message: message.to_owned() };
+        let url = self.database_url();
+        let scheme = url.split(':').next().unwrap_or_default();
+        if !matches!(scheme, "sqlite" | "postgres" | "postgresql") {
+            return Err(key_error(
+                "database.url",
+                &format!("unsupported scheme {scheme:?}: use sqlite:// or postgres://"),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error("database.max_connections", "must be at least 1"));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(key_error("server.max_body_bytes", "must be at least 1024"));
+        }
+        if self.blobs.backend == BlobBackend::S3 && self.blobs.bucket.is_empty() {
+            return Err(key_error("blobs.bucket", "is required when blobs.backend = \"s3\""));
+        }
+        if self.municipalities.is_empty() {
+            return Err(key_error("municipalities", "at least one municipality is required"));
+        }
+        if self.jobs.poll_interval_ms == 0 || self.jobs.lease_seconds == 0 {
+            return Err(key_error("jobs", "poll_interval_ms and lease_seconds must be above 0"));
+        }
+        web::tenancy::Municipalities::new(&self.web_municipalities())
+            .map_err(|e| key_error("municipalities", &e.to_string()))?;
+        Ok(())
+    }
+
+    /// The database URL, with the default filled in.
+    pub fn database_url(&self) -> String {
+        if self.database.url.expose().is_empty() {
+            format!("sqlite://{}", self.data_dir.join("allmenning.db").display())
+        } else {
+            self.database.url.expose().to_owned()
+        }
+    }
+
+    /// The database URL with any password replaced, for printing.
+    pub fn database_url_redacted(&self) -> String {
+        let url = self.database_url();
+        match (url.find("://"), url.rfind('@')) {
+            (Some(start), Some(at)) if at > start => {
+                let credentials = &url[start + 3..at];
+                match credentials.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:[redacted]{}", &url[..start + 3], &url[at..]),
+                    None => url,
+                }
+            }
+            _ => url,
+        }
+    }
+
+    /// The blob store configuration, with the default path filled in.
+    pub fn blob_config(&self) -> store::BlobConfig {
+        match self.blobs.backend {
+            BlobBackend::Local => store::BlobConfig::Local {
+                path: if self.blobs.path.as_os_str().is_empty() {
+                    self.data_dir.join("blobs")
+                } else {
+                    self.blobs.path.clone()
+                },
+            },
+            BlobBackend::S3 => store::BlobConfig::S3 {
+                bucket: self.blobs.bucket.clone(),
+                endpoint: Some(self.blobs.endpoint.clone()).filter(|e| !e.is_empty()),
+                region: self.blobs.region.clone(),
+                access_key_id: self.blobs.access_key_id.clone(),
+                secret_access_key: self.blobs.secret_access_key.expose().to_owned(),
+                allow_http: self.blobs.allow_http,
+            },
+        }
+    }
+
+    /// The municipalities in the web layer's terms.
+    pub fn web_municipalities(&self) -> Vec<web::MunicipalitySetting> {
+        self.municipalities
+            .iter()
+            .map(|m| web::MunicipalitySetting { kommunenummer: m.kommunenummer, hosts: m.hosts.clone() })
+            .collect()
+    }
+
+    /// The effective configuration as TOML, secrets redacted, for `allmenning config`.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = Secret(self.database_url_redacted());
+        let mut value = toml::Value::try_from(&shown).unwrap_or(toml::Value::Table(toml::Table::new()));
+        // The URL is already redacted above; show it rather than the generic marker.
+        if let Some(database) = value.get_mut("database").and_then(toml::Value::as_table_mut) {
+            database.insert("url".to_owned(), toml::Value::String(self.database_url_redacted()));
+        }
+        toml::to_string_pretty(&value).unwrap_or_default()
+    }
+}
+
+impl Settings {
+    /// `sqlite` or `postgres`, for logs.
+    pub fn db_backend_name(&self) -> &'static str {
+        if self.database_url().starts_with("sqlite") { "sqlite" } else { "postgres" }
+    }
+}

@@ -1,0 +1,78 @@
+//! Migrations, embedded in the binary, one list per backend. Released migrations are never
+//! edited: the checksum sqlx keeps refuses a changed file.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Backend, Db, StoreError};
+
+/// (version, description, SQL) for SQLite.
+const SQLITE: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+
+/// (version, description, SQL) for PostgreSQL; the same versions as SQLite.
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+
+fn migrator(backend: Backend) -> Migrator {
+    let list = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    let migrations: Vec<Migration> = list
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+        })
+        .collect();
+    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+}
+
+/// How far the database is migrated, compared to what this binary carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Versions this binary carries.
+    pub known: Vec<i64>,
+    /// Versions recorded as applied successfully in the database.
+    pub applied: Vec<i64>,
+}
+
+impl MigrationStatus {
+    /// True when every migration this binary knows is applied.
+    pub fn is_current(&self) -> bool {
+        self.known.iter().all(|v| self.applied.contains(v))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AppliedVersion {
+    version: i64,
+}
+
+impl Db {
+    /// Applies every pending migration. Safe to run from several processes at once: sqlx takes
+    /// an advisory lock on PostgreSQL, and SQLite serialises writers.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = migrator(self.backend());
+        if let Some(pool) = self.sqlite_pool() {
+            migrator.run(pool).await?;
+        } else if let Some(pool) = self.postgres_pool() {
+            migrator.run(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Which migrations are applied. A database never migrated has none.
+    pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        let known = migrator(self.backend()).migrations.iter().map(|m| m.version).collect();
+        let applied = match self
+            .fetch_all::<AppliedVersion>("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version", &[])
+            .await
+        {
+            Ok(rows) => rows.into_iter().map(|r| r.version).collect(),
+            // The bookkeeping table does not exist before the first migration.
+            Err(StoreError::Database(_)) => Vec::new(),
+            Err(other) => return Err(other),
+        };
+        Ok(MigrationStatus { known, applied })
+    }
+}
