@@ -18,6 +18,7 @@ mod error;
 pub mod events;
 pub mod jobs;
 mod migrate;
+pub mod testing;
 
 pub use blobs::{BlobConfig, BlobRef, BlobStore};
 pub use db::{Backend, Db, MUNICIPAL_TABLES, MunicipalDb, MunicipalTx, Param, Record, Tx};

@@ -76,3 +76,32 @@ impl Db {
         Ok(MigrationStatus { known, applied })
     }
 }
+
+/// A table with a `kommunenummer` column, and whether that column is `NOT NULL`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KommunenummerColumn {
+    /// The table.
+    pub table_name: String,
+    /// True when the column may not be NULL.
+    pub not_null: bool,
+}
+
+impl Db {
+    /// Every table that has a `kommunenummer` column, for the check that the municipal table
+    /// list matches the schema.
+    pub async fn kommunenummer_columns(&self) -> Result<Vec<KommunenummerColumn>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT m.name AS table_name, p.\"notnull\" = 1 AS not_null \
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND p.name = 'kommunenummer' ORDER BY m.name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS table_name, is_nullable = 'NO' AS not_null \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND column_name = 'kommunenummer' ORDER BY table_name"
+            }
+        };
+        self.fetch_all(sql, &[]).await
+    }
+}
