@@ -33,7 +33,8 @@ pub fn job_handlers() -> Handlers {
         let feedback_id = job.payload.get("feedback_id").and_then(|v| v.as_str()).map(str::to_owned);
         match feedback_id {
             Some(id) => {
-                tracing::info!(feedback.id = %id, kommune = ?job.kommunenummer.map(|k| k.to_string()), "accessibility feedback received");
+                let kommune = job.kommunenummer.map_or_else(|| "-".to_owned(), |k| k.to_string());
+                tracing::info!(feedback.id = %id, kommune = %kommune, "accessibility feedback received");
                 Ok(())
             }
             None => Err("payload has no feedback_id".to_owned()),
@@ -89,6 +90,11 @@ impl Application {
     /// The database, for tests.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The router, for in-process tests.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
     }
 
     /// The job worker, for tests.

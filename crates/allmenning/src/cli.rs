@@ -1,4 +1,6 @@
 //! The command line: `serve`, `demo`, `migrate`, `config`.
+// This module is where the binary talks to its user on standard output.
+#![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,10 +101,7 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
     db.migrate().await.context("migration failed")?;
     let status = db.migration_status().await?;
-    #[allow(clippy::print_stdout)]
-    {
-        println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
-    }
+    println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
     db.close().await;
     Ok(())
 }
@@ -111,7 +110,6 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let application = Application::build(settings).await?;
     let address = application.address();
     tracing::info!(server.address = %address, database = settings.db_backend_name(), "allmenning is listening");
-    #[allow(clippy::print_stdout)]
     if demo {
         let host = if address.ip().is_unspecified() { "127.0.0.1".to_owned() } else { address.ip().to_string() };
         println!("allmenning demo is running at http://{host}:{}/  (Ctrl-C stops it)", address.port());

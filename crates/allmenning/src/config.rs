@@ -35,6 +35,12 @@ impl Secret {
     }
 }
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
@@ -375,7 +381,8 @@ impl Settings {
             let key = error.path().to_string();
             ConfigError::Key {
                 key: if key == "." { "(top level)".to_owned() } else { key },
-                message: error.into_inner().to_string(),
+                // The TOML deserialiser adds "in `key`" on further lines; the key is named already.
+                message: error.into_inner().to_string().lines().next().unwrap_or_default().to_owned(),
             }
         })?;
         if let Some(port) = overrides.port {

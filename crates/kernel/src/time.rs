@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn formats_rfc3339_in_utc() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(Timestamp(1_795_333_235_123).to_rfc3339(), "2026-11-22T05:40:35.123Z");
+        assert_eq!(Timestamp(1_795_333_235_123).to_rfc3339(), "2026-11-22T07:40:35.123Z");
     }
 
     #[test]

@@ -117,11 +117,11 @@ impl From<Option<Kommunenummer>> for Param {
     }
 }
 
-/// Builds a `Vec<Param>` from values of mixed types: `params![id, "text", 3_i64]`.
+/// Builds an array of [`Param`] from values of mixed types: `&params![id, "text", 3_i64]`.
 #[macro_export]
 macro_rules! params {
     ($($value:expr),* $(,)?) => {
-        vec![$($crate::Param::from($value)),*]
+        [$($crate::Param::from($value)),*]
     };
 }
 
@@ -263,10 +263,10 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true);
                 let file = options.get_filename();
-                if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    if !url.contains(":memory:") {
-                        std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
-                    }
+                if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !url.contains(":memory:")
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections.max(2))
@@ -446,8 +446,8 @@ impl std::fmt::Debug for Tx {
 impl Tx {
     fn exec(&mut self) -> Exec<'_> {
         match &mut self.inner {
-            TxInner::Sqlite { tx, .. } => Exec::SqliteConn(&mut **tx),
-            TxInner::Postgres(tx) => Exec::PgConn(&mut **tx),
+            TxInner::Sqlite { tx, .. } => Exec::SqliteConn(tx),
+            TxInner::Postgres(tx) => Exec::PgConn(tx),
         }
     }
 

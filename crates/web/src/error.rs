@@ -142,10 +142,10 @@ fn internal_problem() -> Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Store(error) = &self {
-            if error.kind() == ErrorKind::Other {
-                tracing::error!(error = %error, "store error in API handler");
-            }
+        if let ApiError::Store(error) = &self
+            && error.kind() == ErrorKind::Other
+        {
+            tracing::error!(error = %error, "store error in API handler");
         }
         self.problem().into_response()
     }

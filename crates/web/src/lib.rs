@@ -225,9 +225,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body));
     let x_request_id = HeaderName::from_static("x-request-id");
-    let routes = security_headers(routes)
-        .layer(middleware::from_fn_with_state(state.clone(), request_context))
+    // From the inside out: a caught panic becomes an error marker, the request context turns
+    // markers into pages or problems, and the security headers go on every response, those
+    // pages included.
+    let routes = routes
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), request_context));
+    let routes = security_headers(routes)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

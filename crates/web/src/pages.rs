@@ -105,10 +105,15 @@ struct AccessibilityQuery {
     mottatt: Option<String>,
 }
 
+/// The form as sent. Absent fields are left out when the form is shown again, so an empty
+/// field renders empty rather than as "none".
 #[derive(Debug, Default, Deserialize, Serialize)]
 struct FeedbackForm {
+    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     contact_email: Option<String>,
 }
 

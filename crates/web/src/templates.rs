@@ -49,8 +49,12 @@ impl Templates {
             kwargs.assert_all_used()?;
             Ok(i18n.message(language, &key, &args))
         });
-        env.add_function("asset", move |name: String| -> Result<String, Error> {
-            assets.url(&name).ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("unknown asset {name}")))
+        env.add_function("asset", move |name: String| -> Result<Value, Error> {
+            // Our own URL of our own asset: safe as it is, and readable in the page source.
+            assets
+                .url(&name)
+                .map(Value::from_safe_string)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("unknown asset {name}")))
         });
         Ok(Self { env })
     }

@@ -163,7 +163,8 @@ async fn concurrent_claims_never_hand_out_the_same_job_twice() {
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
-                let batch = jobs::claim(&db, &format!("w{worker}"), 5, now, Duration::from_secs(60)).await.expect("claim");
+                let batch =
+                    jobs::claim(&db, &format!("w{worker}"), 5, now, Duration::from_secs(60)).await.expect("claim");
                 if batch.is_empty() {
                     break;
                 }
@@ -208,7 +209,10 @@ async fn a_retry_waits_for_its_backoff() {
     let dead = jobs::fail(&db, &claimed[0], "later", retry_at).await.expect("fail");
     assert!(!dead);
     assert!(jobs::claim(&db, "w", 1, now.plus_millis(9_000), Duration::from_secs(60)).await.expect("claim").is_empty());
-    assert_eq!(jobs::claim(&db, "w", 1, now.plus_millis(10_000), Duration::from_secs(60)).await.expect("claim").len(), 1);
+    assert_eq!(
+        jobs::claim(&db, "w", 1, now.plus_millis(10_000), Duration::from_secs(60)).await.expect("claim").len(),
+        1
+    );
 }
 
 #[test]

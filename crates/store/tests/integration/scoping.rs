@@ -102,7 +102,8 @@ async fn events_replay_in_order_from_any_sequence_number_and_rollback_leaves_non
     let mut sequence = Vec::new();
     for n in 0..5 {
         let mut tx = db.begin().await.expect("begin");
-        let event = CloudEvent::new("/test", "no.allmenning.test", None, Some(n.to_string()), serde_json::json!({ "n": n }));
+        let event =
+            CloudEvent::new("/test", "no.allmenning.test", None, Some(n.to_string()), serde_json::json!({ "n": n }));
         sequence.push(tx.publish(&event).await.expect("publish"));
         tx.commit().await.expect("commit");
     }

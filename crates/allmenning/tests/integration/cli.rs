@@ -1,0 +1,94 @@
+//! The binary as a user runs it.
+
+use std::process::{Command, Stdio};
+
+fn allmenning() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_allmenning"));
+    command.env_remove("ALLMENNING_CONFIG").env("RUST_LOG", "warn").stdin(Stdio::null());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ALLMENNING__") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn version_and_help_answer() {
+    let version = allmenning().arg("--version").output().expect("runs");
+    assert!(version.status.success());
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("allmenning {}", env!("CARGO_PKG_VERSION")));
+    let help = allmenning().arg("--help").output().expect("runs");
+    let text = String::from_utf8_lossy(&help.stdout);
+    for command in ["serve", "demo", "migrate", "config"] {
+        assert!(text.contains(command), "{text}");
+    }
+}
+
+#[test]
+fn a_bad_configuration_exits_with_code_2_and_one_line() {
+    let output = allmenning().arg("config").env("ALLMENNING__SERVER__BIND", "nowhere").output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.bind"), "{stderr}");
+
+    let scheme = allmenning().arg("migrate").env("ALLMENNING__DATABASE__URL", "oracle://x").output().expect("runs");
+    assert_eq!(scheme.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&scheme.stderr).contains("unsupported scheme"));
+}
+
+#[test]
+fn config_prints_the_effective_configuration_without_secrets() {
+    let output = allmenning()
+        .arg("config")
+        .env("ALLMENNING__DATABASE__URL", "postgres://app:topphemmelig@db/allmenning")
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("[database]") && text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("topphemmelig"), "{text}");
+}
+
+#[test]
+fn a_taken_port_fails_cleanly_and_creates_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let output =
+        allmenning().args(["serve", "--port", &port.to_string(), "--data-dir"]).arg(&data_dir).output().expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(!data_dir.exists(), "nothing may be created when the port is taken");
+}
+
+#[test]
+fn an_unreachable_database_fails_cleanly_and_creates_nothing() {
+    // Port 1 on loopback refuses connections at once.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let output = allmenning()
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(&data_dir)
+        .env("ALLMENNING__DATABASE__URL", "postgres://nobody:secret-pw@127.0.0.1:1/none")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(!stderr.contains("secret-pw"), "the password must not be printed: {stderr}");
+    assert!(!data_dir.exists());
+}
+
+#[test]
+fn migrate_creates_and_migrates_the_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("m/allmenning.db").display());
+    let output = allmenning().arg("migrate").env("ALLMENNING__DATABASE__URL", &url).output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 of 1 migrations applied"));
+    assert!(dir.path().join("m/allmenning.db").exists());
+}

@@ -1,0 +1,121 @@
+use std::path::PathBuf;
+
+use allmenning::config::{ConfigError, Mode, Overrides, Settings};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load(None, env(pairs), &Overrides::default())
+}
+
+#[test]
+fn zero_configuration_gives_sqlite_in_the_data_directory_on_port_8080() {
+    let settings = load(&[]).expect("defaults");
+    assert_eq!(settings.mode, Mode::Production);
+    assert_eq!(settings.database_url(), "sqlite://./data/allmenning.db");
+    assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.municipalities.len(), 1);
+    assert_eq!(settings.municipalities[0].kommunenummer.as_str(), "4601");
+}
+
+#[test]
+fn environment_variables_set_keys_with_the_right_types() {
+    let settings = load(&[
+        ("ALLMENNING__DATABASE__URL", "postgres://app:hemmelig@db.internal/allmenning"),
+        ("ALLMENNING__DATABASE__MAX_CONNECTIONS", "32"),
+        ("ALLMENNING__SERVER__SECURE_COOKIES", "true"),
+        ("ALLMENNING__MODE", "demo"),
+        ("ALLMENNING__MUNICIPALITIES", r#"[{ kommunenummer = "0301", hosts = ["oslo.example.no"] }]"#),
+        ("UNRELATED", "ignored"),
+    ])
+    .expect("valid");
+    assert_eq!(settings.database_url(), "postgres://app:hemmelig@db.internal/allmenning");
+    assert_eq!(settings.database.max_connections, 32);
+    assert!(settings.server.secure_cookies);
+    assert_eq!(settings.mode, Mode::Demo);
+    // The leading zero survives: the variable is read as the type the key has.
+    assert_eq!(settings.municipalities[0].kommunenummer.as_str(), "0301");
+}
+
+#[test]
+fn the_printed_configuration_redacts_secrets() {
+    let settings = load(&[
+        ("ALLMENNING__DATABASE__URL", "postgres://app:hemmelig@db.internal/allmenning"),
+        ("ALLMENNING__BLOBS__SECRET_ACCESS_KEY", "s3-hemmelig"),
+    ])
+    .expect("valid");
+    let printed = settings.to_redacted_toml();
+    assert!(!printed.contains("hemmelig"), "{printed}");
+    assert!(printed.contains("postgres://app:[redacted]@db.internal/allmenning"), "{printed}");
+    assert!(!format!("{settings:?}").contains("hemmelig"));
+}
+
+#[test]
+fn unknown_keys_are_refused_naming_the_key() {
+    let error = load(&[("ALLMENNING__SERVER__PROT", "80")]).expect_err("unknown key");
+    let message = error.to_string();
+    assert!(message.contains("server") && message.contains("prot"), "{message}");
+}
+
+#[test]
+fn invalid_values_are_refused_naming_the_key() {
+    let cases = [
+        ("ALLMENNING__SERVER__BIND", "not an address", "server.bind"),
+        ("ALLMENNING__DATABASE__MAX_CONNECTIONS", "many", "ALLMENNING__DATABASE__MAX_CONNECTIONS"),
+        ("ALLMENNING__MODE", "staging", "mode"),
+        ("ALLMENNING__DATABASE__URL", "mysql://x", "database.url"),
+        ("ALLMENNING__MUNICIPALITIES", r#"[{ kommunenummer = "9999" }]"#, "municipalities"),
+    ];
+    for (variable, value, key) in cases {
+        let message = load(&[(variable, value)]).expect_err(variable).to_string();
+        assert!(message.contains(key), "{variable}={value}: {message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+    }
+}
+
+#[test]
+fn a_configuration_file_is_read_and_the_environment_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("allmenning.toml");
+    std::fs::write(
+        &file,
+        "mode = \"demo\"\n[server]\nbind = \"0.0.0.0:9000\"\n[[municipalities]]\nkommunenummer = \"1103\"\n",
+    )
+    .expect("write");
+    let settings =
+        Settings::load(Some(&file), env(&[("ALLMENNING__SERVER__BIND", "127.0.0.1:9001")]), &Overrides::default())
+            .expect("valid");
+    assert_eq!(settings.mode, Mode::Demo);
+    assert_eq!(settings.server.bind.to_string(), "127.0.0.1:9001");
+    assert_eq!(settings.municipalities[0].kommunenummer.navn(), "Stavanger");
+
+    std::fs::write(&file, "[server\nbind = 1").expect("write");
+    let error = Settings::load(Some(&file), env(&[]), &Overrides::default()).expect_err("bad TOML");
+    assert!(matches!(error, ConfigError::Syntax { .. }), "{error}");
+}
+
+#[test]
+fn command_line_overrides_win_and_demo_has_its_own_data_directory() {
+    let demo = Settings::load(None, env(&[]), &Overrides { demo: true, ..Overrides::default() }).expect("demo");
+    assert_eq!(demo.mode, Mode::Demo);
+    assert_eq!(demo.data_dir, PathBuf::from("./data/demo"));
+    assert_eq!(demo.database_url(), "sqlite://./data/demo/allmenning.db");
+
+    let overridden = Settings::load(
+        None,
+        env(&[("ALLMENNING__SERVER__BIND", "127.0.0.1:9000")]),
+        &Overrides { port: Some(8181), data_dir: Some(PathBuf::from("/srv/a")), demo: true },
+    )
+    .expect("overrides");
+    assert_eq!(overridden.server.bind.to_string(), "127.0.0.1:8181");
+    assert_eq!(overridden.database_url(), "sqlite:///srv/a/allmenning.db");
+}
+
+#[test]
+fn ambiguous_municipality_hosts_are_refused() {
+    let error = load(&[("ALLMENNING__MUNICIPALITIES", r#"[{ kommunenummer = "4601" }, { kommunenummer = "1103" }]"#)])
+        .expect_err("two fallbacks");
+    assert!(error.to_string().contains("municipalities"), "{error}");
+}

@@ -1,0 +1,126 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use allmenning::Application;
+use allmenning::config::{Mode, MunicipalityEntry, Settings};
+use axum::body::Body;
+use axum::http::{Request, Response};
+use kernel::Kommunenummer;
+use store::Db;
+use store::testing::TestDatabase;
+use tower::ServiceExt;
+
+/// The repository root, where `npm ci` puts Designsystemet.
+pub fn repository_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Settings for a test: port 0, a fresh database, a temporary data directory.
+pub struct TestSettings {
+    pub settings: Settings,
+    pub database: TestDatabase,
+    /// Kept so the directory lives as long as the test.
+    pub _data_dir: tempfile::TempDir,
+}
+
+pub async fn test_settings(mode: Mode) -> TestSettings {
+    let database = TestDatabase::create().await.expect("test database");
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = Settings { mode, data_dir: data_dir.path().to_owned(), ..Settings::default() };
+    settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.server.designsystemet_dir = repository_root().join("node_modules/@digdir/designsystemet-css/dist");
+    settings.database.url = database.url.clone().into();
+    settings.jobs.poll_interval_ms = 20;
+    TestSettings { settings, database, _data_dir: data_dir }
+}
+
+pub fn kommune(number: &str) -> Kommunenummer {
+    Kommunenummer::parse(number).expect("valid kommunenummer")
+}
+
+pub fn two_municipalities(settings: &mut Settings) {
+    settings.municipalities = vec![
+        MunicipalityEntry { kommunenummer: kommune("4601"), hosts: vec!["bergen.test".into()] },
+        MunicipalityEntry { kommunenummer: kommune("1103"), hosts: vec!["stavanger.test".into()] },
+    ];
+}
+
+/// An application built but not listening: requests go straight into the router.
+pub struct InProcess {
+    pub app: Application,
+    pub _settings: TestSettings,
+}
+
+impl InProcess {
+    pub async fn new(mode: Mode) -> Self {
+        Self::with(test_settings(mode).await).await
+    }
+
+    pub async fn with(settings: TestSettings) -> Self {
+        let app = Application::build(&settings.settings).await.expect("application builds");
+        Self { app, _settings: settings }
+    }
+
+    pub fn db(&self) -> &Db {
+        self.app.db()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.app.router().oneshot(request).await.expect("router answers")
+    }
+
+    pub async fn get(&self, path: &str) -> Response<Body> {
+        self.send(Request::get(path).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn get_in(&self, path: &str, language: &str) -> Response<Body> {
+        self.send(Request::get(path).header("cookie", format!("lang={language}")).body(Body::empty()).expect("request"))
+            .await
+    }
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("body");
+    String::from_utf8(bytes.to_vec()).expect("utf-8 body")
+}
+
+pub async fn body_json(response: Response<Body>) -> serde_json::Value {
+    serde_json::from_str(&body_text(response).await).expect("JSON body")
+}
+
+/// A real server on a real socket, stopped when dropped.
+pub struct Spawned {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub _settings: TestSettings,
+}
+
+pub async fn spawn_app(settings: TestSettings) -> Spawned {
+    let app = Application::build(&settings.settings).await.expect("application builds");
+    let address = app.address();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    Spawned { address, client, stop: Some(stop), task: Some(task), _settings: settings }
+}
+
+impl Spawned {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Stops the server gracefully; returns the settings so the database outlives it.
+    pub async fn stop(mut self) -> TestSettings {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stops cleanly");
+        }
+        self._settings
+    }
+}

@@ -1,0 +1,10 @@
+//! The binary's integration tests: configuration, the command line, the HTTP surface in
+//! process and on a real socket, municipality isolation, and shutdown under load. They run on
+//! SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL` is set.
+
+mod cli;
+mod config;
+mod helpers;
+mod http;
+mod shutdown;
+mod tenancy;

@@ -1,0 +1,93 @@
+//! SIGTERM under load: every request the server accepted is kept, with its job.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use store::jobs::Worker;
+use store::testing::TestDatabase;
+
+use crate::helpers::{kommune, repository_root};
+
+#[tokio::test]
+async fn sigterm_under_load_loses_no_accepted_job() {
+    let database = TestDatabase::create().await.expect("database");
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_allmenning"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ALLMENNING__") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data_dir.path())
+        .env("ALLMENNING__DATABASE__URL", &database.url)
+        .env(
+            "ALLMENNING__SERVER__DESIGNSYSTEMET_DIR",
+            repository_root().join("node_modules/@digdir/designsystemet-css/dist"),
+        )
+        .env("ALLMENNING__JOBS__POLL_INTERVAL_MS", "5")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("join")
+    .expect("read");
+    let base = first_line.trim().rsplit(' ').next().expect("url").trim_end_matches('/').to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
+
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicBool::new(false));
+    let client = reqwest::Client::new();
+    let mut senders = Vec::new();
+    for sender in 0..8 {
+        let (client, base, accepted, refused) = (client.clone(), base.clone(), accepted.clone(), refused.clone());
+        senders.push(tokio::spawn(async move {
+            // Bounded: at most 300 requests per sender.
+            for n in 0..300 {
+                let body = serde_json::json!({ "message": format!("melding {sender}-{n}") });
+                match client.post(format!("{base}/api/v1/feedback")).json(&body).send().await {
+                    Ok(response) if response.status() == 201 => {
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(response) => panic!("unexpected status {}", response.status()),
+                    Err(_) => {
+                        refused.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    while accepted.load(Ordering::SeqCst) < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(exit.success(), "graceful exit, got {exit:?}");
+    assert!(refused.load(Ordering::SeqCst), "the load outlasted the server");
+
+    let accepted = i64::try_from(accepted.load(Ordering::SeqCst)).expect("count");
+    let db = store::Db::connect(&database.url, 2).await.expect("reconnect");
+    assert_eq!(store::content::feedback_count(db.municipal(kommune("4601"))).await.expect("count"), accepted);
+    let counts = db.job_counts().await.expect("counts");
+    assert_eq!(counts.queued + counts.running + counts.done, accepted, "{counts:?}");
+    assert_eq!(counts.dead, 0);
+    // Whatever was left queued or in flight runs to the end on the next start.
+    let worker = Worker::new(db.clone(), allmenning::app::job_handlers(), Default::default());
+    worker.drain().await.expect("every accepted job completes");
+    assert_eq!(db.job_counts().await.expect("counts").done, accepted);
+}
