@@ -34,6 +34,13 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Tell what kind of identifier a number is and whether it is valid (exit 0 valid, 1 not):
+    /// fødselsnummer, d-nummer, h-nummer, organisasjonsnummer, kommunenummer, postnummer,
+    /// matrikkelnummer.
+    Id {
+        /// The number, e.g. 20914695016 or 4601-12/345/0/0.
+        number: String,
+    },
 }
 
 /// Options shared by `serve` and `demo`.
@@ -55,10 +62,13 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Id { number } = &cli.command {
+        return identify(number);
+    }
     let (overrides, demo) = match &cli.command {
         Command::Serve(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: false }, false),
         Command::Demo(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: true }, true),
-        Command::Migrate | Command::Config => (Overrides::default(), false),
+        Command::Migrate | Command::Config | Command::Id { .. } => (Overrides::default(), false),
     };
     let settings = match Settings::load(cli.config.as_deref(), std::env::vars(), &overrides) {
         Ok(settings) => settings,
@@ -89,6 +99,25 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("allmenning: {error:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// `allmenning id`: needs no configuration and touches nothing.
+fn identify(number: &str) -> ExitCode {
+    let found = kernel::identify::identify(number);
+    match &found.verdict {
+        Ok(details) => {
+            println!("{}: valid {}", number.trim(), found.kind);
+            for line in details {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(rule) => {
+            println!("{}: not a valid {}", number.trim(), found.kind);
+            println!("  {rule}");
             ExitCode::from(EXIT_FAILURE)
         }
     }

@@ -92,3 +92,27 @@ fn migrate_creates_and_migrates_the_database() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("1 of 1 migrations applied"));
     assert!(dir.path().join("m/allmenning.db").exists());
 }
+
+#[test]
+fn id_tells_what_a_number_is() {
+    let valid = allmenning().args(["id", "20914695016"]).output().expect("runs");
+    assert_eq!(valid.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&valid.stdout);
+    assert!(
+        text.contains("valid fødselsnummer") && text.contains("synthetic") && text.contains("born 1946-11-20"),
+        "{text}"
+    );
+
+    let invalid = allmenning().args(["id", "20914695017"]).output().expect("runs");
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&invalid.stdout).contains("control digit 2 (digit 11) is wrong"));
+
+    let matrikkel = allmenning().args(["id", "4601-12/345"]).output().expect("runs");
+    assert_eq!(matrikkel.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&matrikkel.stdout).contains("4601-12/345/0/0"));
+
+    // It needs no configuration, even a broken one.
+    let broken_config =
+        allmenning().args(["id", "974760673"]).env("ALLMENNING__SERVER__BIND", "x").output().expect("runs");
+    assert_eq!(broken_config.status.code(), Some(0));
+}
