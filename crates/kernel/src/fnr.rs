@@ -286,12 +286,21 @@ impl Fnr {
     /// combination (a control digit would be 10) or the individual number does not match the
     /// birth year's century.
     pub fn synthetic(birth: Date, individual: u16) -> Option<Fnr> {
+        Self::synthetic_of_kind(birth, individual, false)
+    }
+
+    /// Like [`Fnr::synthetic`], but a synthetic d-nummer (day + 40 as well as month + 80).
+    pub fn synthetic_d_nummer(birth: Date, individual: u16) -> Option<Fnr> {
+        Self::synthetic_of_kind(birth, individual, true)
+    }
+
+    fn synthetic_of_kind(birth: Date, individual: u16, d_nummer: bool) -> Option<Fnr> {
         let year = birth.year();
         let two_digit = u8::try_from(year.rem_euclid(100)).ok()?;
         if individual > 999 || full_year(individual, two_digit) != Some(year) {
             return None;
         }
-        let day = birth.day();
+        let day = birth.day() + if d_nummer { 40 } else { 0 };
         let month = u8::from(birth.month()) + 80;
         let individual_digits = [
             u8::try_from(individual / 100).ok()?,
@@ -436,6 +445,10 @@ mod tests {
         assert_eq!(parsed.birth_date(), Some(birth));
         // 2024 needs an individual number of 500–999.
         assert_eq!(Fnr::synthetic(birth, 100), None);
+        let d = (500..1000).find_map(|i| Fnr::synthetic_d_nummer(birth, i)).expect("some d-nummer");
+        assert_eq!(d.kind(), FnrKind::DNummer);
+        assert!(d.is_synthetic());
+        assert_eq!(d.birth_date(), Some(birth));
     }
 
     #[test]

@@ -8,10 +8,16 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use crate::{Backend, Db, StoreError};
 
 /// (version, description, SQL) for SQLite.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, "registers", include_str!("../migrations/sqlite/0002_registers.sql")),
+];
 
 /// (version, description, SQL) for PostgreSQL; the same versions as SQLite.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+    (2, "registers", include_str!("../migrations/postgres/0002_registers.sql")),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let list = match backend {

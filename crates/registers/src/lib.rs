@@ -1,0 +1,84 @@
+//! The national base registers — Folkeregisteret (persons), Enhetsregisteret (organisations),
+//! Matrikkelen (property) and Kontakt- og reservasjonsregisteret (KRR) — as first-class data
+//! sources: a local implementation in the platform's database, adapters to the real services'
+//! APIs, a change feed, and the synthetic population the demo runs on.
+//!
+//! Invariants:
+//! - A protected address (fortrolig / strengt fortrolig) is a [`model::ProtectedAddress`], not an
+//!   [`model::Address`]; it comes out only with a [`model::ProtectedAddressGrant`], which only a
+//!   [`Caller`] holding the permission gets.
+//! - Every change is written with its CloudEvent in one transaction.
+//! - Lookups are batched at most [`MAX_BATCH`] at a time, as the real APIs allow.
+#![forbid(unsafe_code)]
+
+pub mod local;
+pub mod model;
+pub mod source;
+pub mod synthetic;
+
+pub use local::LocalRegisters;
+pub use source::{ContactSource, OrganisationSource, PersonSource, PropertySource};
+
+use std::time::Duration;
+
+use model::ProtectedAddressGrant;
+
+/// The most identifiers one batch lookup may carry (KRR and Folkeregisteret's bulk lookups).
+pub const MAX_BATCH: usize = 1000;
+
+/// Why a register lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// The register has no such entry.
+    #[error("not found in the register")]
+    NotFound,
+    /// The entry existed but is gone (410, e.g. a deleted organisation).
+    #[error("the entry is gone from the register")]
+    Gone,
+    /// The register asks us to slow down.
+    #[error("rate limited by the register; retry after {retry_after:?}")]
+    RateLimited {
+        /// How long the register asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The register is down or answered with a server error.
+    #[error("the register is unavailable: {0}")]
+    Unavailable(String),
+    /// The register answered something we cannot read.
+    #[error("the register's answer is malformed: {0}")]
+    Malformed(String),
+    /// We refused the request.
+    #[error("the request was refused by the register: {0}")]
+    Refused(String),
+    /// A batch larger than the register allows.
+    #[error("at most {MAX_BATCH} identifiers per lookup, got {0}")]
+    TooManyInBatch(usize),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// Who is asking, and what they may see. Built by the identity layer from a login; the
+/// registers only read it.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    may_see_protected_addresses: bool,
+}
+
+impl Caller {
+    /// A caller who may not see protected addresses (everyone, by default).
+    pub fn ordinary() -> Self {
+        Self::default()
+    }
+
+    /// A caller who holds the permission to see protected addresses (e.g. a caseworker in a
+    /// service with that legal basis). The identity layer decides who that is.
+    pub fn with_protected_address_permission() -> Self {
+        Self { may_see_protected_addresses: true }
+    }
+
+    /// The grant that opens a [`model::ProtectedAddress`], for callers that hold the permission.
+    pub fn protected_address_grant(&self) -> Option<ProtectedAddressGrant> {
+        self.may_see_protected_addresses.then_some(ProtectedAddressGrant { _private: () })
+    }
+}
