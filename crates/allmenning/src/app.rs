@@ -132,8 +132,46 @@ impl Application {
     }
 }
 
+/// Generates the synthetic municipality into empty registers; leaves existing ones alone, so a
+/// restarted demo keeps its people.
+async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let registers = registers::LocalRegisters::new(db.clone());
+    if registers.person_count().await? > 0 {
+        return Ok(());
+    }
+    for municipality in &settings.municipalities {
+        let name = municipality.kommunenummer.navn();
+        let spec = registers::synthetic::PopulationSpec {
+            kommunenummer: municipality.kommunenummer,
+            residents: settings.demo.residents,
+            seed: settings.demo.seed,
+        };
+        let long = settings.demo.residents >= 50_000;
+        let population = registers::synthetic::generate(&spec, |done, target| {
+            if long {
+                eprintln!("generating {name}: {done} of {target} residents");
+            }
+        });
+        registers
+            .load_population(&population, |done, total| {
+                if long {
+                    eprintln!("loading {name}: {done} of {total} persons");
+                }
+            })
+            .await?;
+        tracing::info!(
+            kommune = %municipality.kommunenummer,
+            persons = population.persons.len(),
+            organisations = population.organisations.len(),
+            "synthetic municipality generated"
+        );
+    }
+    Ok(())
+}
+
 /// Demo content that makes the front page look lived in. Added once; never duplicated.
 async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    seed_population(db, settings).await?;
     for municipality in &settings.municipalities {
         let scoped = db.municipal(municipality.kommunenummer);
         if !store::content::notices(scoped, 1).await?.is_empty() {

@@ -28,8 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (migrates the database first).
     Serve(ServerArgs),
-    /// Start a demonstration municipality with its own data directory (./data/demo).
-    Demo(ServerArgs),
+    /// Start a synthetic municipality with its own data directory (./data/demo).
+    Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets redacted.
@@ -54,6 +54,28 @@ pub struct ServerArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+/// Options of `demo`.
+#[derive(Debug, Args, Default)]
+pub struct DemoArgs {
+    /// Port and data directory.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The municipality to simulate, by kommunenummer (e.g. 4601 for Bergen, 1103 for
+    /// Stavanger). Numbers are in SSB's list: https://www.ssb.no/klass/klassifikasjoner/131
+    #[arg(long, value_name = "KOMMUNENUMMER", value_parser = parse_kommune)]
+    pub kommune: Option<kernel::Kommunenummer>,
+    /// About how many residents to generate (default 2000, quick to start).
+    #[arg(long)]
+    pub residents: Option<u32>,
+    /// Random seed; the same seed gives the same population.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn parse_kommune(text: &str) -> Result<kernel::Kommunenummer, String> {
+    kernel::Kommunenummer::parse(text).map_err(|error| error.to_string())
+}
+
 /// Exit code for a configuration that cannot be used.
 pub const EXIT_CONFIG: u8 = 2;
 /// Exit code for a failure at start or while running.
@@ -66,8 +88,20 @@ pub fn main() -> ExitCode {
         return identify(number);
     }
     let (overrides, demo) = match &cli.command {
-        Command::Serve(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: false }, false),
-        Command::Demo(args) => (Overrides { port: args.port, data_dir: args.data_dir.clone(), demo: true }, true),
+        Command::Serve(args) => {
+            (Overrides { port: args.port, data_dir: args.data_dir.clone(), ..Overrides::default() }, false)
+        }
+        Command::Demo(args) => (
+            Overrides {
+                port: args.server.port,
+                data_dir: args.server.data_dir.clone(),
+                demo: true,
+                kommune: args.kommune,
+                residents: args.residents,
+                seed: args.seed,
+            },
+            true,
+        ),
         Command::Migrate | Command::Config | Command::Id { .. } => (Overrides::default(), false),
     };
     let settings = match Settings::load(cli.config.as_deref(), std::env::vars(), &overrides) {

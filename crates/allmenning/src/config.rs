@@ -71,6 +71,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The synthetic municipality of demo mode.
+    pub demo: DemoSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
 }
@@ -85,6 +87,7 @@ impl Default for Settings {
             blobs: BlobSettings::default(),
             jobs: JobSettings::default(),
             log: LogSettings::default(),
+            demo: DemoSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
     }
@@ -226,6 +229,22 @@ impl Default for LogSettings {
     }
 }
 
+/// The synthetic population demo mode generates (once, into an empty database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSettings {
+    /// About how many residents each municipality gets.
+    pub residents: u32,
+    /// The random seed; the same seed gives the same population.
+    pub seed: u64,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        Self { residents: 2000, seed: 42 }
+    }
+}
+
 /// One municipality served by this deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -295,6 +314,12 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// Set by `allmenning demo`.
     pub demo: bool,
+    /// `demo --kommune`: serve this one municipality.
+    pub kommune: Option<Kommunenummer>,
+    /// `demo --residents`.
+    pub residents: Option<u32>,
+    /// `demo --seed`.
+    pub seed: Option<u64>,
 }
 
 fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
@@ -391,6 +416,15 @@ impl Settings {
         if let Some(dir) = &overrides.data_dir {
             settings.data_dir = dir.clone();
         }
+        if let Some(kommunenummer) = overrides.kommune {
+            settings.municipalities = vec![MunicipalityEntry { kommunenummer, hosts: Vec::new() }];
+        }
+        if let Some(residents) = overrides.residents {
+            settings.demo.residents = residents;
+        }
+        if let Some(seed) = overrides.seed {
+            settings.demo.seed = seed;
+        }
         settings.check()?;
         Ok(settings)
     }
@@ -417,6 +451,9 @@ impl Settings {
         }
         if self.municipalities.is_empty() {
             return Err(key_error("municipalities", "at least one municipality is required"));
+        }
+        if !(1..=6_000_000).contains(&self.demo.residents) {
+            return Err(key_error("demo.residents", "must be between 1 and 6000000"));
         }
         if self.jobs.poll_interval_ms == 0 || self.jobs.lease_seconds == 0 {
             return Err(key_error("jobs", "poll_interval_ms and lease_seconds must be above 0"));

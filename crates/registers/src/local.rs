@@ -371,6 +371,37 @@ impl LocalRegisters {
         }))
     }
 
+    /// How many persons the register holds, in every municipality.
+    pub async fn person_count(&self) -> Result<i64, RegisterError> {
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            n: i64,
+        }
+        let row = self.db.fetch_optional::<Count>("SELECT COUNT(*) AS n FROM persons", &[]).await?;
+        Ok(row.map_or(0, |r| r.n))
+    }
+
+    /// Loads a whole generated population: persons in batches (calling `progress` with the
+    /// number loaded so far), then organisations, properties and KRR entries.
+    pub async fn load_population(
+        &self,
+        population: &crate::synthetic::Population,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<(), RegisterError> {
+        const BATCH: usize = 20_000;
+        let total = population.persons.len();
+        for (index, batch) in population.persons.chunks(BATCH).enumerate() {
+            self.load_persons(batch).await?;
+            progress((index * BATCH + batch.len()).min(total), total);
+        }
+        self.load_organisations(&population.organisations).await?;
+        self.load_properties(&population.properties).await?;
+        for batch in population.contacts.chunks(BATCH) {
+            self.load_contacts(batch).await?;
+        }
+        Ok(())
+    }
+
     /// How many persons live in a municipality.
     pub async fn resident_count(&self, kommunenummer: Kommunenummer) -> Result<i64, RegisterError> {
         #[derive(sqlx::FromRow)]

@@ -975,6 +975,22 @@ mod tests {
     }
 
     #[test]
+    fn personas_have_the_numbers_docs_demo_md_lists() {
+        let documented = [
+            (Persona::ParentOfNewborn, "14839221100"),
+            (Persona::JustMovedIn, "02889831009"),
+            (Persona::ReservedAgainstDigitalPost, "09854712060"),
+            (Persona::StrengtFortrolig, "23918841032"),
+            (Persona::DagligLederOfNewBusiness, "30818516084"),
+            (Persona::NewInNorway, "52869026050"),
+            (Persona::NextOfKinOfDeceased, "17825133097"),
+        ];
+        for (persona, number) in documented {
+            assert_eq!(persona.fnr().as_digits(), number, "{persona:?}");
+        }
+    }
+
+    #[test]
     fn personas_are_the_same_whatever_the_seed() {
         let a = generate(&spec(100, 1), |_, _| {});
         let b = generate(&spec(5000, 99), |_, _| {});

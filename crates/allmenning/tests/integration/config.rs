@@ -106,7 +106,7 @@ fn command_line_overrides_win_and_demo_has_its_own_data_directory() {
     let overridden = Settings::load(
         None,
         env(&[("ALLMENNING__SERVER__BIND", "127.0.0.1:9000")]),
-        &Overrides { port: Some(8181), data_dir: Some(PathBuf::from("/srv/a")), demo: true },
+        &Overrides { port: Some(8181), data_dir: Some(PathBuf::from("/srv/a")), demo: true, ..Overrides::default() },
     )
     .expect("overrides");
     assert_eq!(overridden.server.bind.to_string(), "127.0.0.1:8181");

@@ -31,6 +31,8 @@ pub async fn test_settings(mode: Mode) -> TestSettings {
     settings.server.designsystemet_dir = repository_root().join("node_modules/@digdir/designsystemet-css/dist");
     settings.database.url = database.url.clone().into();
     settings.jobs.poll_interval_ms = 20;
+    // A small synthetic municipality keeps demo-mode tests quick.
+    settings.demo.residents = 60;
     TestSettings { settings, database, _data_dir: data_dir }
 }
 

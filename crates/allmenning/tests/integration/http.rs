@@ -316,3 +316,22 @@ async fn the_real_server_serves_pages_and_stops_gracefully() {
     let counts = db.job_counts().await.expect("counts");
     assert_eq!(counts.queued + counts.running + counts.done, 1);
 }
+
+#[tokio::test]
+async fn demo_mode_generates_the_synthetic_municipality_once_with_its_personas() {
+    let settings = crate::helpers::test_settings(Mode::Demo).await;
+    let url = settings.database.url.clone();
+    let first = InProcess::with(settings).await;
+    let registers = registers::LocalRegisters::new(first.db().clone());
+    let count = registers.person_count().await.expect("count");
+    assert!(count >= 60, "{count}");
+    for persona in registers::synthetic::Persona::ALL {
+        let person = registers.person(&persona.fnr()).await.expect("lookup").expect("persona exists");
+        assert_eq!(person.name.to_string(), persona.name());
+    }
+    // Building again on the same database keeps the population as it is.
+    let mut again = crate::helpers::test_settings(Mode::Demo).await;
+    again.settings.database.url = url.into();
+    let second = InProcess::with(again).await;
+    assert_eq!(registers::LocalRegisters::new(second.db().clone()).person_count().await.expect("count"), count);
+}
