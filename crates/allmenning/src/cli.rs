@@ -34,6 +34,9 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Work on the local registers of the demo municipality.
+    #[command(subcommand)]
+    Registers(RegistersCommand),
     /// Tell what kind of identifier a number is and whether it is valid (exit 0 valid, 1 not):
     /// fødselsnummer, d-nummer, h-nummer, organisasjonsnummer, kommunenummer, postnummer,
     /// matrikkelnummer.
@@ -52,6 +55,24 @@ pub struct ServerArgs {
     /// Keep data here (overrides data_dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `allmenning registers ...`.
+#[derive(Debug, Subcommand)]
+pub enum RegistersCommand {
+    /// Move the demo registers forward in time: births, deaths, moves and new businesses at
+    /// realistic rates, each written to the change feed. Uses the demo's data directory.
+    Simulate {
+        /// How many days to move forward.
+        #[arg(long)]
+        days: u32,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The demo's data directory (default ./data/demo).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// Options of `demo`.
@@ -102,6 +123,10 @@ pub fn main() -> ExitCode {
             },
             true,
         ),
+        // The simulator is a demo tool: it works on the demo's database, like `demo`.
+        Command::Registers(RegistersCommand::Simulate { data_dir, .. }) => {
+            (Overrides { data_dir: data_dir.clone(), demo: true, ..Overrides::default() }, false)
+        }
         Command::Migrate | Command::Config | Command::Id { .. } => (Overrides::default(), false),
     };
     let settings = match Settings::load(cli.config.as_deref(), std::env::vars(), &overrides) {
@@ -126,6 +151,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Migrate => migrate(&settings).await,
+            Command::Registers(RegistersCommand::Simulate { days, seed, .. }) => simulate(&settings, days, seed).await,
             _ => serve(&settings, demo).await,
         }
     });
@@ -165,6 +191,32 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     db.migrate().await.context("migration failed")?;
     let status = db.migration_status().await?;
     println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
+    db.close().await;
+    Ok(())
+}
+
+async fn simulate(settings: &Settings, days: u32, seed: u64) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let db = store::Db::connect(&settings.database_url(), 4)
+        .await
+        .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+    db.migrate().await.context("migration failed")?;
+    let registers = registers::LocalRegisters::new(db.clone());
+    anyhow::ensure!(
+        registers.person_count().await? > 0,
+        "the registers are empty: start `allmenning demo` with the same data directory first"
+    );
+    let report = registers.simulate(days, seed).await.context("the simulation failed")?;
+    println!(
+        "{days} days simulated, registers now at {}: {} births, {} deaths, {} moves within, {} in, {} out, {} new businesses",
+        report.today.map(|d| d.to_string()).unwrap_or_default(),
+        report.births,
+        report.deaths,
+        report.moves_within,
+        report.moves_in,
+        report.moves_out,
+        report.new_businesses
+    );
     db.close().await;
     Ok(())
 }

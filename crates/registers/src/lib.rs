@@ -13,6 +13,7 @@
 
 pub mod local;
 pub mod model;
+pub mod simulate;
 pub mod source;
 pub mod synthetic;
 

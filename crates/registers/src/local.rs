@@ -276,14 +276,40 @@ impl LocalRegisters {
         event_type: &str,
         data: serde_json::Value,
     ) -> Result<i64, RegisterError> {
+        self.record_changes(std::slice::from_ref(person), event_type, data).await
+    }
+
+    /// Writes several persons changed by one event (a birth changes the child and both parents)
+    /// and the event, in one transaction. The event belongs to the first person's municipality.
+    pub async fn record_changes(
+        &self,
+        persons: &[Person],
+        event_type: &str,
+        data: serde_json::Value,
+    ) -> Result<i64, RegisterError> {
         let mut tx = self.db.begin().await?;
-        Self::save_person(&mut tx, person).await?;
+        for person in persons {
+            Self::save_person(&mut tx, person).await?;
+        }
+        let kommune = persons.first().and_then(|p| p.bosted_kommune);
+        let seq = tx
+            .publish(&CloudEvent::new("/allmenning/registers/folkeregisteret", event_type, kommune, None, data))
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Registers a new organisation with its roles and publishes the event, in one transaction.
+    pub async fn record_new_organisation(&self, organisation: &Organisation) -> Result<i64, RegisterError> {
+        let mut tx = self.db.begin().await?;
+        Self::insert_organisations(&mut tx, std::slice::from_ref(organisation)).await?;
+        let data = serde_json::json!({ "orgnr": organisation.orgnr.as_digits() });
         let seq = tx
             .publish(&CloudEvent::new(
-                "/allmenning/registers/folkeregisteret",
-                event_type,
-                person.bosted_kommune,
-                None,
+                "/allmenning/registers/enhetsregisteret",
+                crate::simulate::event_types::ORGANISATION_REGISTERED,
+                organisation.kommune,
+                Some(organisation.orgnr.as_digits()),
                 data,
             ))
             .await?;
@@ -420,6 +446,13 @@ impl LocalRegisters {
 
     /// Loads organisations with their roles, in one transaction.
     pub async fn load_organisations(&self, organisations: &[Organisation]) -> Result<(), RegisterError> {
+        let mut tx = self.db.begin().await?;
+        Self::insert_organisations(&mut tx, organisations).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_organisations(tx: &mut Tx, organisations: &[Organisation]) -> Result<(), RegisterError> {
         let now = Timestamp::now();
         let mut rows = Vec::new();
         let mut roles = Vec::new();
@@ -442,9 +475,8 @@ impl LocalRegisters {
                 roles.extend(params![org.orgnr.as_digits(), role.code(), person.as_digits()]);
             }
         }
-        let mut tx = self.db.begin().await?;
         insert_rows(
-            &mut tx,
+            tx,
             "INSERT INTO organisations (orgnr, name, form, business_address, postal_address, kommune, industry_code, \
              employees, founded, deleted, bankrupt, updated_at)",
             12,
@@ -452,9 +484,7 @@ impl LocalRegisters {
             ROWS_PER_STATEMENT,
         )
         .await?;
-        insert_rows(&mut tx, "INSERT INTO organisation_roles (orgnr, role, fnr)", 3, &roles, ROWS_PER_STATEMENT)
-            .await?;
-        tx.commit().await?;
+        insert_rows(tx, "INSERT INTO organisation_roles (orgnr, role, fnr)", 3, &roles, ROWS_PER_STATEMENT).await?;
         Ok(())
     }
 

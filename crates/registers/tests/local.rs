@@ -96,3 +96,33 @@ async fn a_change_is_written_with_its_event() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event.event_type, "no.allmenning.folkeregister.person.name-changed.v1");
 }
+
+#[tokio::test]
+async fn simulated_days_change_the_registers_and_fill_the_change_feed() {
+    let (_guard, registers, _population) = loaded(3000).await;
+    let before = registers.person_count().await.expect("count");
+    let report = registers.simulate(60, 9).await.expect("simulate");
+    assert_eq!(report.today, Some(registers::synthetic::POPULATION_DATE + time::Duration::days(60)));
+    assert_eq!(registers.today().await.expect("today"), report.today.expect("date"));
+    // 3,000 residents over 60 days: about 5 births, 4 deaths, 25 moves within, 20 in, 20 out.
+    assert!(report.births >= 1 && report.deaths >= 1, "{report:?}");
+    assert!(report.moves_within + report.moves_in + report.moves_out >= 20, "{report:?}");
+    let changes = report.births
+        + report.deaths
+        + report.moves_within
+        + report.moves_in
+        + report.moves_out
+        + report.new_businesses;
+    let feed = registers.db().events_after(0, 10_000).await.expect("feed");
+    assert_eq!(feed.len(), usize::try_from(changes).expect("count"), "one event per change");
+    assert_eq!(registers.person_count().await.expect("count"), before + i64::from(report.births + report.moves_in));
+
+    // A newborn is in the register with a mother who has parental responsibility for it.
+    let born = feed.iter().find(|e| e.event.event_type.ends_with("person.born.v1")).expect("a birth event");
+    let child = Fnr::parse(born.event.data["fnr"].as_str().expect("fnr")).expect("valid");
+    let child = PersonSource::person(&registers, &child).await.expect("lookup").expect("exists");
+    let mother = child.relations.iter().find(|r| r.role == registers::model::RelationRole::Mor).expect("mother");
+    let mother = PersonSource::person(&registers, &mother.related).await.expect("lookup").expect("exists");
+    assert!(mother.parental_responsibility_for.contains(&child.fnr));
+    assert_eq!(child.current_residence(), mother.current_residence());
+}

@@ -116,3 +116,23 @@ fn id_tells_what_a_number_is() {
         allmenning().args(["id", "974760673"]).env("ALLMENNING__SERVER__BIND", "x").output().expect("runs");
     assert_eq!(broken_config.status.code(), Some(0));
 }
+
+#[test]
+fn the_simulator_refuses_empty_registers_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = allmenning()
+        .args(["registers", "simulate", "--days", "3", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the registers are empty"));
+}
+
+#[test]
+fn demo_refuses_an_unknown_kommunenummer_and_says_where_to_look() {
+    let output = allmenning().args(["demo", "--kommune", "9999"]).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("9999 is not a municipality") && stderr.contains("ssb.no/klass"), "{stderr}");
+}

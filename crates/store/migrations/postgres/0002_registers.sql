@@ -96,3 +96,10 @@ CREATE TABLE contacts (
     language         TEXT,
     updated_at       BIGINT  NOT NULL
 );
+
+-- The day the local registers have reached: the synthetic population's date at first, moved
+-- forward by `allmenning registers simulate`. One row.
+CREATE TABLE register_clock (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    today TEXT    NOT NULL
+);
