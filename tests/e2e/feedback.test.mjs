@@ -1,29 +1,17 @@
 // The feedback form on the accessibility statement: errors are summarised accessibly, and a
 // valid message is confirmed.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertNoAxeViolations,
   assertNoPageProblems,
-  launchBrowser,
   newPage,
   screenshot,
-  startServer,
+  useServerAndBrowser,
 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = useServerAndBrowser();
 
 const FORM = 'form[action="/tilgjengelighet/tilbakemelding"]';
 
@@ -56,7 +44,7 @@ async function submit(page) {
 }
 
 test('an empty message shows an error summary that links to the field', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     await page.goto('/tilgjengelighet');
     await assertFormEmpty(page);
@@ -93,7 +81,7 @@ test('an empty message shows an error summary that links to the field', async ()
 });
 
 test('a message is received and confirmed', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     await page.goto('/tilgjengelighet');
     await assertFormEmpty(page);

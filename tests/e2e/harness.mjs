@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -257,4 +258,21 @@ export async function chooseLanguage(page, lang) {
 /** The `lang` attribute of the page's <html> element. */
 export function documentLang(page) {
   return page.evaluate(() => document.documentElement.lang);
+}
+
+/**
+ * Starts the server and the browser before the tests of a file and stops both after them.
+ * The returned object gets `server` and `browser` once `before` has run.
+ */
+export function useServerAndBrowser() {
+  const shared = { server: undefined, browser: undefined };
+  before(async () => {
+    shared.server = await startServer();
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return shared;
 }

@@ -1,22 +1,14 @@
 // Keyboard use of the header: the skip link comes first and works, then Tab walks the main
 // navigation and the language switch in document order, each with a visible focus indicator.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, newPage, startServer } from './harness.mjs';
+import {
+  newPage,
+  useServerAndBrowser,
+} from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = useServerAndBrowser();
 
 /**
  * Describes document.activeElement: its tag, id, href attribute, whether it is visible on
@@ -56,7 +48,7 @@ function focused(page) {
 }
 
 test('the skip link is focused first, is visible, and moves to the main content', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     await page.goto('/');
 
@@ -97,7 +89,7 @@ test('the skip link is focused first, is visible, and moves to the main content'
 });
 
 test('Tab walks the skip link, the main navigation and the language switch in order', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     await page.goto('/');
 

@@ -1,7 +1,7 @@
 // Every page in every language: right `lang`, no WCAG 2.1 AA violations (axe-core), the
 // expected HTTP status, and a full-page screenshot in tests/e2e/screenshots/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
@@ -10,10 +10,9 @@ import {
   assertNoPageProblems,
   chooseLanguage,
   documentLang,
-  launchBrowser,
   newPage,
   screenshot,
-  startServer,
+  useServerAndBrowser,
 } from './harness.mjs';
 
 /** The pages to check, with the status each must answer. */
@@ -25,23 +24,12 @@ const PAGES = [
   { name: 'server-error', path: '/demo/feil', status: 500 },
 ];
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = useServerAndBrowser();
 
 for (const lang of LANGUAGES) {
   test(`every page in ${lang}`, async (t) => {
     // A fresh context per language: no cookie from another language's run.
-    const { context, page } = await newPage(browser, server.baseURL);
+    const { context, page } = await newPage(shared.browser, shared.server.baseURL);
     try {
       await chooseLanguage(page, lang);
       for (const { name, path, status } of PAGES) {
@@ -64,13 +52,13 @@ for (const lang of LANGUAGES) {
 }
 
 test('the chosen language is remembered', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     // The switch answers 303 See Other with a `lang` cookie and goes back where it was asked to.
     const switched = await context.request.get('/sprak/nn?tilbake=/', { maxRedirects: 0 });
     assert.equal(switched.status(), 303, 'GET /sprak/nn answers 303 See Other');
     assert.equal(switched.headers().location, '/', 'and redirects to the `tilbake` path');
-    const cookies = await context.cookies(server.baseURL);
+    const cookies = await context.cookies(shared.server.baseURL);
     assert.equal(cookies.find((c) => c.name === 'lang')?.value, 'nn', 'and sets the `lang` cookie to nn');
 
     // A fresh navigation, without any query, is still in nynorsk.
@@ -84,7 +72,7 @@ test('the chosen language is remembered', async () => {
 });
 
 test('without a choice the site is in bokmål', async () => {
-  const { context, page } = await newPage(browser, server.baseURL);
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
     await page.goto('/');
     assert.equal(await documentLang(page), 'nb');
