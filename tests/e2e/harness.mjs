@@ -74,7 +74,8 @@ export async function startServer() {
 
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'allmenning-e2e-'));
-  const args = ['demo', '--port', String(port), '--data-dir', dataDir];
+  // A small synthetic municipality: the pages do not depend on its size, and it starts quickly.
+  const args = ['demo', '--port', String(port), '--data-dir', dataDir, '--residents', '300'];
   const baseURL = `http://127.0.0.1:${port}`;
 
   let output = '';
