@@ -11,6 +11,7 @@
 //! - Lookups are batched at most [`MAX_BATCH`] at a time, as the real APIs allow.
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod local;
 pub mod model;
 pub mod simulate;
