@@ -17,6 +17,7 @@ use crate::config::{Mode, Settings};
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    registers: registers::Registers,
     address: SocketAddr,
     db: Db,
     router: axum::Router,
@@ -56,6 +57,15 @@ impl Application {
             .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
         db.migrate().await.context("cannot migrate the database")?;
         let blobs = BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
+        let registers = registers::Registers::new(db.clone(), &settings.registers_config())
+            .context("cannot set up the register adapters")?;
+        tracing::info!(
+            registers.folkeregisteret = registers.persons.kind(),
+            registers.krr = registers.contacts.kind(),
+            registers.enhetsregisteret = registers.organisations.kind(),
+            registers.matrikkelen = registers.properties.kind(),
+            "base registers"
+        );
         let worker = Worker::new(
             db.clone(),
             job_handlers(),
@@ -79,7 +89,15 @@ impl Application {
         if settings.mode == Mode::Demo {
             seed_demo(&db, settings).await.context("cannot seed the demo data")?;
         }
-        Ok(Application { listener, address, db, router: web::router(state), worker, workers: settings.jobs.workers })
+        Ok(Application {
+            listener,
+            registers,
+            address,
+            db,
+            router: web::router(state),
+            worker,
+            workers: settings.jobs.workers,
+        })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -90,6 +108,11 @@ impl Application {
     /// The database, for tests.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The base registers as configured.
+    pub fn registers(&self) -> &registers::Registers {
+        &self.registers
     }
 
     /// The router, for in-process tests.

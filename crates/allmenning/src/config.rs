@@ -71,6 +71,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Where the base registers are.
+    pub registers: RegistersSettings,
     /// The synthetic municipality of demo mode.
     pub demo: DemoSettings,
     /// The municipalities this deployment serves.
@@ -87,6 +89,7 @@ impl Default for Settings {
             blobs: BlobSettings::default(),
             jobs: JobSettings::default(),
             log: LogSettings::default(),
+            registers: RegistersSettings::default(),
             demo: DemoSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
@@ -226,6 +229,39 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+/// Where each base register is: an empty URL means the local database (filled by demo mode);
+/// a URL means the real service's API at that root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistersSettings {
+    /// Folkeregisteret's API root, e.g. `https://folkeregisteret.api.skatteetaten.no`.
+    pub folkeregisteret_url: String,
+    /// The Folkeregisteret rettighetspakke the municipality has a legal basis for.
+    pub folkeregisteret_rettighetspakke: String,
+    /// KRR's API root.
+    pub krr_url: String,
+    /// Enhetsregisteret's API root, e.g. `https://data.brreg.no`.
+    pub enhetsregisteret_url: String,
+    /// Matrikkelen's API root.
+    pub matrikkelen_url: String,
+    /// A bearer token sent to the registers (a Maskinporten access token) until the platform
+    /// fetches its own.
+    pub token: Secret,
+}
+
+impl Default for RegistersSettings {
+    fn default() -> Self {
+        Self {
+            folkeregisteret_url: String::new(),
+            folkeregisteret_rettighetspakke: "offentlig-med-hjemmel".to_owned(),
+            krr_url: String::new(),
+            enhetsregisteret_url: String::new(),
+            matrikkelen_url: String::new(),
+            token: Secret::default(),
+        }
     }
 }
 
@@ -452,6 +488,16 @@ impl Settings {
         if self.municipalities.is_empty() {
             return Err(key_error("municipalities", "at least one municipality is required"));
         }
+        for (key, url) in [
+            ("registers.folkeregisteret_url", &self.registers.folkeregisteret_url),
+            ("registers.krr_url", &self.registers.krr_url),
+            ("registers.enhetsregisteret_url", &self.registers.enhetsregisteret_url),
+            ("registers.matrikkelen_url", &self.registers.matrikkelen_url),
+        ] {
+            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(key_error(key, "must be an http:// or https:// URL, or empty for the local register"));
+            }
+        }
         if !(1..=6_000_000).contains(&self.demo.residents) {
             return Err(key_error("demo.residents", "must be between 1 and 6000000"));
         }
@@ -505,6 +551,28 @@ impl Settings {
                 secret_access_key: self.blobs.secret_access_key.expose().to_owned(),
                 allow_http: self.blobs.allow_http,
             },
+        }
+    }
+
+    /// Where the registers are, in the registers crate's terms.
+    pub fn registers_config(&self) -> registers::RegistersConfig {
+        let settings = &self.registers;
+        let http = |url: &str| {
+            (!url.is_empty()).then(|| {
+                let config = registers::adapters::HttpConfig::new(url);
+                if settings.token.expose().is_empty() {
+                    config
+                } else {
+                    config.with_bearer_token(settings.token.expose())
+                }
+            })
+        };
+        registers::RegistersConfig {
+            folkeregisteret: http(&settings.folkeregisteret_url)
+                .map(|config| (config, settings.folkeregisteret_rettighetspakke.clone())),
+            krr: http(&settings.krr_url),
+            enhetsregisteret: http(&settings.enhetsregisteret_url),
+            matrikkelen: http(&settings.matrikkelen_url),
         }
     }
 

@@ -14,11 +14,13 @@
 pub mod adapters;
 pub mod local;
 pub mod model;
+pub mod select;
 pub mod simulate;
 pub mod source;
 pub mod synthetic;
 
 pub use local::LocalRegisters;
+pub use select::{Registers, RegistersConfig};
 pub use source::{ContactSource, OrganisationSource, PersonSource, PropertySource};
 
 use std::time::Duration;

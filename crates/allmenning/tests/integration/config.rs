@@ -119,3 +119,18 @@ fn ambiguous_municipality_hosts_are_refused() {
         .expect_err("two fallbacks");
     assert!(error.to_string().contains("municipalities"), "{error}");
 }
+
+#[test]
+fn register_urls_must_be_urls() {
+    let error = load(&[("ALLMENNING__REGISTERS__KRR_URL", "krr.example.no")]).expect_err("not a URL");
+    assert!(error.to_string().contains("registers.krr_url"), "{error}");
+    let settings = load(&[
+        ("ALLMENNING__REGISTERS__KRR_URL", "https://krr.example.no"),
+        ("ALLMENNING__REGISTERS__TOKEN", "maskinporten-token"),
+    ])
+    .expect("valid");
+    let config = settings.registers_config();
+    assert!(config.krr.is_some() && config.folkeregisteret.is_none());
+    assert!(!format!("{config:?}").contains("maskinporten-token"), "the token never prints");
+    assert!(!settings.to_redacted_toml().contains("maskinporten-token"));
+}
