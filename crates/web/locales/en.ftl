@@ -52,6 +52,5 @@ unknown-host-title = Unknown address
 unknown-host-body = This address does not belong to any municipality on this service.
 back-to-front = Go to the home page
 
-footer-contact = { $kommune } municipality
 footer-accessibility = Accessibility statement
 footer-source = Built on allmenning, open source

@@ -52,6 +52,5 @@ unknown-host-title = Ukjent adresse
 unknown-host-body = Denne adressen hører ikke til noen kommune på denne tjenesten.
 back-to-front = Gå til forsiden
 
-footer-contact = { $kommune } kommune
 footer-accessibility = Tilgjengelighetserklæring
 footer-source = Bygget på allmenning, åpen kildekode

@@ -52,6 +52,5 @@ unknown-host-title = Ukjend adresse
 unknown-host-body = Denne adressa høyrer ikkje til nokon kommune på denne tenesta.
 back-to-front = Gå til framsida
 
-footer-contact = { $kommune } kommune
 footer-accessibility = Tilgjengeerklæring
 footer-source = Bygd på allmenning, open kjeldekode

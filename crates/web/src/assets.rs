@@ -10,11 +10,12 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
 use crate::AppState;
 
 struct Asset {
-    bytes: &'static [u8],
+    bytes: Bytes,
     content_type: &'static str,
     version: String,
 }
@@ -42,19 +43,19 @@ impl Assets {
     /// pages stay usable without them.
     pub fn load(designsystemet_dir: &Path) -> Self {
         let mut by_name = HashMap::new();
-        let mut add = |name: &'static str, bytes: &'static [u8], content_type: &'static str| {
-            by_name.insert(name, Asset { bytes, content_type, version: version_of(bytes) });
+        let mut add = |name: &'static str, bytes: Bytes, content_type: &'static str| {
+            let version = version_of(&bytes);
+            by_name.insert(name, Asset { bytes, content_type, version });
         };
-        add("site.css", include_bytes!("../assets/site.css"), "text/css; charset=utf-8");
+        add("site.css", Bytes::from_static(include_bytes!("../assets/site.css")), "text/css; charset=utf-8");
         for (name, relative) in [("ds/index.css", "src/index.css"), ("ds/theme.css", "theme/designsystemet.css")] {
             let path = designsystemet_dir.join(relative);
             match std::fs::read(&path) {
-                // Read once at start and kept for the life of the process.
-                Ok(bytes) => add(name, Vec::leak(bytes), "text/css; charset=utf-8"),
+                Ok(bytes) => add(name, Bytes::from(bytes), "text/css; charset=utf-8"),
                 Err(error) => {
                     tracing::warn!(asset.path = %path.display(), error = %error,
                         "Designsystemet CSS not found; run `npm ci` in the repository (pages will be unstyled)");
-                    add(name, b"", "text/css; charset=utf-8");
+                    add(name, Bytes::new(), "text/css; charset=utf-8");
                 }
             }
         }
@@ -87,7 +88,7 @@ pub(crate) async fn serve(
     } else {
         "public, max-age=0, must-revalidate"
     };
-    let mut response = Response::new(Body::from(asset.bytes));
+    let mut response = Response::new(Body::from(asset.bytes.clone()));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));

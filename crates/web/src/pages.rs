@@ -63,6 +63,12 @@ fn base_context(
     active: &str,
 ) -> Value {
     let kommune_name = kommune.map(|k| k.navn()).unwrap_or("allmenning");
+    // "Bergen kommune", "Bergen municipality"; just "allmenning" on a host that belongs to no
+    // municipality.
+    let site_name = kommune.map_or_else(
+        || "allmenning".to_owned(),
+        |k| state.i18n.message(language, "site-name", &[("kommune", k.navn().to_owned())]),
+    );
     let languages: Vec<LanguageChoice> = Language::ALL
         .iter()
         .map(|l| LanguageChoice {
@@ -75,6 +81,7 @@ fn base_context(
     context! {
         lang => language.tag(),
         kommune => kommune_name,
+        site_name => site_name,
         demo => state.config.demo,
         languages => languages,
         active => active,

@@ -66,7 +66,9 @@ async fn a_host_that_belongs_to_no_municipality_gets_nothing() {
 
     let page = app.send(get_on("unknown.test", "/")).await;
     assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
-    assert!(body_text(page).await.contains("Ukjent adresse"));
+    let html = body_text(page).await;
+    assert!(html.contains("Ukjent adresse"));
+    assert!(!html.contains("kommune</span>"), "no municipality is named on a host that has none");
     let api = app.send(get_on("unknown.test", "/api/v1/notices")).await;
     assert_eq!(api.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(body_json(api).await["code"], "unknown_host");
