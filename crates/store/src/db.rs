@@ -270,6 +270,8 @@ impl Db {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections.max(2))
+                    // A local file does not drop connections; a ping per acquire only costs.
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await
