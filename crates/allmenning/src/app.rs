@@ -170,24 +170,19 @@ async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             seed: settings.demo.seed,
         };
         let long = settings.demo.residents >= 50_000;
-        let population = registers::synthetic::generate(&spec, |done, target| {
+        // In batches, so that even a whole county never has to be in memory at once.
+        let batches = registers::synthetic::batches(&spec, 20_000);
+        let target = batches.target();
+        let (mut persons, mut organisations) = (0, 0);
+        for batch in batches {
+            registers.load_population(&batch, |_, _| {}).await?;
+            persons += batch.persons.len();
+            organisations += batch.organisations.len();
             if long {
-                eprintln!("generating {name}: {done} of {target} residents");
+                eprintln!("generating {name}: {persons} of about {target} residents");
             }
-        });
-        registers
-            .load_population(&population, |done, total| {
-                if long {
-                    eprintln!("loading {name}: {done} of {total} persons");
-                }
-            })
-            .await?;
-        tracing::info!(
-            kommune = %municipality.kommunenummer,
-            persons = population.persons.len(),
-            organisations = population.organisations.len(),
-            "synthetic municipality generated"
-        );
+        }
+        tracing::info!(kommune = %municipality.kommunenummer, persons, organisations, "synthetic municipality generated");
     }
     Ok(())
 }

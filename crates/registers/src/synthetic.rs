@@ -514,8 +514,11 @@ impl<'s> Generator<'s> {
         if adults.is_empty() {
             return;
         }
-        let businesses = (self.spec.residents / 12).max(1);
-        let voluntary = (self.spec.residents / 150).max(1);
+        // One business per twelve residents and one voluntary organisation per 150, counted on
+        // the persons of this batch.
+        let residents = u32::try_from(self.population.persons.len()).unwrap_or(u32::MAX);
+        let businesses = (residents / 12).max(1);
+        let voluntary = (residents / 150).max(1);
         for index in 0..businesses + voluntary {
             let leader = adults[self.rng.random_range(0..adults.len())];
             let chair = adults[self.rng.random_range(0..adults.len())];
@@ -610,8 +613,9 @@ impl<'s> Generator<'s> {
         }
     }
 
-    fn newcomers(&mut self) {
-        let count = (self.spec.residents / 50).max(1);
+    /// About one in fifty residents is new in Norway; `residents` is the batch's share.
+    fn newcomers(&mut self, residents: u32) {
+        let count = (residents / 50).max(1);
         for _ in 0..count {
             let (given, family, citizenship, sex) = NEWCOMERS[self.rng.random_range(0..NEWCOMERS.len())];
             let age = self.age_between(18, 60);
@@ -814,48 +818,107 @@ fn add_personas(generator: &mut Generator<'_>) {
     generator.population.persons.extend(olsens);
 }
 
-/// Generates a municipality. `progress` is called with (residents so far, target) now and then.
-pub fn generate(spec: &PopulationSpec, mut progress: impl FnMut(u32, u32)) -> Population {
-    let mut generator = Generator::new(spec);
-    add_personas(&mut generator);
-    generator.newcomers();
-    let target = spec.residents.max(20);
-    let step = (target / 20).max(1);
-    let mut next_report = step;
-    while (generator.population.persons.len() as u64) < u64::from(target) {
-        generator.household();
-        let count = u32::try_from(generator.population.persons.len()).unwrap_or(u32::MAX);
-        if count >= next_report {
-            progress(count.min(target), target);
-            next_report += step;
-        }
+/// The synthetic municipality in batches of about `batch_size` persons, so that a large one
+/// never has to be in memory at once. The first batch holds the personas. Each batch carries its
+/// own organisations (with roles held by its persons), homes and KRR entries.
+pub struct Batches<'s> {
+    generator: Generator<'s>,
+    target: u32,
+    batch_size: u32,
+    made: u32,
+    first: bool,
+}
+
+/// Generates a municipality batch by batch; see [`Batches`].
+pub fn batches(spec: &PopulationSpec, batch_size: u32) -> Batches<'_> {
+    Batches {
+        generator: Generator::new(spec),
+        target: spec.residents.max(20),
+        batch_size: batch_size.max(100),
+        made: 0,
+        first: true,
     }
-    generator.organisations();
-    generator.contacts();
+}
+
+impl std::fmt::Debug for Batches<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batches").field("target", &self.target).field("made", &self.made).finish()
+    }
+}
+
+impl Batches<'_> {
+    /// About how many persons the whole municipality will have.
+    pub fn target(&self) -> u32 {
+        self.target
+    }
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Population;
+
+    fn next(&mut self) -> Option<Population> {
+        if self.made >= self.target {
+            return None;
+        }
+        let generator = &mut self.generator;
+        let batch_target = self.batch_size.min(self.target - self.made);
+        if self.first {
+            add_personas(generator);
+            self.first = false;
+        }
+        generator.newcomers(batch_target);
+        while (generator.population.persons.len() as u64) < u64::from(batch_target) {
+            generator.household();
+        }
+        generator.organisations();
+        generator.contacts();
+        let mut batch = std::mem::take(&mut generator.population);
+        self.made = self.made.saturating_add(u32::try_from(batch.persons.len()).unwrap_or(u32::MAX));
+        finish(&mut batch);
+        Some(batch)
+    }
+}
+
+/// Fixes what the dice may not decide, and puts everything in the order the registers give it
+/// back in: relations and responsibilities by number, addresses newest first.
+fn finish(population: &mut Population) {
     // Arne Bakken is reserved, whatever the dice said.
     let arne = Persona::ReservedAgainstDigitalPost.fnr();
-    if let Some(contact) = generator.population.contacts.iter_mut().find(|c| c.fnr == arne) {
+    if let Some(contact) = population.contacts.iter_mut().find(|c| c.fnr == arne) {
         contact.reserved = true;
         contact.can_be_notified = false;
         contact.mailbox = None;
     }
-    // One canonical order, the order the registers give them back in: relations and
-    // responsibilities by number, addresses newest first.
-    for person in &mut generator.population.persons {
+    for person in &mut population.persons {
         person.relations.sort_by_key(|r| r.related);
         person.parental_responsibility_for.sort();
         person.residences.sort_by_key(|period| std::cmp::Reverse(period.from));
     }
-    for organisation in &mut generator.population.organisations {
+    for organisation in &mut population.organisations {
         organisation.roles.sort_by_key(|(role, fnr)| (role.code(), *fnr));
     }
-    for property in &mut generator.population.properties {
+    for property in &mut population.properties {
         property.owners.sort_by_key(|(owner, _, _)| match owner {
             Owner::Person(fnr) => fnr.as_digits(),
             Owner::Organisation(orgnr) => orgnr.as_digits(),
         });
     }
-    generator.population
+}
+
+/// Generates a whole municipality in memory (for small ones and tests; large ones should use
+/// [`batches`]). `progress` is called with (persons so far, target) after each batch.
+pub fn generate(spec: &PopulationSpec, mut progress: impl FnMut(u32, u32)) -> Population {
+    let mut all = Population::default();
+    let batches = batches(spec, 20_000);
+    let target = batches.target();
+    for batch in batches {
+        all.persons.extend(batch.persons);
+        all.organisations.extend(batch.organisations);
+        all.properties.extend(batch.properties);
+        all.contacts.extend(batch.contacts);
+        progress(u32::try_from(all.persons.len()).unwrap_or(u32::MAX), target);
+    }
+    all
 }
 
 #[cfg(test)]
@@ -972,6 +1035,32 @@ mod tests {
         let randi = population.persons.iter().find(|p| p.fnr == wife.related).expect("Randi");
         assert_eq!(randi.status, PersonStatus::Doed);
         assert!(find(Persona::JustMovedIn).residences.len() == 2);
+    }
+
+    #[test]
+    fn batches_together_make_one_consistent_population() {
+        let spec = spec(5000, 8);
+        let batches: Vec<Population> = batches(&spec, 1000).collect();
+        assert!(batches.len() >= 5, "{} batches", batches.len());
+        let personas: Vec<Fnr> = Persona::ALL.iter().map(|p| p.fnr()).collect();
+        assert!(personas.iter().all(|f| batches[0].persons.iter().any(|p| p.fnr == *f)), "personas come first");
+        let everyone: HashSet<Fnr> = batches.iter().flat_map(|b| b.persons.iter().map(|p| p.fnr)).collect();
+        let total: usize = batches.iter().map(|b| b.persons.len()).sum();
+        assert_eq!(everyone.len(), total, "numbers are unique across batches");
+        assert!(total >= 5000);
+        for batch in &batches {
+            let here: HashSet<Fnr> = batch.persons.iter().map(|p| p.fnr).collect();
+            for person in &batch.persons {
+                assert!(person.relations.iter().all(|r| here.contains(&r.related)), "families stay in one batch");
+            }
+            for organisation in &batch.organisations {
+                assert!(
+                    organisation.roles.iter().all(|(_, f)| here.contains(f)),
+                    "roles are held by the batch's persons"
+                );
+            }
+            assert!(batch.contacts.iter().all(|c| here.contains(&c.fnr)));
+        }
     }
 
     #[test]
