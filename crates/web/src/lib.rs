@@ -217,10 +217,17 @@ fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
 
 /// The whole application as one router; tests call it in-process, `serve` puts it on a socket.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The application with `extra` routes inside every layer; for tests that need a route the
+/// application does not have (one that panics, say).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config.max_body_bytes;
     let routes = Router::new()
         .merge(pages::routes(state.config.demo))
         .merge(api::routes())
+        .merge(extra)
         .route("/assets/{*name}", axum::routing::get(assets::serve))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body));

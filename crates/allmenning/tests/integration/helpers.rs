@@ -126,3 +126,16 @@ impl Spawned {
         self._settings
     }
 }
+
+/// The web layer alone over `db`, without the application around it (no migration, no worker).
+pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
+    let web_config = web::WebConfig {
+        demo: false,
+        secure_cookies: false,
+        max_body_bytes: 1024 * 1024,
+        designsystemet_dir: settings.settings.server.designsystemet_dir.clone(),
+        municipalities: settings.settings.web_municipalities(),
+    };
+    let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
+    web::AppState::new(db, blobs, web_config, Default::default()).expect("state")
+}

@@ -251,20 +251,7 @@ async fn health_readiness_and_metrics() {
 async fn readiness_fails_on_an_unmigrated_database() {
     let settings = test_settings(Mode::Production).await;
     let db = store::Db::connect(&settings.database.url, 2).await.expect("connect");
-    let web_config = web::WebConfig {
-        demo: false,
-        secure_cookies: false,
-        max_body_bytes: 1024 * 1024,
-        designsystemet_dir: settings.settings.server.designsystemet_dir.clone(),
-        municipalities: settings.settings.web_municipalities(),
-    };
-    let state = web::AppState::new(
-        db,
-        store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs"),
-        web_config,
-        Default::default(),
-    )
-    .expect("state");
+    let state = crate::helpers::bare_state(&settings, db);
     let response =
         tower::ServiceExt::oneshot(web::router(state), Request::get("/readyz").body(Body::empty()).expect("request"))
             .await
@@ -349,4 +336,41 @@ async fn each_register_is_local_or_remote_as_configured() {
     assert_eq!(remote.app.registers().persons.kind(), "http");
     assert_eq!(remote.app.registers().contacts.kind(), "http");
     assert_eq!(remote.app.registers().organisations.kind(), "local");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gives_the_500_page_or_a_problem_and_the_server_carries_on() {
+    let settings = test_settings(Mode::Production).await;
+    let db = store::Db::connect(&settings.database.url, 2).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let state = crate::helpers::bare_state(&settings, db);
+    #[allow(clippy::panic)]
+    async fn explode() -> &'static str {
+        panic!("a bug");
+    }
+    let extra = axum::Router::new()
+        .route("/eksplosjon", axum::routing::get(explode))
+        .route("/api/v1/eksplosjon", axum::routing::get(explode));
+    let router = web::router_with(state, extra);
+    let send = |path: &'static str| {
+        let router = router.clone();
+        async move {
+            tower::ServiceExt::oneshot(
+                router,
+                Request::get(path).header("cookie", "lang=en").body(Body::empty()).expect("request"),
+            )
+            .await
+            .expect("answer")
+        }
+    };
+    let page = send("/eksplosjon").await;
+    assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page.headers().contains_key("content-security-policy"));
+    let html = body_text(page).await;
+    assert!(html.contains("Something went wrong on our side") && !html.contains("a bug"), "{html}");
+    let api = send("/api/v1/eksplosjon").await;
+    assert_eq!(api.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(api.headers()[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body_json(api).await["code"], "internal_error");
+    assert_eq!(send("/healthz").await.status(), StatusCode::OK);
 }
