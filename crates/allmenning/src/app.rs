@@ -162,28 +162,29 @@ async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     if registers.person_count().await? > 0 {
         return Ok(());
     }
-    for municipality in &settings.municipalities {
-        let name = municipality.kommunenummer.navn();
-        let spec = registers::synthetic::PopulationSpec {
-            kommunenummer: municipality.kommunenummer,
-            residents: settings.demo.residents,
-            seed: settings.demo.seed,
-        };
-        let long = settings.demo.residents >= 50_000;
-        // In batches, so that even a whole county never has to be in memory at once.
-        let batches = registers::synthetic::batches(&spec, 20_000);
-        let target = batches.target();
-        let (mut persons, mut organisations) = (0, 0);
-        for batch in batches {
-            registers.load_population(&batch, |_, _| {}).await?;
+    // One generator for every municipality served, so no number is used twice; the personas
+    // live in the first. Generated on its own thread while the previous batch is written.
+    let plan: Vec<_> = settings.municipalities.iter().map(|m| (m.kommunenummer, settings.demo.residents)).collect();
+    let batches = registers::synthetic::several(&plan, settings.demo.seed, 20_000);
+    let target = batches.target();
+    let long = target >= 50_000;
+    let mut persons = 0;
+    let started = std::time::Instant::now();
+    let report = registers
+        .load_in_bulk(batches, |batch| {
             persons += batch.persons.len();
-            organisations += batch.organisations.len();
             if long {
+                let name = batch.persons.first().and_then(|p| p.bosted_kommune).map_or("", |k| k.navn());
                 eprintln!("generating {name}: {persons} of about {target} residents");
             }
-        }
-        tracing::info!(kommune = %municipality.kommunenummer, persons, organisations, "synthetic municipality generated");
-    }
+        })
+        .await?;
+    tracing::info!(
+        persons = report.persons,
+        rows = report.rows,
+        seconds = started.elapsed().as_secs(),
+        "synthetic population generated"
+    );
     Ok(())
 }
 

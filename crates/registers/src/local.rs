@@ -4,7 +4,7 @@
 //! change feed can be replayed from any sequence number.
 
 use kernel::{CloudEvent, Fnr, Kommunenummer, Language, Matrikkelnummer, OrgNr, Timestamp};
-use store::{Db, Param, Tx, params};
+use store::{Db, Param, Table, Tx, Value, params};
 use time::Date;
 use time::macros::format_description;
 
@@ -14,6 +14,7 @@ use crate::model::{
     OrganisationRole, Owner, Person, PersonStatus, Property, ProtectedAddress, RelationRole, Residence,
     ResidencePeriod, Sex,
 };
+use crate::synthetic::Population;
 
 /// The registers as rows in the platform's database.
 #[derive(Debug, Clone)]
@@ -58,10 +59,168 @@ fn kommune(text: Option<&str>) -> Result<Option<Kommunenummer>, RegisterError> {
     text.map(|k| Kommunenummer::parse(k).map_err(|e| RegisterError::Malformed(e.to_string()))).transpose()
 }
 
-/// Columns of `persons`, in insert order.
-const PERSON_COLUMNS: &str = "fnr, given_name, middle_name, family_name, birth_date, birth_kommune, birth_country, \
-     sex, status, bosted_kommune, adressebeskyttelse, citizenships, death_date, guardian_fnr, updated_at";
-const PERSON_WIDTH: usize = 15;
+/// The columns of `persons`, in insert order; a lookup reads all but the last.
+const PERSON_COLUMNS: &[&str] = &[
+    "fnr",
+    "given_name",
+    "middle_name",
+    "family_name",
+    "birth_date",
+    "birth_kommune",
+    "birth_country",
+    "sex",
+    "status",
+    "bosted_kommune",
+    "adressebeskyttelse",
+    "citizenships",
+    "death_date",
+    "guardian_fnr",
+    "residences",
+    "relations",
+    "responsible_for",
+    "updated_at",
+];
+
+const PERSONS: Table = Table { name: "persons", columns: PERSON_COLUMNS };
+
+/// One residence period in the `residences` JSON column.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredResidence<A> {
+    from: String,
+    to: Option<String>,
+    address: Option<A>,
+}
+
+/// A person as the text of the columns of `persons`, built once for either write path.
+struct PersonColumns {
+    texts: [Option<String>; 17],
+}
+
+impl PersonColumns {
+    fn new(person: &Person) -> Result<Self, RegisterError> {
+        let residences: Vec<StoredResidence<&Address>> = person
+            .residences
+            .iter()
+            .map(|period| StoredResidence {
+                from: date_text(period.from),
+                to: period.to.map(date_text),
+                address: residence_address(&period.residence),
+            })
+            .collect();
+        let relations: Vec<(String, RelationRole)> =
+            person.relations.iter().map(|r| (r.related.as_digits(), r.role)).collect();
+        let children: Vec<String> = person.parental_responsibility_for.iter().map(Fnr::as_digits).collect();
+        Ok(Self {
+            texts: [
+                Some(person.fnr.as_digits()),
+                Some(person.name.given.clone()),
+                person.name.middle.clone(),
+                Some(person.name.family.clone()),
+                Some(date_text(person.birth_date)),
+                person.birth_kommune.map(|k| k.to_string()),
+                Some(person.birth_country.clone()),
+                Some(enum_text(&person.sex)?),
+                Some(enum_text(&person.status)?),
+                person.bosted_kommune.map(|k| k.to_string()),
+                Some(enum_text(&person.adressebeskyttelse)?),
+                Some(person.citizenships.join(",")),
+                person.death_date.map(date_text),
+                person.guardian.map(|g| g.as_digits()),
+                Some(json(&residences)?),
+                Some(json(&relations)?),
+                Some(json(&children)?),
+            ],
+        })
+    }
+
+    fn values(&self, now: Timestamp) -> [Value<'_>; 18] {
+        let mut values = [Value::Null; 18];
+        for (value, text) in values.iter_mut().zip(&self.texts) {
+            *value = Value::from(text);
+        }
+        values[17] = Value::Int(now.millis());
+        values
+    }
+}
+
+/// A person from the texts of the first 17 columns of `persons`.
+fn person_from_texts(texts: Vec<Option<String>>) -> Result<Person, RegisterError> {
+    let [
+        fnr_text,
+        given,
+        middle,
+        family,
+        birth,
+        birth_kommune,
+        country,
+        sex,
+        status,
+        bosted,
+        protection,
+        citizenships,
+        death,
+        guardian,
+        residences,
+        relations,
+        children,
+    ]: [Option<String>; 17] =
+        texts.try_into().map_err(|_| RegisterError::Malformed("a person row of the wrong width".to_owned()))?;
+    let required = |text: Option<String>, column: &str| {
+        text.ok_or_else(|| RegisterError::Malformed(format!("persons.{column} is empty")))
+    };
+    let protection: Adressebeskyttelse = enum_from(&required(protection, "adressebeskyttelse")?)?;
+    let residences: Vec<StoredResidence<Address>> = from_json(&required(residences, "residences")?)?;
+    let relations: Vec<(String, RelationRole)> = from_json(&required(relations, "relations")?)?;
+    let children: Vec<String> = from_json(&required(children, "responsible_for")?)?;
+    Ok(Person {
+        fnr: fnr(&required(fnr_text, "fnr")?)?,
+        name: Name { given: required(given, "given_name")?, middle, family: required(family, "family_name")? },
+        birth_date: parse_date(&required(birth, "birth_date")?)?,
+        birth_kommune: kommune(birth_kommune.as_deref())?,
+        birth_country: required(country, "birth_country")?,
+        sex: enum_from::<Sex>(&required(sex, "sex")?)?,
+        status: enum_from::<PersonStatus>(&required(status, "status")?)?,
+        bosted_kommune: kommune(bosted.as_deref())?,
+        residences: residences
+            .into_iter()
+            .map(|stored| {
+                let residence = match stored.address {
+                    None => Residence::Unknown,
+                    Some(address) if protection.is_protected() => {
+                        Residence::Protected(ProtectedAddress::new(address, protection))
+                    }
+                    Some(address) => Residence::Open(address),
+                };
+                Ok(ResidencePeriod {
+                    residence,
+                    from: parse_date(&stored.from)?,
+                    to: stored.to.as_deref().map(parse_date).transpose()?,
+                })
+            })
+            .collect::<Result<_, RegisterError>>()?,
+        relations: relations
+            .into_iter()
+            .map(|(related, role)| Ok(FamilyRelation { related: fnr(&related)?, role }))
+            .collect::<Result<_, RegisterError>>()?,
+        parental_responsibility_for: children.iter().map(|c| fnr(c)).collect::<Result<_, _>>()?,
+        citizenships: required(citizenships, "citizenships")?
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        death_date: death.as_deref().map(parse_date).transpose()?,
+        guardian: guardian.as_deref().map(fnr).transpose()?,
+        adressebeskyttelse: protection,
+    })
+}
+
+fn residence_address(residence: &Residence) -> Option<&Address> {
+    match residence {
+        Residence::Open(address) => Some(address),
+        Residence::Protected(protected) => Some(protected.inner()),
+        Residence::Unknown => None,
+    }
+}
 
 /// Builds `($1, $2, ...), ($n, ...)` for `rows` rows of `width` values.
 fn placeholders(rows: usize, width: usize) -> String {
@@ -83,62 +242,6 @@ fn placeholders(rows: usize, width: usize) -> String {
     sql
 }
 
-fn person_params(person: &Person, now: Timestamp, out: &mut Vec<Param>) -> Result<(), RegisterError> {
-    out.extend(params![
-        person.fnr.as_digits(),
-        person.name.given.as_str(),
-        person.name.middle.clone(),
-        person.name.family.as_str(),
-        date_text(person.birth_date),
-        person.birth_kommune,
-        person.birth_country.as_str(),
-        enum_text(&person.sex)?,
-        enum_text(&person.status)?,
-        person.bosted_kommune,
-        enum_text(&person.adressebeskyttelse)?,
-        person.citizenships.join(","),
-        person.death_date.map(date_text),
-        person.guardian.map(|g| g.as_digits()),
-        now,
-    ]);
-    Ok(())
-}
-
-fn residence_address(residence: &Residence) -> Option<&Address> {
-    match residence {
-        Residence::Open(address) => Some(address),
-        Residence::Protected(protected) => Some(protected.inner()),
-        Residence::Unknown => None,
-    }
-}
-
-/// The rows of a batch of persons, split by table, ready for multi-row inserts.
-#[derive(Default)]
-struct PersonRows {
-    persons: Vec<Param>,
-    residences: Vec<Param>,
-    relations: Vec<Param>,
-    responsibility: Vec<Param>,
-}
-
-impl PersonRows {
-    fn add(&mut self, person: &Person, now: Timestamp) -> Result<(), RegisterError> {
-        person_params(person, now, &mut self.persons)?;
-        let digits = person.fnr.as_digits();
-        for period in &person.residences {
-            let address = residence_address(&period.residence).map(json).transpose()?;
-            self.residences.extend(params![digits.as_str(), date_text(period.from), period.to.map(date_text), address]);
-        }
-        for relation in &person.relations {
-            self.relations.extend(params![digits.as_str(), relation.related.as_digits(), enum_text(&relation.role)?]);
-        }
-        for child in &person.parental_responsibility_for {
-            self.responsibility.extend(params![digits.as_str(), child.as_digits()]);
-        }
-        Ok(())
-    }
-}
-
 /// Inserts `params` (a whole number of rows of `width`) in statements of at most `chunk` rows.
 async fn insert_rows(
     tx: &mut Tx,
@@ -157,40 +260,203 @@ async fn insert_rows(
 /// How many rows one multi-row INSERT carries: below both engines' limits on bound values.
 const ROWS_PER_STATEMENT: usize = 500;
 
-#[derive(sqlx::FromRow)]
-struct PersonRow {
-    fnr: String,
-    given_name: String,
-    middle_name: Option<String>,
-    family_name: String,
-    birth_date: String,
-    birth_kommune: Option<String>,
-    birth_country: String,
-    sex: String,
-    status: String,
-    bosted_kommune: Option<String>,
-    adressebeskyttelse: String,
-    citizenships: String,
-    death_date: Option<String>,
-    guardian_fnr: Option<String>,
+/// `SELECT <the 17 person columns> FROM persons`.
+fn select_persons() -> String {
+    format!("SELECT {} FROM persons", PERSON_COLUMNS[..17].join(", "))
 }
 
-#[derive(sqlx::FromRow)]
-struct ResidenceRow {
-    valid_from: String,
-    valid_to: Option<String>,
-    address: Option<String>,
+const ORGANISATIONS: Table = Table {
+    name: "organisations",
+    columns: &[
+        "orgnr",
+        "name",
+        "form",
+        "business_address",
+        "postal_address",
+        "kommune",
+        "industry_code",
+        "employees",
+        "founded",
+        "deleted",
+        "bankrupt",
+        "updated_at",
+    ],
+};
+const ORGANISATION_ROLES: Table = Table { name: "organisation_roles", columns: &["orgnr", "role", "fnr"] };
+const PROPERTIES: Table =
+    Table { name: "properties", columns: &["matrikkelnummer", "property_kommune", "addresses", "buildings"] };
+const PROPERTY_OWNERS: Table = Table {
+    name: "property_owners",
+    columns: &["matrikkelnummer", "owner_fnr", "owner_orgnr", "share_numerator", "share_denominator"],
+};
+const CONTACTS: Table = Table {
+    name: "contacts",
+    columns: &[
+        "fnr",
+        "reserved",
+        "status",
+        "can_be_notified",
+        "email",
+        "mobile",
+        "mailbox_provider",
+        "mailbox_address",
+        "language",
+        "updated_at",
+    ],
+};
+
+/// Indexes a bulk load into empty tables builds once at the end instead of row by row.
+const DEFERRED_INDEXES: [&str; 5] = [
+    "persons_by_bosted",
+    "persons_by_guardian",
+    "organisation_roles_by_person",
+    "property_owners_by_property",
+    "property_owners_by_person",
+];
+
+/// Where the rows of the register tables go: a bulk load's statements or a collector for
+/// multi-row inserts. The mapping from our types to columns exists once, in the functions
+/// below, for both.
+type Sink<'s> = dyn FnMut(&Table, &[Value<'_>]) -> Result<(), RegisterError> + 's;
+
+fn person_rows(persons: &[Person], now: Timestamp, sink: &mut Sink<'_>) -> Result<(), RegisterError> {
+    for person in persons {
+        sink(&PERSONS, &PersonColumns::new(person)?.values(now))?;
+    }
+    Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct RelationRow {
-    related_fnr: String,
-    role: String,
+fn organisation_rows(organisations: &[Organisation], now: Timestamp, sink: &mut Sink<'_>) -> Result<(), RegisterError> {
+    for org in organisations {
+        let orgnr = org.orgnr.as_digits();
+        let business = org.business_address.as_ref().map(json).transpose()?;
+        let postal = org.postal_address.as_ref().map(json).transpose()?;
+        let kommune = org.kommune.map(|k| k.to_string());
+        let (founded, deleted) = (org.founded.map(date_text), org.deleted.map(date_text));
+        sink(
+            &ORGANISATIONS,
+            &[
+                Value::from(&orgnr),
+                Value::from(&org.name),
+                Value::from(&org.form),
+                Value::from(&business),
+                Value::from(&postal),
+                Value::from(&kommune),
+                Value::from(&org.industry_code),
+                Value::Int(i64::from(org.employees)),
+                Value::from(&founded),
+                Value::from(&deleted),
+                Value::Bool(org.bankrupt),
+                Value::Int(now.millis()),
+            ],
+        )?;
+        for (role, person) in &org.roles {
+            let person = person.as_digits();
+            sink(&ORGANISATION_ROLES, &[Value::from(&orgnr), Value::Text(role.code()), Value::from(&person)])?;
+        }
+    }
+    Ok(())
 }
 
-#[derive(sqlx::FromRow)]
-struct ChildRow {
-    child_fnr: String,
+fn property_rows(properties: &[Property], sink: &mut Sink<'_>) -> Result<(), RegisterError> {
+    for property in properties {
+        let key = property.matrikkelnummer.to_string();
+        let kommune = property.matrikkelnummer.kommunenummer.to_string();
+        let (addresses, buildings) = (json(&property.addresses)?, json(&property.buildings)?);
+        sink(
+            &PROPERTIES,
+            &[Value::from(&key), Value::from(&kommune), Value::from(&addresses), Value::from(&buildings)],
+        )?;
+        for (owner, numerator, denominator) in &property.owners {
+            let (person, organisation) = match owner {
+                Owner::Person(f) => (Some(f.as_digits()), None),
+                Owner::Organisation(o) => (None, Some(o.as_digits())),
+            };
+            sink(
+                &PROPERTY_OWNERS,
+                &[
+                    Value::from(&key),
+                    Value::from(&person),
+                    Value::from(&organisation),
+                    Value::Int(i64::from(*numerator)),
+                    Value::Int(i64::from(*denominator)),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn contact_rows(contacts: &[Contact], now: Timestamp, sink: &mut Sink<'_>) -> Result<(), RegisterError> {
+    for contact in contacts {
+        let digits = contact.fnr.as_digits();
+        let status = enum_text(&contact.status)?;
+        sink(
+            &CONTACTS,
+            &[
+                Value::from(&digits),
+                Value::Bool(contact.reserved),
+                Value::from(&status),
+                Value::Bool(contact.can_be_notified),
+                Value::from(&contact.email),
+                Value::from(&contact.mobile),
+                Value::from(contact.mailbox.as_ref().map(|(p, _)| p.orgnr())),
+                Value::from(contact.mailbox.as_ref().map(|(_, a)| a.as_str())),
+                Value::from(contact.language.map(|l| l.tag())),
+                Value::Int(now.millis()),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn population_rows(population: &Population, now: Timestamp, sink: &mut Sink<'_>) -> Result<(), RegisterError> {
+    person_rows(&population.persons, now, sink)?;
+    organisation_rows(&population.organisations, now, sink)?;
+    property_rows(&population.properties, sink)?;
+    contact_rows(&population.contacts, now, sink)
+}
+
+/// Rows collected per table, for multi-row inserts through the ordinary query path.
+#[derive(Default)]
+struct Collected {
+    tables: Vec<(Table, Vec<Param>)>,
+}
+
+impl Collected {
+    fn sink(&mut self) -> impl FnMut(&Table, &[Value<'_>]) -> Result<(), RegisterError> + '_ {
+        |table, values| {
+            let index = match self.tables.iter().position(|(t, _)| t.name == table.name) {
+                Some(index) => index,
+                None => {
+                    self.tables.push((*table, Vec::new()));
+                    self.tables.len() - 1
+                }
+            };
+            self.tables[index].1.extend(values.iter().copied().map(Param::from));
+            Ok(())
+        }
+    }
+
+    /// Inserts everything collected, table by table in the order first seen, inside `tx`.
+    async fn insert(&self, tx: &mut Tx, chunk: usize) -> Result<(), RegisterError> {
+        for (table, values) in &self.tables {
+            let head = format!("INSERT INTO {} ({})", table.name, table.columns.join(", "));
+            insert_rows(tx, &head, table.columns.len(), values, chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`LocalRegisters::load_in_bulk`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Persons loaded.
+    pub persons: u64,
+    /// Rows written, in every table.
+    pub rows: u64,
+    /// The engine's own account.
+    pub bulk: store::BulkReport,
 }
 
 impl LocalRegisters {
@@ -204,68 +470,65 @@ impl LocalRegisters {
         &self.db
     }
 
-    /// Loads many persons in one transaction, with multi-row inserts; for the synthetic
-    /// population. Publishes no events: a load is the register's starting state, not a change.
+    /// Loads many persons in one transaction; for small populations and tests (a large one
+    /// goes through [`LocalRegisters::load_in_bulk`]). Publishes no events: a load is the
+    /// register's starting state, not a change.
     pub async fn load_persons(&self, persons: &[Person]) -> Result<(), RegisterError> {
-        let now = Timestamp::now();
-        let mut rows = PersonRows::default();
-        for person in persons {
-            rows.add(person, now)?;
-        }
+        let mut collected = Collected::default();
+        person_rows(persons, Timestamp::now(), &mut collected.sink())?;
         let mut tx = self.db.begin().await?;
-        insert_rows(
-            &mut tx,
-            &format!("INSERT INTO persons ({PERSON_COLUMNS})"),
-            PERSON_WIDTH,
-            &rows.persons,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO person_residences (fnr, valid_from, valid_to, address)",
-            4,
-            &rows.residences,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO family_relations (fnr, related_fnr, role)",
-            3,
-            &rows.relations,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO parental_responsibility (parent_fnr, child_fnr)",
-            2,
-            &rows.responsibility,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
+        collected.insert(&mut tx, ROWS_PER_STATEMENT).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Writes one person (replacing what was there) inside `tx`.
     pub(crate) async fn save_person(tx: &mut Tx, person: &Person) -> Result<(), RegisterError> {
-        let digits = person.fnr.as_digits();
-        for table in ["person_residences", "family_relations"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE fnr = $1"), &params![digits.as_str()]).await?;
+        let mut collected = Collected::default();
+        person_rows(std::slice::from_ref(person), Timestamp::now(), &mut collected.sink())?;
+        tx.execute("DELETE FROM persons WHERE fnr = $1", &params![person.fnr.as_digits()]).await?;
+        collected.insert(tx, 1).await
+    }
+
+    /// Loads a large population — the whole country, if asked — as fast as the engine allows:
+    /// see [`store::bulk`]. `batches` runs on its own thread while the previous batch is
+    /// written; `progress` is called with each batch once it is committed. When the registers
+    /// are empty, secondary indexes are built once at the end. Publishes no events.
+    pub async fn load_in_bulk(
+        &self,
+        batches: impl Iterator<Item = Population> + Send + 'static,
+        mut progress: impl FnMut(&Population),
+    ) -> Result<LoadReport, RegisterError> {
+        if !self.db.supports_bulk() {
+            // An in-memory database (tests): batch by batch through the ordinary path.
+            let mut report = LoadReport { persons: 0, rows: 0, bulk: store::BulkReport::default() };
+            for batch in batches {
+                self.load_population(&batch).await?;
+                report.persons += batch.persons.len() as u64;
+                progress(&batch);
+            }
+            return Ok(report);
         }
-        tx.execute("DELETE FROM parental_responsibility WHERE parent_fnr = $1", &params![digits.as_str()]).await?;
-        tx.execute("DELETE FROM persons WHERE fnr = $1", &params![digits.as_str()]).await?;
-        let mut rows = PersonRows::default();
-        rows.add(person, Timestamp::now())?;
-        insert_rows(tx, &format!("INSERT INTO persons ({PERSON_COLUMNS})"), PERSON_WIDTH, &rows.persons, 1).await?;
-        insert_rows(tx, "INSERT INTO person_residences (fnr, valid_from, valid_to, address)", 4, &rows.residences, 100)
+        let empty = self.person_count().await? == 0;
+        let options =
+            store::BulkOptions { deferred_indexes: if empty { DEFERRED_INDEXES.to_vec() } else { Vec::new() } };
+        let now = Timestamp::now();
+        let write = move |batch: &Population, rows: &mut store::Rows<'_>| {
+            population_rows(batch, now, &mut |table, values| rows.insert(table, values).map_err(RegisterError::from))
+                .map_err(|e| match e {
+                    RegisterError::Store(store) => store,
+                    other => store::StoreError::Malformed(other.to_string()),
+                })
+        };
+        let mut persons = 0_u64;
+        let bulk = self
+            .db
+            .load_in_bulk(batches, write, &options, |batch: &Population| {
+                persons += batch.persons.len() as u64;
+                progress(batch);
+            })
             .await?;
-        insert_rows(tx, "INSERT INTO family_relations (fnr, related_fnr, role)", 3, &rows.relations, 100).await?;
-        insert_rows(tx, "INSERT INTO parental_responsibility (parent_fnr, child_fnr)", 2, &rows.responsibility, 100)
-            .await?;
-        Ok(())
+        Ok(LoadReport { persons, rows: bulk.rows, bulk })
     }
 
     /// Writes a changed person and its event in one transaction; returns the event's sequence
@@ -317,84 +580,33 @@ impl LocalRegisters {
         Ok(seq)
     }
 
-    /// One person, with addresses, relations and responsibilities.
+    /// One person, with addresses, relations and responsibilities: one row, read on the
+    /// engine's fastest path.
     pub async fn person(&self, id: &Fnr) -> Result<Option<Person>, RegisterError> {
-        let digits = id.as_digits();
-        let Some(row) = self
-            .db
-            .fetch_optional::<PersonRow>(
-                &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE fnr = $1"),
-                &params![digits.as_str()],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let residences = self
-            .db
-            .fetch_all::<ResidenceRow>(
-                "SELECT valid_from, valid_to, address FROM person_residences WHERE fnr = $1 ORDER BY valid_from DESC",
-                &params![digits.as_str()],
-            )
-            .await?;
-        let relations = self
-            .db
-            .fetch_all::<RelationRow>(
-                "SELECT related_fnr, role FROM family_relations WHERE fnr = $1 ORDER BY related_fnr",
-                &params![digits.as_str()],
-            )
-            .await?;
-        let children = self
-            .db
-            .fetch_all::<ChildRow>(
-                "SELECT child_fnr FROM parental_responsibility WHERE parent_fnr = $1 ORDER BY child_fnr",
-                &params![digits.as_str()],
-            )
-            .await?;
-        let protection: Adressebeskyttelse = enum_from(&row.adressebeskyttelse)?;
-        let residences = residences
-            .into_iter()
-            .map(|r| {
-                let residence = match r.address {
-                    None => Residence::Unknown,
-                    Some(text) => {
-                        let address: Address = from_json(&text)?;
-                        if protection.is_protected() {
-                            Residence::Protected(ProtectedAddress::new(address, protection))
-                        } else {
-                            Residence::Open(address)
-                        }
-                    }
-                };
-                Ok(ResidencePeriod {
-                    residence,
-                    from: parse_date(&r.valid_from)?,
-                    to: r.valid_to.as_deref().map(parse_date).transpose()?,
-                })
-            })
-            .collect::<Result<Vec<_>, RegisterError>>()?;
-        Ok(Some(Person {
-            fnr: fnr(&row.fnr)?,
-            name: Name { given: row.given_name, middle: row.middle_name, family: row.family_name },
-            birth_date: parse_date(&row.birth_date)?,
-            birth_kommune: kommune(row.birth_kommune.as_deref())?,
-            birth_country: row.birth_country,
-            sex: enum_from::<Sex>(&row.sex)?,
-            status: enum_from::<PersonStatus>(&row.status)?,
-            bosted_kommune: kommune(row.bosted_kommune.as_deref())?,
-            residences,
-            relations: relations
-                .into_iter()
-                .map(|r| {
-                    Ok(FamilyRelation { related: fnr(&r.related_fnr)?, role: enum_from::<RelationRole>(&r.role)? })
-                })
-                .collect::<Result<_, RegisterError>>()?,
-            parental_responsibility_for: children.iter().map(|c| fnr(&c.child_fnr)).collect::<Result<_, _>>()?,
-            citizenships: row.citizenships.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
-            death_date: row.death_date.as_deref().map(parse_date).transpose()?,
-            guardian: row.guardian_fnr.as_deref().map(fnr).transpose()?,
-            adressebeskyttelse: protection,
-        }))
+        let sql = format!("{} WHERE fnr = $1", select_persons());
+        match self.db.lookup_texts(&sql, &params![id.as_digits()]).await? {
+            Some(texts) => Ok(Some(person_from_texts(texts)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to [`crate::MAX_BATCH`] persons in one query; unknown identifiers are left out, the
+    /// rest come in the order asked for.
+    pub async fn persons(&self, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
+        if ids.len() > crate::MAX_BATCH {
+            return Err(RegisterError::TooManyInBatch(ids.len()));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{} WHERE fnr IN ({})", select_persons(), list.join(", "));
+        let values: Vec<Param> = ids.iter().map(|f| Param::from(f.as_digits())).collect();
+        let mut found: Vec<Person> =
+            self.db.fetch_texts(&sql, &values).await?.into_iter().map(person_from_texts).collect::<Result<_, _>>()?;
+        let order: std::collections::HashMap<Fnr, usize> = ids.iter().enumerate().map(|(i, f)| (*f, i)).collect();
+        found.sort_by_key(|p| order.get(&p.fnr).copied().unwrap_or(usize::MAX));
+        Ok(found)
     }
 
     /// How many persons the register holds, in every municipality.
@@ -407,24 +619,14 @@ impl LocalRegisters {
         Ok(row.map_or(0, |r| r.n))
     }
 
-    /// Loads a whole generated population: persons in batches (calling `progress` with the
-    /// number loaded so far), then organisations, properties and KRR entries.
-    pub async fn load_population(
-        &self,
-        population: &crate::synthetic::Population,
-        mut progress: impl FnMut(usize, usize),
-    ) -> Result<(), RegisterError> {
-        const BATCH: usize = 20_000;
-        let total = population.persons.len();
-        for (index, batch) in population.persons.chunks(BATCH).enumerate() {
-            self.load_persons(batch).await?;
-            progress((index * BATCH + batch.len()).min(total), total);
-        }
-        self.load_organisations(&population.organisations).await?;
-        self.load_properties(&population.properties).await?;
-        for batch in population.contacts.chunks(BATCH) {
-            self.load_contacts(batch).await?;
-        }
+    /// Loads a generated population in one transaction, through the ordinary query path; for
+    /// small populations and tests. Large ones go through [`LocalRegisters::load_in_bulk`].
+    pub async fn load_population(&self, population: &Population) -> Result<(), RegisterError> {
+        let mut collected = Collected::default();
+        population_rows(population, Timestamp::now(), &mut collected.sink())?;
+        let mut tx = self.db.begin().await?;
+        collected.insert(&mut tx, ROWS_PER_STATEMENT).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -444,48 +646,10 @@ impl LocalRegisters {
         Ok(row.map_or(0, |r| r.n))
     }
 
-    /// Loads organisations with their roles, in one transaction.
-    pub async fn load_organisations(&self, organisations: &[Organisation]) -> Result<(), RegisterError> {
-        let mut tx = self.db.begin().await?;
-        Self::insert_organisations(&mut tx, organisations).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn insert_organisations(tx: &mut Tx, organisations: &[Organisation]) -> Result<(), RegisterError> {
-        let now = Timestamp::now();
-        let mut rows = Vec::new();
-        let mut roles = Vec::new();
-        for org in organisations {
-            rows.extend(params![
-                org.orgnr.as_digits(),
-                org.name.as_str(),
-                org.form.as_str(),
-                org.business_address.as_ref().map(json).transpose()?,
-                org.postal_address.as_ref().map(json).transpose()?,
-                org.kommune,
-                org.industry_code.clone(),
-                i64::from(org.employees),
-                org.founded.map(date_text),
-                org.deleted.map(date_text),
-                org.bankrupt,
-                now,
-            ]);
-            for (role, person) in &org.roles {
-                roles.extend(params![org.orgnr.as_digits(), role.code(), person.as_digits()]);
-            }
-        }
-        insert_rows(
-            tx,
-            "INSERT INTO organisations (orgnr, name, form, business_address, postal_address, kommune, industry_code, \
-             employees, founded, deleted, bankrupt, updated_at)",
-            12,
-            &rows,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        insert_rows(tx, "INSERT INTO organisation_roles (orgnr, role, fnr)", 3, &roles, ROWS_PER_STATEMENT).await?;
-        Ok(())
+        let mut collected = Collected::default();
+        organisation_rows(organisations, Timestamp::now(), &mut collected.sink())?;
+        collected.insert(tx, ROWS_PER_STATEMENT).await
     }
 
     /// One organisation with its roles.
@@ -568,53 +732,6 @@ impl LocalRegisters {
             .collect()
     }
 
-    /// Loads properties with their owners, in one transaction.
-    pub async fn load_properties(&self, properties: &[Property]) -> Result<(), RegisterError> {
-        let mut rows = Vec::new();
-        let mut owners = Vec::new();
-        for property in properties {
-            let key = property.matrikkelnummer.to_string();
-            rows.extend(params![
-                key.as_str(),
-                property.matrikkelnummer.kommunenummer,
-                json(&property.addresses)?,
-                json(&property.buildings)?,
-            ]);
-            for (owner, numerator, denominator) in &property.owners {
-                let (person, organisation) = match owner {
-                    Owner::Person(f) => (Some(f.as_digits()), None),
-                    Owner::Organisation(o) => (None, Some(o.as_digits())),
-                };
-                owners.extend(params![
-                    key.as_str(),
-                    person,
-                    organisation,
-                    i64::from(*numerator),
-                    i64::from(*denominator)
-                ]);
-            }
-        }
-        let mut tx = self.db.begin().await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO properties (matrikkelnummer, property_kommune, addresses, buildings)",
-            4,
-            &rows,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO property_owners (matrikkelnummer, owner_fnr, owner_orgnr, share_numerator, share_denominator)",
-            5,
-            &owners,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// One property with its owners.
     pub async fn property(&self, matrikkelnummer: &Matrikkelnummer) -> Result<Option<Property>, RegisterError> {
         #[derive(sqlx::FromRow)]
@@ -668,38 +785,6 @@ impl LocalRegisters {
             })
             .collect::<Result<_, RegisterError>>()?;
         Ok(Some(Property { matrikkelnummer: *matrikkelnummer, addresses, owners, buildings }))
-    }
-
-    /// Loads KRR entries, in one transaction.
-    pub async fn load_contacts(&self, contacts: &[Contact]) -> Result<(), RegisterError> {
-        let now = Timestamp::now();
-        let mut rows = Vec::new();
-        for contact in contacts {
-            rows.extend(params![
-                contact.fnr.as_digits(),
-                contact.reserved,
-                enum_text(&contact.status)?,
-                contact.can_be_notified,
-                contact.email.clone(),
-                contact.mobile.clone(),
-                contact.mailbox.as_ref().map(|(p, _)| p.orgnr()),
-                contact.mailbox.as_ref().map(|(_, a)| a.clone()),
-                contact.language.map(|l| l.tag()),
-                now,
-            ]);
-        }
-        let mut tx = self.db.begin().await?;
-        insert_rows(
-            &mut tx,
-            "INSERT INTO contacts (fnr, reserved, status, can_be_notified, email, mobile, mailbox_provider, mailbox_address, \
-             language, updated_at)",
-            10,
-            &rows,
-            ROWS_PER_STATEMENT,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// KRR entries for up to 1,000 persons; persons without an entry are left out.

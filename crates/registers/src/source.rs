@@ -6,14 +6,14 @@ use std::future::Future;
 use kernel::{Fnr, Matrikkelnummer, OrgNr};
 
 use crate::model::{Contact, Organisation, Person, Property};
-use crate::{LocalRegisters, MAX_BATCH, RegisterError};
+use crate::{LocalRegisters, RegisterError};
 
 /// Folkeregisteret: persons.
 pub trait PersonSource: Send + Sync {
     /// One person, or `None` if the register has no such person.
     fn person(&self, id: &Fnr) -> impl Future<Output = Result<Option<Person>, RegisterError>> + Send;
 
-    /// Up to [`MAX_BATCH`] persons; unknown identifiers are left out.
+    /// Up to [`crate::MAX_BATCH`] persons; unknown identifiers are left out.
     fn persons(&self, ids: &[Fnr]) -> impl Future<Output = Result<Vec<Person>, RegisterError>> + Send;
 }
 
@@ -34,7 +34,7 @@ pub trait PropertySource: Send + Sync {
 
 /// Kontakt- og reservasjonsregisteret: contact details and reservations.
 pub trait ContactSource: Send + Sync {
-    /// Entries for up to [`MAX_BATCH`] persons; persons without an entry are left out.
+    /// Entries for up to [`crate::MAX_BATCH`] persons; persons without an entry are left out.
     fn contacts(&self, ids: &[Fnr]) -> impl Future<Output = Result<Vec<Contact>, RegisterError>> + Send;
 }
 
@@ -44,16 +44,7 @@ impl PersonSource for LocalRegisters {
     }
 
     async fn persons(&self, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
-        if ids.len() > MAX_BATCH {
-            return Err(RegisterError::TooManyInBatch(ids.len()));
-        }
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(person) = LocalRegisters::person(self, id).await? {
-                found.push(person);
-            }
-        }
-        Ok(found)
+        LocalRegisters::persons(self, ids).await
     }
 }
 

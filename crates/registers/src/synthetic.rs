@@ -254,8 +254,8 @@ fn unreachable_fnr(birth: Date) -> Fnr {
     panic!("no synthetic number exists for {birth}")
 }
 
-struct Generator<'s> {
-    spec: &'s PopulationSpec,
+struct Generator {
+    spec: PopulationSpec,
     rng: StdRng,
     used_fnr: HashSet<Fnr>,
     used_orgnr: HashSet<OrgNr>,
@@ -267,15 +267,15 @@ fn months_before(day: Date, months: i64) -> Date {
     day - Duration::days(months * 30)
 }
 
-impl<'s> Generator<'s> {
-    fn new(spec: &'s PopulationSpec) -> Self {
+impl Generator {
+    fn new(spec: PopulationSpec) -> Self {
         let mut used_fnr = HashSet::new();
         for persona in Persona::ALL {
             used_fnr.insert(persona.fnr());
         }
         Self {
-            spec,
             rng: StdRng::seed_from_u64(spec.seed),
+            spec,
             used_fnr,
             used_orgnr: HashSet::new(),
             next_gnr: 1,
@@ -642,9 +642,9 @@ impl<'s> Generator<'s> {
 }
 
 /// Adds the named personas, with their households and the organisation one of them leads.
-fn add_personas(generator: &mut Generator<'_>) {
+fn add_personas(generator: &mut Generator) {
     let kommune = generator.spec.kommunenummer;
-    let named = |g: &mut Generator<'_>, persona: Persona, sex: Sex, address: &Address, moved_in: Date| {
+    let named = |g: &mut Generator, persona: Persona, sex: Sex, address: &Address, moved_in: Date| {
         let (birth, _, _) = persona.birth();
         let (given, family) = persona.name().split_once(' ').unwrap_or((persona.name(), ""));
         let mut person = g.person(
@@ -820,48 +820,74 @@ fn add_personas(generator: &mut Generator<'_>) {
 
 /// The synthetic municipality in batches of about `batch_size` persons, so that a large one
 /// never has to be in memory at once. The first batch holds the personas. Each batch carries its
-/// own organisations (with roles held by its persons), homes and KRR entries.
-pub struct Batches<'s> {
-    generator: Generator<'s>,
+/// own organisations (with roles held by its persons), homes and KRR entries, all in one
+/// municipality.
+pub struct Batches {
+    generator: Generator,
+    /// Municipalities still to generate, with their resident counts; the front one is current.
+    plan: std::collections::VecDeque<(Kommunenummer, u32)>,
+    made_here: u32,
     target: u32,
     batch_size: u32,
-    made: u32,
     first: bool,
 }
 
 /// Generates a municipality batch by batch; see [`Batches`].
-pub fn batches(spec: &PopulationSpec, batch_size: u32) -> Batches<'_> {
+pub fn batches(spec: &PopulationSpec, batch_size: u32) -> Batches {
+    several(&[(spec.kommunenummer, spec.residents)], spec.seed, batch_size)
+}
+
+/// Generates several municipalities — a region, or the whole country — batch by batch from one
+/// seed, so that no number is used twice across them. The personas live in the first.
+pub fn several(municipalities: &[(Kommunenummer, u32)], seed: u64, batch_size: u32) -> Batches {
+    let plan: std::collections::VecDeque<(Kommunenummer, u32)> =
+        municipalities.iter().map(|&(kommune, residents)| (kommune, residents.max(20))).collect();
+    let first = plan.front().map_or_else(|| Kommunenummer::parse("0301").ok(), |(k, _)| Some(*k));
+    let spec = PopulationSpec { kommunenummer: first.unwrap_or_else(|| unreachable_kommune()), residents: 0, seed };
     Batches {
         generator: Generator::new(spec),
-        target: spec.residents.max(20),
+        target: plan.iter().map(|(_, n)| *n).fold(0, u32::saturating_add),
+        plan,
+        made_here: 0,
         batch_size: batch_size.max(100),
-        made: 0,
         first: true,
     }
 }
 
-impl std::fmt::Debug for Batches<'_> {
+#[cold]
+fn unreachable_kommune() -> Kommunenummer {
+    // 0301 (Oslo) is in the compiled-in list; a test checks it.
+    panic!("Oslo is missing from the municipality list")
+}
+
+impl std::fmt::Debug for Batches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batches").field("target", &self.target).field("made", &self.made).finish()
+        f.debug_struct("Batches").field("target", &self.target).field("left", &self.plan.len()).finish()
     }
 }
 
-impl Batches<'_> {
-    /// About how many persons the whole municipality will have.
+impl Batches {
+    /// About how many persons all the municipalities will have.
     pub fn target(&self) -> u32 {
         self.target
     }
 }
 
-impl Iterator for Batches<'_> {
+impl Iterator for Batches {
     type Item = Population;
 
     fn next(&mut self) -> Option<Population> {
-        if self.made >= self.target {
-            return None;
-        }
+        let (kommune, residents) = loop {
+            let &(kommune, residents) = self.plan.front()?;
+            if self.made_here < residents {
+                break (kommune, residents);
+            }
+            self.plan.pop_front();
+            self.made_here = 0;
+        };
         let generator = &mut self.generator;
-        let batch_target = self.batch_size.min(self.target - self.made);
+        generator.spec.kommunenummer = kommune;
+        let batch_target = self.batch_size.min(residents - self.made_here);
         if self.first {
             add_personas(generator);
             self.first = false;
@@ -873,7 +899,7 @@ impl Iterator for Batches<'_> {
         generator.organisations();
         generator.contacts();
         let mut batch = std::mem::take(&mut generator.population);
-        self.made = self.made.saturating_add(u32::try_from(batch.persons.len()).unwrap_or(u32::MAX));
+        self.made_here = self.made_here.saturating_add(u32::try_from(batch.persons.len()).unwrap_or(u32::MAX));
         finish(&mut batch);
         Some(batch)
     }
@@ -927,6 +953,25 @@ mod tests {
 
     fn spec(residents: u32, seed: u64) -> PopulationSpec {
         PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents, seed }
+    }
+
+    #[test]
+    fn several_municipalities_share_one_number_space() {
+        let k = |n: &str| Kommunenummer::parse(n).expect("kommune");
+        let mut seen = HashSet::new();
+        let mut per_kommune = std::collections::HashMap::new();
+        for batch in several(&[(k("4632"), 700), (k("1103"), 900), (k("0301"), 300)], 3, 250) {
+            let kommuner: HashSet<_> = batch.persons.iter().filter_map(|p| p.bosted_kommune).collect();
+            assert_eq!(kommuner.len(), 1, "a batch stays in one municipality");
+            for person in &batch.persons {
+                assert!(seen.insert(person.fnr), "no number twice");
+                *per_kommune.entry(person.bosted_kommune).or_insert(0_u32) += 1;
+            }
+        }
+        assert!(Kommunenummer::parse("0301").is_ok());
+        assert!((900..1000).contains(&per_kommune[&Some(k("1103"))]), "{per_kommune:?}");
+        assert!((300..400).contains(&per_kommune[&Some(k("0301"))]), "{per_kommune:?}");
+        assert!(seen.contains(&Persona::ParentOfNewborn.fnr()), "the personas are there once");
     }
 
     #[test]

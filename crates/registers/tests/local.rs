@@ -14,11 +14,159 @@ async fn loaded(residents: u32) -> (TestDatabase, LocalRegisters, synthetic::Pop
     let spec = PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents, seed: 42 };
     let population = synthetic::generate(&spec, |_, _| {});
     let registers = LocalRegisters::new(db);
-    registers.load_persons(&population.persons).await.expect("persons");
-    registers.load_organisations(&population.organisations).await.expect("organisations");
-    registers.load_properties(&population.properties).await.expect("properties");
-    registers.load_contacts(&population.contacts).await.expect("contacts");
+    registers.load_population(&population).await.expect("load");
     (guard, registers, population)
+}
+
+/// The index definitions of a database, by name.
+async fn indexes(db: &store::Db) -> Vec<(String, String)> {
+    #[derive(sqlx::FromRow)]
+    struct Index {
+        name: String,
+        definition: String,
+    }
+    let sql = match db.backend() {
+        store::Backend::Sqlite => {
+            "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+        }
+        store::Backend::Postgres => {
+            "SELECT indexname AS name, indexdef AS definition FROM pg_indexes \
+             WHERE schemaname = current_schema() ORDER BY indexname"
+        }
+    };
+    db.fetch_all::<Index>(sql, &[]).await.expect("indexes").into_iter().map(|i| (i.name, i.definition)).collect()
+}
+
+#[tokio::test]
+async fn a_bulk_load_reads_back_exactly_and_rebuilds_its_indexes() {
+    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let before = indexes(&db).await;
+    let spec =
+        PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents: 900, seed: 5 };
+    // The same batches as the load below, flattened.
+    let mut expected = synthetic::Population::default();
+    for batch in synthetic::batches(&spec, 400) {
+        expected.persons.extend(batch.persons);
+        expected.organisations.extend(batch.organisations);
+        expected.properties.extend(batch.properties);
+        expected.contacts.extend(batch.contacts);
+    }
+    let registers = LocalRegisters::new(db.clone());
+    let mut seen = Vec::new();
+    let report = registers
+        .load_in_bulk(synthetic::batches(&spec, 400), |batch| seen.push(batch.persons.len()))
+        .await
+        .expect("bulk load");
+    assert!(seen.len() >= 2, "several batches, each reported: {seen:?}");
+    assert_eq!(report.persons, u64::try_from(expected.persons.len()).expect("count"));
+    let rows = expected.persons.len()
+        + expected.organisations.iter().map(|o| 1 + o.roles.len()).sum::<usize>()
+        + expected.properties.iter().map(|p| 1 + p.owners.len()).sum::<usize>()
+        + expected.contacts.len();
+    assert_eq!(report.rows, u64::try_from(rows).expect("count"), "every row is counted once");
+    assert_eq!(indexes(&db).await, before, "the deferred indexes are back, exactly as migrated");
+
+    for person in &expected.persons {
+        let read = PersonSource::person(&registers, &person.fnr).await.expect("lookup").expect("exists");
+        assert_eq!(&read, person);
+    }
+    let ids: Vec<Fnr> = expected.persons.iter().rev().take(1000).map(|p| p.fnr).collect();
+    let batch = PersonSource::persons(&registers, &ids).await.expect("batch");
+    assert_eq!(batch.iter().map(|p| p.fnr).collect::<Vec<_>>(), ids, "in the order asked for");
+    for organisation in &expected.organisations {
+        let read =
+            OrganisationSource::organisation(&registers, &organisation.orgnr).await.expect("lookup").expect("exists");
+        assert_eq!(&read, organisation);
+    }
+    for property in expected.properties.iter().step_by(5) {
+        let read =
+            PropertySource::property(&registers, &property.matrikkelnummer).await.expect("lookup").expect("exists");
+        assert_eq!(&read, property);
+    }
+    let ids: Vec<Fnr> = expected.contacts.iter().take(1000).map(|c| c.fnr).collect();
+    assert_eq!(ContactSource::contacts(&registers, &ids).await.expect("contacts").len(), ids.len());
+}
+
+#[tokio::test]
+async fn a_bulk_load_that_fails_keeps_what_was_committed_and_nothing_of_the_failed_batch() {
+    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let registers = LocalRegisters::new(db.clone());
+    let spec =
+        PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents: 300, seed: 8 };
+    let first = synthetic::generate(&spec, |_, _| {});
+    registers.load_population(&first).await.expect("first load");
+    let count = registers.person_count().await.expect("count");
+    let before = indexes(&db).await;
+    // The same population again: its first person is already there, so the batch conflicts.
+    let again = synthetic::batches(&spec, 10_000);
+    let result = registers.load_in_bulk(again, |_| {}).await;
+    assert!(matches!(result, Err(RegisterError::Store(store::StoreError::Conflict(_)))), "{result:?}");
+    assert_eq!(registers.person_count().await.expect("count"), count, "nothing of the failed batch stays");
+    assert_eq!(indexes(&db).await, before);
+}
+
+#[tokio::test]
+async fn the_person_rows_migration_carries_existing_persons_over() {
+    let guard = TestDatabase::create().await.expect("database");
+    let db = store::Db::connect(&guard.url, 2).await.expect("connect");
+    db.migrate_up_to(2).await.expect("migrate to 2");
+    let ingrid = Persona::ParentOfNewborn.fnr().as_digits();
+    let child = "0".repeat(11);
+    db.execute(
+        "INSERT INTO persons (fnr, given_name, family_name, birth_date, birth_country, sex, status, \
+         adressebeskyttelse, citizenships, updated_at) VALUES ($1, 'Ingrid', 'Solberg', '1992-03-14', 'NOR', \
+         'female', 'bosatt', 'ugradert', 'NOR', 0)",
+        &store::params![ingrid.as_str()],
+    )
+    .await
+    .expect("person");
+    let address = r#"{"type":"vegadresse","kommunenummer":"4632","adressenavn":"Storgata","husnummer":1,"husbokstav":null,"postnummer":"5943","poststed":"AUSTRHEIM"}"#;
+    for (from, to) in [("2010-01-01", Some("2019-06-01")), ("2019-06-01", None)] {
+        db.execute(
+            "INSERT INTO person_residences (fnr, valid_from, valid_to, address) VALUES ($1, $2, $3, $4)",
+            &store::params![ingrid.as_str(), from, to.map(str::to_owned), address],
+        )
+        .await
+        .expect("residence");
+    }
+    db.execute(
+        "INSERT INTO family_relations (fnr, related_fnr, role) VALUES ($1, $2, 'barn')",
+        &store::params![ingrid.as_str(), child.as_str()],
+    )
+    .await
+    .expect("relation");
+    db.execute(
+        "INSERT INTO parental_responsibility (parent_fnr, child_fnr) VALUES ($1, $2)",
+        &store::params![ingrid.as_str(), child.as_str()],
+    )
+    .await
+    .expect("responsibility");
+    db.migrate().await.expect("migrate to the end");
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        residences: String,
+        relations: String,
+        responsible_for: String,
+    }
+    let row = db
+        .fetch_optional::<Row>(
+            "SELECT residences, relations, responsible_for FROM persons WHERE fnr = $1",
+            &store::params![ingrid.as_str()],
+        )
+        .await
+        .expect("read")
+        .expect("the person is still there");
+    let residences: serde_json::Value = serde_json::from_str(&row.residences).expect("json");
+    assert_eq!(residences[0]["from"], "2019-06-01", "newest first");
+    assert_eq!(residences[0]["to"], serde_json::Value::Null);
+    assert_eq!(residences[0]["address"]["adressenavn"], "Storgata");
+    assert_eq!(residences[1]["to"], "2019-06-01");
+    let relations: serde_json::Value = serde_json::from_str(&row.relations).expect("json");
+    assert_eq!(relations, serde_json::json!([[child, "barn"]]));
+    let children: serde_json::Value = serde_json::from_str(&row.responsible_for).expect("json");
+    assert_eq!(children, serde_json::json!([child]));
+    db.close().await;
 }
 
 #[tokio::test]

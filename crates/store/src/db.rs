@@ -238,8 +238,89 @@ fn is_read(sql: &str) -> bool {
 
 #[derive(Debug, Clone)]
 enum Pools {
-    Sqlite { pool: SqlitePool, writer: Arc<Mutex<()>> },
+    Sqlite {
+        pool: SqlitePool,
+        writer: Arc<Mutex<()>>,
+        /// The database file; `None` for an in-memory database, which only sqlx can reach.
+        file: Option<Arc<SqliteFile>>,
+    },
     Postgres(PgPool),
+}
+
+/// A SQLite database file, with the direct connections used for point lookups and bulk loads.
+struct SqliteFile {
+    path: std::path::PathBuf,
+    readers: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl std::fmt::Debug for SqliteFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteFile").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// How many idle direct read connections are kept.
+const IDLE_READERS: usize = 8;
+
+impl SqliteFile {
+    /// Runs `read` on a direct read-only connection, borrowed from the idle ones or opened.
+    fn read<R>(&self, read: impl FnOnce(&rusqlite::Connection) -> Result<R, rusqlite::Error>) -> Result<R, StoreError> {
+        let idle = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = crate::bulk::open_sqlite(&self.path)?;
+                conn.execute_batch("PRAGMA query_only = ON")
+                    .map_err(|e| StoreError::Malformed(format!("SQLite: {e}")))?;
+                conn
+            }
+        };
+        let result = read(&conn).map_err(|e| StoreError::Malformed(format!("SQLite: {e}")));
+        let mut readers = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+/// Binds `params` to a prepared statement and reads every row's columns as optional text.
+fn read_texts(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param],
+    limit: usize,
+) -> Result<Vec<Vec<Option<String>>>, rusqlite::Error> {
+    use rusqlite::types::Value as V;
+    let mut statement = conn.prepare_cached(&sqlite_placeholders(sql))?;
+    for (index, param) in params.iter().enumerate() {
+        let value = match param {
+            Param::Text(t) | Param::OptText(Some(t)) => V::Text(t.clone()),
+            Param::Int(i) | Param::OptInt(Some(i)) => V::Integer(*i),
+            Param::Bool(b) => V::Integer(i64::from(*b)),
+            Param::OptText(None) | Param::OptInt(None) => V::Null,
+        };
+        statement.raw_bind_parameter(index + 1, value)?;
+    }
+    let width = statement.column_count();
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut columns = Vec::with_capacity(width);
+        for column in 0..width {
+            columns.push(row.get::<_, Option<String>>(column)?);
+        }
+        out.push(columns);
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// `$1` becomes `?1`: rusqlite numbers parameters the same way under another sigil.
+fn sqlite_placeholders(sql: &str) -> std::borrow::Cow<'_, str> {
+    if sql.contains('$') { std::borrow::Cow::Owned(sql.replace('$', "?")) } else { std::borrow::Cow::Borrowed(sql) }
 }
 
 /// A connection pool to SQLite or PostgreSQL, chosen by URL scheme. Cheap to clone.
@@ -262,7 +343,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true);
-                let file = options.get_filename();
+                let file = options.get_filename().to_owned();
                 if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
                     && !url.contains(":memory:")
                 {
@@ -276,7 +357,9 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(StoreError::Connect)?;
-                Ok(Db { pools: Pools::Sqlite { pool, writer: Arc::new(Mutex::new(())) } })
+                let file = (!url.contains(":memory:") && !url.contains("mode=memory"))
+                    .then(|| Arc::new(SqliteFile { path: file, readers: std::sync::Mutex::new(Vec::new()) }));
+                Ok(Db { pools: Pools::Sqlite { pool, writer: Arc::new(Mutex::new(())), file } })
             }
             "postgres" | "postgresql" => {
                 let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
@@ -303,7 +386,12 @@ impl Db {
     /// Closes every connection; waits for checked-out ones to come back.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { pool, .. } => pool.close().await,
+            Pools::Sqlite { pool, file, .. } => {
+                if let Some(file) = file {
+                    file.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+                }
+                pool.close().await;
+            }
             Pools::Postgres(pool) => pool.close().await,
         }
     }
@@ -323,6 +411,77 @@ impl Db {
             Pools::Sqlite { pool, .. } => Some(pool),
             Pools::Postgres(_) => None,
         }
+    }
+
+    /// The SQLite file and its writer lock, when this is a SQLite file database.
+    pub(crate) fn sqlite_file(&self) -> Option<(std::path::PathBuf, Arc<Mutex<()>>)> {
+        match &self.pools {
+            Pools::Sqlite { writer, file: Some(file), .. } => Some((file.path.clone(), writer.clone())),
+            _ => None,
+        }
+    }
+
+    /// Whether [`Db::load_in_bulk`] can run here: everywhere but an in-memory SQLite database.
+    pub fn supports_bulk(&self) -> bool {
+        !matches!(self.pools, Pools::Sqlite { file: None, .. })
+    }
+
+    /// A point lookup: the first row of a read on national tables, every column as optional
+    /// text (select only text columns). On a SQLite file it runs on a direct connection with a
+    /// cached prepared statement, on the calling thread: a primary-key lookup takes
+    /// microseconds, less than handing it to another thread would. Elsewhere it goes through
+    /// the pool like any query.
+    pub async fn lookup_texts(&self, sql: &str, params: &[Param]) -> Result<Option<Vec<Option<String>>>, StoreError> {
+        check_national(sql)?;
+        if !is_read(sql) {
+            return Err(StoreError::Malformed("lookup_texts only reads".into()));
+        }
+        if let Pools::Sqlite { file: Some(file), .. } = &self.pools {
+            return Ok(file.read(|conn| read_texts(conn, sql, params, 1))?.into_iter().next());
+        }
+        Ok(self.fetch_texts_pooled(sql, params).await?.into_iter().next())
+    }
+
+    /// Every row of a read on national tables, every column as optional text. On a SQLite file
+    /// it runs on a direct connection on the blocking thread pool.
+    pub async fn fetch_texts(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        check_national(sql)?;
+        if !is_read(sql) {
+            return Err(StoreError::Malformed("fetch_texts only reads".into()));
+        }
+        if let Pools::Sqlite { file: Some(file), .. } = &self.pools {
+            let (file, sql, params) = (file.clone(), sql.to_owned(), params.to_vec());
+            return tokio::task::spawn_blocking(move || file.read(|conn| read_texts(conn, &sql, &params, usize::MAX)))
+                .await
+                .map_err(|e| StoreError::Malformed(format!("read thread: {e}")))?;
+        }
+        self.fetch_texts_pooled(sql, params).await
+    }
+
+    async fn fetch_texts_pooled(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        use sqlx::Row as _;
+        let rows = match self.exec() {
+            Exec::SqlitePool(pool) => {
+                let rows = bound!(sqlx::query(sql), None::<&str>, params)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                rows.iter()
+                    .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
+                    .collect::<Result<Vec<Vec<_>>, _>>()
+            }
+            Exec::PgPool(pool) => {
+                let rows = bound!(sqlx::query(sql), None::<&str>, params)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                rows.iter()
+                    .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
+                    .collect::<Result<Vec<Vec<_>>, _>>()
+            }
+            _ => return Err(StoreError::Malformed("a pool was expected".into())),
+        };
+        rows.map_err(StoreError::Database)
     }
 
     pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
@@ -374,7 +533,7 @@ impl Db {
     /// Starts a transaction. On SQLite it holds the single writer lock until it ends.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { pool, writer } => {
+            Pools::Sqlite { pool, writer, .. } => {
                 let guard = writer.clone().lock_owned().await;
                 let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 TxInner::Sqlite { tx, _writer: guard }

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blobs;
+pub mod bulk;
 pub mod content;
 mod db;
 mod error;
@@ -21,6 +22,7 @@ mod migrate;
 pub mod testing;
 
 pub use blobs::{BlobConfig, BlobRef, BlobStore};
+pub use bulk::{BulkOptions, BulkReport, Rows, Table, Value};
 pub use db::{Backend, Db, MUNICIPAL_TABLES, MunicipalDb, MunicipalTx, Param, Record, Tx};
 pub use error::StoreError;
 pub use migrate::MigrationStatus;

@@ -1,0 +1,526 @@
+//! Bulk loading: millions of rows into the registers' tables at the speed of the engine, for
+//! the synthetic population and for a first import from a real register.
+//!
+//! The ordinary query path (sqlx) costs a thread hand-off and a statement build per call; that
+//! caps SQLite at tens of thousands of rows per second. Here:
+//! - **SQLite**: one dedicated connection (rusqlite, linked against the same SQLite library as
+//!   sqlx) with prepared statements, `synchronous = OFF` and a large page cache, one
+//!   transaction per item under the same writer lock every other write takes;
+//! - **PostgreSQL**: `COPY ... FROM STDIN` in text format, one transaction per item;
+//! - both: the items are produced (and, for PostgreSQL, encoded) on their own thread while the
+//!   previous one is written, and secondary indexes named by the caller are dropped first and
+//!   rebuilt once at the end, which is far cheaper than maintaining them row by row.
+//!
+//! Rows are written through [`Rows::insert`] by one function that serves both engines, so the
+//! caller's mapping from its types to columns exists once.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use crate::{Backend, Db, StoreError};
+
+/// A value for one column of a bulk row. Borrowed, so that writing a row allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// NULL.
+    Null,
+    /// Text.
+    Text(&'a str),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(v)
+    }
+}
+impl<'a> From<Option<&'a str>> for Value<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Value::Null, Value::Text)
+    }
+}
+impl<'a> From<&'a Option<String>> for Value<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        v.as_deref().map_or(Value::Null, Value::Text)
+    }
+}
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<Value<'_>> for crate::Param {
+    fn from(v: Value<'_>) -> Self {
+        match v {
+            Value::Null => crate::Param::OptText(None),
+            Value::Text(text) => crate::Param::Text(text.to_owned()),
+            Value::Int(int) => crate::Param::Int(int),
+            Value::Bool(b) => crate::Param::Bool(b),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Value::Null => ValueRef::Null,
+            Value::Text(text) => ValueRef::Text(text.as_bytes()),
+            Value::Int(int) => ValueRef::Integer(int),
+            Value::Bool(b) => ValueRef::Integer(i64::from(b)),
+        }))
+    }
+}
+
+/// A table and the columns a bulk row fills, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    /// The table's name.
+    pub name: &'static str,
+    /// Its columns, in the order [`Rows::insert`] gets the values.
+    pub columns: &'static [&'static str],
+}
+
+impl Table {
+    fn insert_sql(&self) -> String {
+        let marks: Vec<String> = (1..=self.columns.len()).map(|i| format!("?{i}")).collect();
+        format!("INSERT INTO {} ({}) VALUES ({})", self.name, self.columns.join(", "), marks.join(", "))
+    }
+
+    fn copy_sql(&self) -> String {
+        format!("COPY {} ({}) FROM STDIN", self.name, self.columns.join(", "))
+    }
+}
+
+/// Where the rows of one item go: prepared statements on SQLite, COPY buffers for PostgreSQL.
+pub struct Rows<'c> {
+    sink: Sink<'c>,
+    count: u64,
+}
+
+enum Sink<'c> {
+    Sqlite { conn: &'c rusqlite::Connection, statements: HashMap<&'static str, rusqlite::Statement<'c>> },
+    Copy(&'c mut CopyBuffers),
+}
+
+impl std::fmt::Debug for Rows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows").field("count", &self.count).finish_non_exhaustive()
+    }
+}
+
+impl Rows<'_> {
+    /// Adds one row to `table`; `values` follow `table.columns`.
+    pub fn insert(&mut self, table: &Table, values: &[Value<'_>]) -> Result<(), StoreError> {
+        if values.len() != table.columns.len() {
+            return Err(StoreError::Malformed(format!(
+                "{} values for the {} columns of {}",
+                values.len(),
+                table.columns.len(),
+                table.name
+            )));
+        }
+        match &mut self.sink {
+            Sink::Sqlite { conn, statements } => {
+                let statement = match statements.entry(table.name) {
+                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        entry.insert(conn.prepare(&table.insert_sql()).map_err(sqlite_error)?)
+                    }
+                };
+                for (index, value) in values.iter().enumerate() {
+                    statement.raw_bind_parameter(index + 1, value).map_err(sqlite_error)?;
+                }
+                statement.raw_execute().map_err(sqlite_error)?;
+            }
+            Sink::Copy(buffers) => buffers.row(table, values),
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// COPY text-format data per table, for one item.
+#[derive(Debug, Default)]
+pub(crate) struct CopyBuffers {
+    tables: Vec<(Table, String)>,
+}
+
+impl CopyBuffers {
+    fn row(&mut self, table: &Table, values: &[Value<'_>]) {
+        let index = match self.tables.iter().position(|(t, _)| t.name == table.name) {
+            Some(index) => index,
+            None => {
+                self.tables.push((*table, String::with_capacity(1 << 16)));
+                self.tables.len() - 1
+            }
+        };
+        let buffer = &mut self.tables[index].1;
+        for (column, value) in values.iter().enumerate() {
+            if column > 0 {
+                buffer.push('\t');
+            }
+            copy_value(buffer, value);
+        }
+        buffer.push('\n');
+    }
+}
+
+/// Writes one value in COPY's text format: `\N` for NULL, backslash escapes for the
+/// characters that delimit rows and columns.
+fn copy_value(buffer: &mut String, value: &Value<'_>) {
+    use std::fmt::Write as _;
+    match *value {
+        Value::Null => buffer.push_str("\\N"),
+        Value::Int(int) => {
+            let _ = write!(buffer, "{int}");
+        }
+        Value::Bool(b) => buffer.push(if b { 't' } else { 'f' }),
+        Value::Text(text) => {
+            for c in text.chars() {
+                match c {
+                    '\\' => buffer.push_str("\\\\"),
+                    '\t' => buffer.push_str("\\t"),
+                    '\n' => buffer.push_str("\\n"),
+                    '\r' => buffer.push_str("\\r"),
+                    other => buffer.push(other),
+                }
+            }
+        }
+    }
+}
+
+fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(error.to_string())
+        }
+        other => StoreError::Malformed(format!("SQLite: {other}")),
+    }
+}
+
+/// What a bulk load did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkReport {
+    /// Items taken from the source.
+    pub items: u64,
+    /// Rows written.
+    pub rows: u64,
+    /// Time spent producing items (on their own thread, overlapping the writes).
+    pub producing: Duration,
+    /// Time from start to the last commit, indexes not included.
+    pub loading: Duration,
+    /// Time spent rebuilding the deferred indexes.
+    pub indexing: Duration,
+}
+
+/// How a bulk load treats the tables' indexes.
+#[derive(Debug, Clone, Default)]
+pub struct BulkOptions {
+    /// Secondary indexes to drop before the load and rebuild after it, by name. Only sensible
+    /// when the tables start empty or small; the rebuild happens even if the load fails.
+    pub deferred_indexes: Vec<&'static str>,
+}
+
+/// Opens a SQLite connection to the database file for bulk writes or fast reads.
+pub(crate) fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path).map_err(sqlite_error)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error)?;
+    Ok(conn)
+}
+
+enum Produced<T> {
+    Item(T, Option<CopyBuffers>, Duration),
+    Failed(StoreError),
+}
+
+impl Db {
+    /// Loads everything `source` yields, item by item, each in its own transaction, writing
+    /// its rows with `write`; calls `after_each` with every item once it is committed. The
+    /// source runs on its own thread while the previous item is written.
+    pub async fn load_in_bulk<T, I, W>(
+        &self,
+        source: I,
+        write: W,
+        options: &BulkOptions,
+        mut after_each: impl FnMut(&T),
+    ) -> Result<BulkReport, StoreError>
+    where
+        T: Send + 'static,
+        I: Iterator<Item = T> + Send + 'static,
+        W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
+    {
+        let deferred = self.drop_indexes(&options.deferred_indexes).await?;
+        let started = Instant::now();
+        let loaded = match self.sqlite_file() {
+            Some((path, writer)) => load_sqlite(path, writer, source, write, &mut after_each).await,
+            None if self.backend() == Backend::Sqlite => {
+                Err(StoreError::Malformed("a bulk load needs a SQLite file, not an in-memory database".into()))
+            }
+            None => self.load_postgres(source, write, &mut after_each).await,
+        };
+        let loading = started.elapsed();
+        let indexing_started = Instant::now();
+        let rebuilt = self.create_indexes(&deferred).await;
+        let indexing = indexing_started.elapsed();
+        if let Some((path, _)) = self.sqlite_file() {
+            // Fold the write-ahead log back into the file so it does not stay gigabytes large.
+            let path = path.to_owned();
+            tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+                let conn = open_sqlite(&path)?;
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(sqlite_error)?;
+                conn.execute_batch("PRAGMA optimize").map_err(sqlite_error)
+            })
+            .await
+            .map_err(|e| StoreError::Malformed(format!("checkpoint thread: {e}")))??;
+        }
+        let (items, rows, producing) = loaded?;
+        rebuilt?;
+        Ok(BulkReport { items, rows, producing, loading, indexing })
+    }
+
+    /// Drops the named indexes, returning the statements that recreate them.
+    async fn drop_indexes(&self, names: &[&'static str]) -> Result<Vec<String>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Definition {
+            definition: String,
+        }
+        let mut definitions = Vec::new();
+        for name in names {
+            let sql = match self.backend() {
+                Backend::Sqlite => "SELECT sql AS definition FROM sqlite_master WHERE type = 'index' AND name = $1",
+                Backend::Postgres => {
+                    "SELECT indexdef AS definition FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1"
+                }
+            };
+            let Some(found) = self.fetch_optional::<Definition>(sql, &crate::params![*name]).await? else {
+                return Err(StoreError::Malformed(format!("no index named {name} to defer")));
+            };
+            definitions.push(found.definition);
+        }
+        for name in names {
+            self.execute(&format!("DROP INDEX {name}"), &[]).await?;
+        }
+        Ok(definitions)
+    }
+
+    async fn create_indexes(&self, definitions: &[String]) -> Result<(), StoreError> {
+        for definition in definitions {
+            self.execute(definition, &[]).await?;
+        }
+        Ok(())
+    }
+
+    async fn load_postgres<T, I, W>(
+        &self,
+        source: I,
+        write: W,
+        after_each: &mut impl FnMut(&T),
+    ) -> Result<(u64, u64, Duration), StoreError>
+    where
+        T: Send + 'static,
+        I: Iterator<Item = T> + Send + 'static,
+        W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
+    {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Produced<T>, u64)>(2);
+        let producer = std::thread::spawn(move || {
+            let mut source = source;
+            loop {
+                let started = Instant::now();
+                let Some(item) = source.next() else { break };
+                let mut buffers = CopyBuffers::default();
+                let mut rows = Rows { sink: Sink::Copy(&mut buffers), count: 0 };
+                let written = write(&item, &mut rows);
+                let count = rows.count;
+                drop(rows);
+                let message = match written {
+                    Ok(()) => (Produced::Item(item, Some(buffers), started.elapsed()), count),
+                    Err(error) => (Produced::Failed(error), 0),
+                };
+                let failed = matches!(message.0, Produced::Failed(_));
+                if sender.blocking_send(message).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let (mut items, mut rows, mut producing) = (0, 0, Duration::ZERO);
+        let result = async {
+            while let Some((produced, count)) = receiver.recv().await {
+                let (item, buffers, took) = match produced {
+                    Produced::Item(item, buffers, took) => (item, buffers.unwrap_or_default(), took),
+                    Produced::Failed(error) => return Err(error),
+                };
+                producing += took;
+                self.copy_in(&buffers).await?;
+                items += 1;
+                rows += count;
+                after_each(&item);
+            }
+            Ok(())
+        }
+        .await;
+        drop(receiver);
+        let joined = tokio::task::spawn_blocking(move || producer.join().is_ok()).await.unwrap_or(false);
+        if !joined {
+            return Err(StoreError::Malformed("the bulk source panicked".into()));
+        }
+        result.map(|()| (items, rows, producing))
+    }
+
+    async fn copy_in(&self, buffers: &CopyBuffers) -> Result<(), StoreError> {
+        let Some(pool) = self.postgres_pool() else {
+            return Err(StoreError::Malformed("COPY needs PostgreSQL".into()));
+        };
+        let mut tx = pool.begin().await.map_err(StoreError::Database)?;
+        for (table, data) in &buffers.tables {
+            let mut copy = tx.copy_in_raw(&table.copy_sql()).await.map_err(StoreError::Database)?;
+            if let Err(error) = copy.send(data.as_bytes()).await {
+                let _ = copy.abort("send failed").await;
+                return Err(StoreError::Database(error));
+            }
+            copy.finish().await.map_err(|e| copy_error(table, e))?;
+        }
+        tx.commit().await.map_err(StoreError::Database)
+    }
+}
+
+fn copy_error(table: &Table, error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict(format!("{}: {}", table.name, db.message()));
+    }
+    StoreError::Database(error)
+}
+
+async fn load_sqlite<T, I, W>(
+    path: PathBuf,
+    writer: Arc<Mutex<()>>,
+    source: I,
+    write: W,
+    after_each: &mut impl FnMut(&T),
+) -> Result<(u64, u64, Duration), StoreError>
+where
+    T: Send + 'static,
+    I: Iterator<Item = T> + Send + 'static,
+    W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
+{
+    // source thread -> writer thread -> this task, each hand-off bounded so memory stays flat.
+    let (to_writer, from_source) = std::sync::mpsc::sync_channel::<(T, Duration)>(2);
+    let (to_caller, mut from_writer) = tokio::sync::mpsc::channel::<Result<(T, u64, Duration), StoreError>>(2);
+    let producer = std::thread::spawn(move || {
+        let mut source = source;
+        loop {
+            let started = Instant::now();
+            let Some(item) = source.next() else { break };
+            if to_writer.send((item, started.elapsed())).is_err() {
+                break;
+            }
+        }
+    });
+    let writer_thread = std::thread::spawn(move || {
+        let result = (|| -> Result<(), StoreError> {
+            let conn = open_sqlite(&path)?;
+            // Durability is the file's once the load has finished and the log is checkpointed;
+            // a load that dies halfway is started again on a fresh database.
+            conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
+                .map_err(sqlite_error)?;
+            for (item, took) in from_source {
+                let count = {
+                    let _guard = writer.blocking_lock();
+                    conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
+                    let mut rows = Rows { sink: Sink::Sqlite { conn: &conn, statements: HashMap::new() }, count: 0 };
+                    let written = write(&item, &mut rows);
+                    let count = rows.count;
+                    drop(rows);
+                    match written {
+                        Ok(()) => conn.execute_batch("COMMIT").map_err(sqlite_error)?,
+                        Err(error) => {
+                            let _ = conn.execute_batch("ROLLBACK");
+                            return Err(error);
+                        }
+                    }
+                    count
+                };
+                if to_caller.blocking_send(Ok((item, count, took))).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(error) = result {
+            let _ = to_caller.blocking_send(Err(error));
+        }
+    });
+    let (mut items, mut rows, mut producing) = (0, 0, Duration::ZERO);
+    let mut outcome = Ok(());
+    while let Some(message) = from_writer.recv().await {
+        match message {
+            Ok((item, count, took)) => {
+                items += 1;
+                rows += count;
+                producing += took;
+                after_each(&item);
+            }
+            Err(error) => {
+                outcome = Err(error);
+                break;
+            }
+        }
+    }
+    drop(from_writer);
+    let joined = tokio::task::spawn_blocking(move || {
+        let writer = writer_thread.join();
+        let producer = producer.join();
+        writer.is_ok() && producer.is_ok()
+    })
+    .await
+    .unwrap_or(false);
+    if !joined {
+        return Err(StoreError::Malformed("a bulk load thread panicked".into()));
+    }
+    outcome.map(|()| (items, rows, producing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_delimiters_and_marks_null() {
+        let mut buffers = CopyBuffers::default();
+        let table = Table { name: "t", columns: &["a", "b", "c", "d"] };
+        buffers.row(&table, &[Value::Text("tab\there\\ and\nnewline"), Value::Null, Value::Int(-7), Value::Bool(true)]);
+        assert_eq!(buffers.tables[0].1, "tab\\there\\\\ and\\nnewline\t\\N\t-7\tt\n");
+    }
+
+    #[test]
+    fn statements_name_every_column() {
+        let table = Table { name: "persons", columns: &["fnr", "name"] };
+        assert_eq!(table.insert_sql(), "INSERT INTO persons (fnr, name) VALUES (?1, ?2)");
+        assert_eq!(table.copy_sql(), "COPY persons (fnr, name) FROM STDIN");
+    }
+}
