@@ -59,11 +59,12 @@ impl Application {
         let blobs = BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
         let registers = registers::Registers::new(db.clone(), &settings.registers_config())
             .context("cannot set up the register adapters")?;
+        let [folkeregisteret, enhetsregisteret, matrikkelen, krr] = registers.kinds().map(|(_, kind)| kind);
         tracing::info!(
-            registers.folkeregisteret = registers.persons.kind(),
-            registers.krr = registers.contacts.kind(),
-            registers.enhetsregisteret = registers.organisations.kind(),
-            registers.matrikkelen = registers.properties.kind(),
+            registers.folkeregisteret = folkeregisteret,
+            registers.krr = krr,
+            registers.enhetsregisteret = enhetsregisteret,
+            registers.matrikkelen = matrikkelen,
             "base registers"
         );
         let worker = Worker::new(

@@ -9,6 +9,8 @@
 //!   [`Caller`] holding the permission gets.
 //! - Every change is written with its CloudEvent in one transaction.
 //! - Lookups are batched at most [`MAX_BATCH`] at a time, as the real APIs allow.
+//! - Outside this crate, registers are read only through [`Registers`], which writes every read
+//!   to the access log (who, for whom, why, on what basis) before it returns the data.
 #![forbid(unsafe_code)]
 
 pub mod adapters;
@@ -60,25 +62,47 @@ pub enum RegisterError {
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The access log refused or failed, so nothing was read.
+    #[error("the read was not logged, so it was not done: {0}")]
+    Audit(#[from] audit::AuditError),
 }
 
-/// Who is asking, and what they may see. Built by the identity layer from a login; the
-/// registers only read it.
-#[derive(Debug, Clone, Default)]
+/// Who is asking, why, and what they may see. Built by the identity layer from a login (or by a
+/// job for its own work); the registers only read it. Every read through [`Registers`] is
+/// written to the access log with the caller's purpose and legal basis first.
+#[derive(Debug, Clone)]
 pub struct Caller {
+    access: audit::AccessContext,
     may_see_protected_addresses: bool,
 }
 
 impl Caller {
     /// A caller who may not see protected addresses (everyone, by default).
-    pub fn ordinary() -> Self {
-        Self::default()
+    pub fn new(access: audit::AccessContext) -> Self {
+        Self { access, may_see_protected_addresses: false }
     }
 
-    /// A caller who holds the permission to see protected addresses (e.g. a caseworker in a
-    /// service with that legal basis). The identity layer decides who that is.
-    pub fn with_protected_address_permission() -> Self {
-        Self { may_see_protected_addresses: true }
+    /// The same caller, holding the permission to see protected addresses (e.g. a caseworker
+    /// in a service with that legal basis). The identity layer decides who that is.
+    pub fn with_protected_address_permission(mut self) -> Self {
+        self.may_see_protected_addresses = true;
+        self
+    }
+
+    /// The platform itself reading for a named job or rule, e.g. the demo's checks or a
+    /// proactive offer; `purpose` and `legal_basis` are shown to the person read about.
+    pub fn system(name: &'static str, purpose: &str, legal_basis: &str) -> Result<Self, RegisterError> {
+        Ok(Self::new(audit::AccessContext {
+            actor: audit::Actor::System(name),
+            acting_for: None,
+            purpose: audit::Purpose::parse(purpose)?,
+            legal_basis: audit::LegalBasis::parse(legal_basis)?,
+        }))
+    }
+
+    /// Who, for whom, why, on what basis.
+    pub fn access(&self) -> &audit::AccessContext {
+        &self.access
     }
 
     /// The grant that opens a [`model::ProtectedAddress`], for callers that hold the permission.

@@ -306,7 +306,11 @@ const CONTACTS: Table = Table {
 };
 
 /// Indexes a bulk load into empty tables builds once at the end instead of row by row.
-const DEFERRED_INDEXES: [&str; 5] = [
+const DEFERRED_INDEXES: [&str; 9] = [
+    "persons_by_fnr",
+    "contacts_by_fnr",
+    "organisations_by_orgnr",
+    "organisation_roles_by_orgnr",
     "persons_by_bosted",
     "persons_by_guardian",
     "organisation_roles_by_person",
@@ -492,8 +496,10 @@ impl LocalRegisters {
 
     /// Loads a large population — the whole country, if asked — as fast as the engine allows:
     /// see [`store::bulk`]. `batches` runs on its own thread while the previous batch is
-    /// written; `progress` is called with each batch once it is committed. When the registers
-    /// are empty, secondary indexes are built once at the end. Publishes no events.
+    /// written; `progress` is called with each batch once it is committed. Into empty
+    /// registers the load is all or nothing and the indexes are built once at the end; into
+    /// registers with people in them, a failed batch leaves nothing and the batches before it
+    /// stay. Publishes no events.
     pub async fn load_in_bulk(
         &self,
         batches: impl Iterator<Item = Population> + Send + 'static,
@@ -510,8 +516,19 @@ impl LocalRegisters {
             return Ok(report);
         }
         let empty = self.person_count().await? == 0;
-        let options =
-            store::BulkOptions { deferred_indexes: if empty { DEFERRED_INDEXES.to_vec() } else { Vec::new() } };
+        // Into empty registers the load is all or nothing, with every index built at the end;
+        // into registers with people in them, batch by batch with the indexes kept.
+        let options = if empty {
+            store::BulkOptions {
+                deferred_indexes: DEFERRED_INDEXES.to_vec(),
+                empty_on_failure: [PERSONS, ORGANISATIONS, ORGANISATION_ROLES, PROPERTIES, PROPERTY_OWNERS, CONTACTS]
+                    .iter()
+                    .map(|t| t.name)
+                    .collect(),
+            }
+        } else {
+            store::BulkOptions::default()
+        };
         let now = Timestamp::now();
         let write = move |batch: &Population, rows: &mut store::Rows<'_>| {
             population_rows(batch, now, &mut |table, values| rows.insert(table, values).map_err(RegisterError::from))

@@ -11,7 +11,10 @@ use crate::adapters::folkeregisteret::FolkeregisteretClient;
 use crate::adapters::krr::KrrClient;
 use crate::adapters::matrikkelen::MatrikkelenClient;
 use crate::model::{Contact, Organisation, Person, Property};
-use crate::{ContactSource, LocalRegisters, OrganisationSource, PersonSource, PropertySource, RegisterError};
+use crate::{
+    Caller, ContactSource, LocalRegisters, MAX_BATCH, OrganisationSource, PersonSource, PropertySource, RegisterError,
+};
+use audit::{Access, AuditLog};
 
 /// Where each register is. `None` means the local database.
 #[derive(Debug, Clone, Default)]
@@ -45,22 +48,34 @@ impl<Remote> Backing<Remote> {
     }
 }
 
-/// The four registers as configured.
+/// The four registers as configured: the one way the rest of the platform reads them. Every
+/// read is written to the access log, with the caller's purpose and legal basis, before the
+/// data is fetched; if the log cannot be written, nothing is read.
 #[derive(Debug, Clone)]
 pub struct Registers {
-    /// Folkeregisteret.
-    pub persons: Backing<FolkeregisteretClient>,
-    /// Enhetsregisteret.
-    pub organisations: Backing<EnhetsregisteretClient>,
-    /// Matrikkelen.
-    pub properties: Backing<MatrikkelenClient>,
-    /// KRR.
-    pub contacts: Backing<KrrClient>,
+    persons: Backing<FolkeregisteretClient>,
+    organisations: Backing<EnhetsregisteretClient>,
+    properties: Backing<MatrikkelenClient>,
+    contacts: Backing<KrrClient>,
+    log: AuditLog,
+}
+
+/// Access-log actions, one per kind of read.
+pub mod actions {
+    /// A person from Folkeregisteret.
+    pub const PERSON: &str = "folkeregisteret.person.read";
+    /// Contact details from KRR.
+    pub const CONTACT: &str = "krr.contact.read";
+    /// An organisation from Enhetsregisteret (its roles name persons).
+    pub const ORGANISATION: &str = "enhetsregisteret.organisation.read";
+    /// A property from Matrikkelen (its owners may be persons).
+    pub const PROPERTY: &str = "matrikkelen.property.read";
 }
 
 impl Registers {
     /// Builds every register as `config` says; the local ones read `db`.
     pub fn new(db: Db, config: &RegistersConfig) -> Result<Self, RegisterError> {
+        let log = AuditLog::new(db.clone());
         let local = LocalRegisters::new(db);
         Ok(Self {
             persons: match &config.folkeregisteret {
@@ -81,7 +96,67 @@ impl Registers {
                 Some(http) => Backing::Remote(KrrClient::new(http.clone())?),
                 None => Backing::Local(local),
             },
+            log,
         })
+    }
+
+    /// Which implementation each register runs (`local` or `http`): Folkeregisteret,
+    /// Enhetsregisteret, Matrikkelen, KRR.
+    pub fn kinds(&self) -> [(&'static str, &'static str); 4] {
+        [
+            ("folkeregisteret", self.persons.kind()),
+            ("enhetsregisteret", self.organisations.kind()),
+            ("matrikkelen", self.properties.kind()),
+            ("krr", self.contacts.kind()),
+        ]
+    }
+
+    async fn log_persons(&self, caller: &Caller, action: &str, ids: &[Fnr]) -> Result<(), RegisterError> {
+        if ids.len() > MAX_BATCH {
+            return Err(RegisterError::TooManyInBatch(ids.len()));
+        }
+        let accesses: Vec<Access<'_>> =
+            ids.iter().map(|id| Access { action, subject: Some(id), resource: None }).collect();
+        self.log.record(caller.access(), &accesses).await?;
+        Ok(())
+    }
+
+    /// One person, logged.
+    pub async fn person(&self, caller: &Caller, id: &Fnr) -> Result<Option<Person>, RegisterError> {
+        self.log_persons(caller, actions::PERSON, std::slice::from_ref(id)).await?;
+        self.persons.person(id).await
+    }
+
+    /// Up to [`MAX_BATCH`] persons, one log entry each.
+    pub async fn persons(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
+        self.log_persons(caller, actions::PERSON, ids).await?;
+        self.persons.persons(ids).await
+    }
+
+    /// KRR entries for up to [`MAX_BATCH`] persons, one log entry each.
+    pub async fn contacts(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Contact>, RegisterError> {
+        self.log_persons(caller, actions::CONTACT, ids).await?;
+        self.contacts.contacts(ids).await
+    }
+
+    /// One organisation, logged by its number.
+    pub async fn organisation(&self, caller: &Caller, orgnr: &OrgNr) -> Result<Option<Organisation>, RegisterError> {
+        let digits = orgnr.as_digits();
+        let access = Access { action: actions::ORGANISATION, subject: None, resource: Some(&digits) };
+        self.log.record(caller.access(), &[access]).await?;
+        self.organisations.organisation(orgnr).await
+    }
+
+    /// One property, logged by its matrikkelnummer.
+    pub async fn property(
+        &self,
+        caller: &Caller,
+        matrikkelnummer: &Matrikkelnummer,
+    ) -> Result<Option<Property>, RegisterError> {
+        let key = matrikkelnummer.to_string();
+        let access = Access { action: actions::PROPERTY, subject: None, resource: Some(&key) };
+        self.log.record(caller.access(), &[access]).await?;
+        self.properties.property(matrikkelnummer).await
     }
 }
 

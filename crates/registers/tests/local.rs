@@ -106,6 +106,32 @@ async fn a_bulk_load_that_fails_keeps_what_was_committed_and_nothing_of_the_fail
 }
 
 #[tokio::test]
+async fn a_bulk_load_into_empty_registers_is_all_or_nothing() {
+    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let before = indexes(&db).await;
+    let registers = LocalRegisters::new(db.clone());
+    let spec =
+        PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents: 600, seed: 9 };
+    let batches: Vec<synthetic::Population> = synthetic::batches(&spec, 200).collect();
+    assert!(batches.len() >= 3);
+    // The first batch twice: nothing stops it while the unique indexes are deferred, so the
+    // duplicates are found when they are built, and the whole load is taken back out.
+    let source = batches.clone().into_iter().chain(batches.into_iter().take(1));
+    let result = registers.load_in_bulk(source, |_| {}).await;
+    assert!(matches!(result, Err(RegisterError::Store(store::StoreError::Conflict(_)))), "{result:?}");
+    assert_eq!(registers.person_count().await.expect("count"), 0, "nothing stays");
+    assert!(registers.organisation(&registers_first_orgnr(&spec)).await.expect("lookup").is_none());
+    assert_eq!(indexes(&db).await, before, "every index is back");
+    // And the registers still take a good load afterwards.
+    registers.load_in_bulk(synthetic::batches(&spec, 200), |_| {}).await.expect("a clean load");
+    assert!(registers.person_count().await.expect("count") >= 600);
+}
+
+fn registers_first_orgnr(spec: &PopulationSpec) -> kernel::OrgNr {
+    synthetic::batches(spec, 200).next().expect("a batch").organisations[0].orgnr
+}
+
+#[tokio::test]
 async fn the_person_rows_migration_carries_existing_persons_over() {
     let guard = TestDatabase::create().await.expect("database");
     let db = store::Db::connect(&guard.url, 2).await.expect("connect");
@@ -207,8 +233,8 @@ async fn a_protected_address_opens_only_for_a_caller_with_the_permission() {
         !printed.contains("gata") && !printed.contains("veien") && !printed.contains("Torget"),
         "Debug leaks nothing"
     );
-    assert!(Caller::ordinary().protected_address_grant().is_none());
-    let grant = Caller::with_protected_address_permission().protected_address_grant().expect("grant");
+    assert!(test_caller().protected_address_grant().is_none());
+    let grant = test_caller().with_protected_address_permission().protected_address_grant().expect("grant");
     assert!(protected.reveal(&grant).postnummer().is_some());
 }
 
@@ -273,4 +299,46 @@ async fn simulated_days_change_the_registers_and_fill_the_change_feed() {
     let mother = PersonSource::person(&registers, &mother.related).await.expect("lookup").expect("exists");
     assert!(mother.parental_responsibility_for.contains(&child.fnr));
     assert_eq!(child.current_residence(), mother.current_residence());
+}
+
+fn test_caller() -> Caller {
+    Caller::system("registers-test", "Test av registrene", "Test, ingen personopplysninger").expect("caller")
+}
+
+#[tokio::test]
+async fn every_read_through_the_registers_is_logged_with_its_legal_basis_first() {
+    let (_guard, registers, population) = loaded(200).await;
+    let db = registers.db().clone();
+    let all = registers::Registers::new(db.clone(), &registers::RegistersConfig::default()).expect("registers");
+    let log = audit::AuditLog::new(db.clone());
+    let caller = Caller::system("barnehage-tilbud", "Tilbud om barnehageplass", "barnehageloven § 16").expect("caller");
+    let ingrid = Persona::ParentOfNewborn.fnr();
+
+    let person = all.person(&caller, &ingrid).await.expect("read").expect("exists");
+    let entries = log.about(&ingrid, 10).await.expect("log");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, registers::select::actions::PERSON);
+    assert_eq!(entries[0].actor, "system:barnehage-tilbud");
+    assert_eq!(entries[0].purpose, "Tilbud om barnehageplass");
+    assert_eq!(entries[0].legal_basis, "barnehageloven § 16");
+
+    let family: Vec<Fnr> = person.relations.iter().map(|r| r.related).collect();
+    assert!(!family.is_empty());
+    assert_eq!(all.persons(&caller, &family).await.expect("read").len(), family.len());
+    all.contacts(&caller, &[ingrid]).await.expect("contacts");
+    for member in &family {
+        assert_eq!(log.about(member, 10).await.expect("log").len(), 1, "one entry per person read");
+    }
+    let about_ingrid = log.about(&ingrid, 10).await.expect("log");
+    assert_eq!(about_ingrid[0].action, registers::select::actions::CONTACT);
+    let organisation = &population.organisations[0];
+    all.organisation(&caller, &organisation.orgnr).await.expect("organisation");
+    let too_many = vec![ingrid; 1001];
+    assert!(matches!(all.persons(&caller, &too_many).await, Err(RegisterError::TooManyInBatch(1001))));
+    let entries = 3 + family.len() as u64;
+    assert_eq!(log.verify().await.expect("chain"), entries, "an oversized batch logs nothing");
+
+    // No log, no data: with the log broken, the read is refused.
+    db.execute("DROP TABLE audit_head", &[]).await.expect("break the log");
+    assert!(matches!(all.person(&caller, &ingrid).await, Err(RegisterError::Audit(_))));
 }

@@ -237,12 +237,17 @@ pub struct BulkReport {
     pub indexing: Duration,
 }
 
-/// How a bulk load treats the tables' indexes.
+/// How a bulk load treats the tables' indexes, and what a failure leaves behind.
 #[derive(Debug, Clone, Default)]
 pub struct BulkOptions {
-    /// Secondary indexes to drop before the load and rebuild after it, by name. Only sensible
-    /// when the tables start empty or small; the rebuild happens even if the load fails.
+    /// Indexes to drop before the load and build once after it, by name; unique ones too, in
+    /// which case a duplicate is found when the index is built. Only sensible when the tables
+    /// start empty or small. The indexes are rebuilt whatever happens.
     pub deferred_indexes: Vec<&'static str>,
+    /// Tables emptied again if the load fails (including a unique index that cannot be built):
+    /// for a load into empty tables that must be all or nothing. Without it, the items
+    /// committed before the failure stay and the failed one leaves nothing.
+    pub empty_on_failure: Vec<&'static str>,
 }
 
 /// Opens a SQLite connection to the database file for bulk writes or fast reads.
@@ -284,7 +289,23 @@ impl Db {
         };
         let loading = started.elapsed();
         let indexing_started = Instant::now();
-        let rebuilt = self.create_indexes(&deferred).await;
+        if loaded.is_err() {
+            self.empty_tables(&options.empty_on_failure).await?;
+        }
+        let mut rebuilt = self.create_indexes(&deferred).await;
+        if let Err((built, _)) = &rebuilt
+            && !options.empty_on_failure.is_empty()
+        {
+            // A unique index found duplicates: take the load back out and build the rest.
+            self.empty_tables(&options.empty_on_failure).await?;
+            let built = *built;
+            let retried = self.create_indexes(&deferred[built..]).await;
+            rebuilt = match (rebuilt, retried) {
+                (Err((_, first)), Ok(())) => Err((built, first)),
+                (_, Err(again)) => Err(again),
+                (Ok(()), Ok(())) => Ok(()),
+            };
+        }
         let indexing = indexing_started.elapsed();
         if let Some((path, _)) = self.sqlite_file() {
             // Fold the write-ahead log back into the file so it does not stay gigabytes large.
@@ -298,8 +319,15 @@ impl Db {
             .map_err(|e| StoreError::Malformed(format!("checkpoint thread: {e}")))??;
         }
         let (items, rows, producing) = loaded?;
-        rebuilt?;
+        rebuilt.map_err(|(_, error)| error)?;
         Ok(BulkReport { items, rows, producing, loading, indexing })
+    }
+
+    async fn empty_tables(&self, tables: &[&'static str]) -> Result<(), StoreError> {
+        for table in tables {
+            self.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        }
+        Ok(())
     }
 
     /// Drops the named indexes, returning the statements that recreate them.
@@ -327,9 +355,10 @@ impl Db {
         Ok(definitions)
     }
 
-    async fn create_indexes(&self, definitions: &[String]) -> Result<(), StoreError> {
-        for definition in definitions {
-            self.execute(definition, &[]).await?;
+    /// Builds the indexes in order; on failure says how many were built before it.
+    async fn create_indexes(&self, definitions: &[String]) -> Result<(), (usize, StoreError)> {
+        for (built, definition) in definitions.iter().enumerate() {
+            self.execute(definition, &[]).await.map_err(|error| (built, unique_violation(error)))?;
         }
         Ok(())
     }
@@ -404,6 +433,17 @@ impl Db {
             copy.finish().await.map_err(|e| copy_error(table, e))?;
         }
         tx.commit().await.map_err(StoreError::Database)
+    }
+}
+
+/// A unique index that cannot be built over duplicates is a conflict, like the insert would have
+/// been.
+fn unique_violation(error: StoreError) -> StoreError {
+    match error {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        other => other,
     }
 }
 

@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "registers", include_str!("../migrations/sqlite/0002_registers.sql")),
     (3, "person rows", include_str!("../migrations/sqlite/0003_person_rows.sql")),
+    (4, "audit", include_str!("../migrations/sqlite/0004_audit.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL; the same versions as SQLite.
@@ -19,6 +20,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "registers", include_str!("../migrations/postgres/0002_registers.sql")),
     (3, "person rows", include_str!("../migrations/postgres/0003_person_rows.sql")),
+    (4, "audit", include_str!("../migrations/postgres/0004_audit.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

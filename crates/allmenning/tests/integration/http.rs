@@ -326,16 +326,19 @@ async fn demo_mode_generates_the_synthetic_municipality_once_with_its_personas()
 #[tokio::test]
 async fn each_register_is_local_or_remote_as_configured() {
     let local = InProcess::new(Mode::Production).await;
-    assert_eq!(local.app.registers().persons.kind(), "local");
-    assert_eq!(local.app.registers().contacts.kind(), "local");
+    assert_eq!(
+        local.app.registers().kinds(),
+        [("folkeregisteret", "local"), ("enhetsregisteret", "local"), ("matrikkelen", "local"), ("krr", "local")]
+    );
 
     let mut settings = test_settings(Mode::Production).await;
     settings.settings.registers.folkeregisteret_url = "https://folkeregisteret.example.no".into();
     settings.settings.registers.krr_url = "https://krr.example.no".into();
     let remote = InProcess::with(settings).await;
-    assert_eq!(remote.app.registers().persons.kind(), "http");
-    assert_eq!(remote.app.registers().contacts.kind(), "http");
-    assert_eq!(remote.app.registers().organisations.kind(), "local");
+    assert_eq!(
+        remote.app.registers().kinds(),
+        [("folkeregisteret", "http"), ("enhetsregisteret", "local"), ("matrikkelen", "local"), ("krr", "http")]
+    );
 }
 
 #[tokio::test]
