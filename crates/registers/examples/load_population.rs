@@ -2,8 +2,9 @@
 //! raw bulk insert of the same number of rows into a bare table through the same engine path,
 //! in the same run; then point lookups by fødselsnummer.
 //!
-//! cargo run --release -p registers --example load_population -- [persons]
-//! (default 5,600,000: the whole country). With ALLMENNING_TEST_POSTGRES_URL set, it runs on a
+//! cargo run --release -p registers --example load_population -- [persons] [--everything]
+//! (default 5,600,000: the whole country; persons with addresses and family relations, and
+//! their KRR entries; `--everything` adds businesses, voluntary organisations and homes). With ALLMENNING_TEST_POSTGRES_URL set, it runs on a
 //! fresh PostgreSQL database; otherwise on a SQLite file in the temporary directory (TMPDIR
 //! chooses another).
 #![allow(clippy::print_stdout)]
@@ -69,6 +70,7 @@ const RAW: Table = Table { name: "bench_raw", columns: &["a", "b", "c", "d"] };
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let persons: u32 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(5_600_000);
+    let everything = std::env::args().any(|a| a == "--everything");
     let (_guard, db) = TestDatabase::migrated().await?;
     let registers = LocalRegisters::new(db.clone());
     let plan = country(persons)?;
@@ -79,14 +81,20 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last_report = Instant::now();
     let report = registers
-        .load_in_bulk(synthetic::several(&plan, 42, 20_000), |batch| {
-            loaded += batch.persons.len() as u64;
-            sample.extend(batch.persons.iter().step_by(53).map(|p| p.fnr));
-            if last_report.elapsed() > Duration::from_secs(5) {
-                eprintln!("{loaded} persons after {:.0} s", started.elapsed().as_secs_f64());
-                last_report = Instant::now();
-            }
-        })
+        .load_in_bulk(
+            {
+                let batches = synthetic::several(&plan, 42, 20_000);
+                if everything { batches } else { batches.persons_and_contacts_only() }
+            },
+            |batch| {
+                loaded += batch.persons.len() as u64;
+                sample.extend(batch.persons.iter().step_by(53).map(|p| p.fnr));
+                if last_report.elapsed() > Duration::from_secs(5) {
+                    eprintln!("{loaded} persons after {:.0} s", started.elapsed().as_secs_f64());
+                    last_report = Instant::now();
+                }
+            },
+        )
         .await?;
     let load = started.elapsed();
     let peak_after_load = peak_rss_mib();
@@ -128,6 +136,26 @@ async fn main() -> anyhow::Result<()> {
     }
     let lookups = started.elapsed();
     anyhow::ensure!(found == sample.len(), "every sampled person is found");
+    // The same from two tasks at once, one per core.
+    let started = Instant::now();
+    let halves: Vec<Vec<Fnr>> = sample.chunks(sample.len().div_ceil(2)).map(<[Fnr]>::to_vec).collect();
+    let mut tasks = Vec::new();
+    for half in halves {
+        let registers = registers.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut found = 0_usize;
+            for id in &half {
+                found += usize::from(registers.person(id).await?.is_some());
+            }
+            Ok::<usize, registers::RegisterError>(found)
+        }));
+    }
+    let mut found_in_parallel = 0;
+    for task in tasks {
+        found_in_parallel += task.await??;
+    }
+    let parallel_lookups = started.elapsed();
+    anyhow::ensure!(found_in_parallel == sample.len(), "every sampled person is found from two tasks");
     let started = Instant::now();
     let mut batched = 0;
     for ids in sample.chunks(1000) {
@@ -136,13 +164,33 @@ async fn main() -> anyhow::Result<()> {
     let batch_lookups = started.elapsed();
     anyhow::ensure!(batched == sample.len(), "every sampled person is found in batches");
 
+    // The same through `Registers`, the way the platform reads: each read logged first.
+    let audited = registers::Registers::new(db.clone(), &registers::RegistersConfig::default())?;
+    let caller = registers::Caller::system("benchmark", "Ytelsesmåling", "Test, syntetiske data")?;
+    let few = &sample[..sample.len().min(20_000)];
+    let started = Instant::now();
+    for id in few {
+        audited.person(&caller, id).await?;
+    }
+    let audited_single = started.elapsed();
+    let started = Instant::now();
+    for ids in sample.chunks(1000) {
+        audited.persons(&caller, ids).await?;
+    }
+    let audited_batched = started.elapsed();
+
     let rate = |n: u64, d: Duration| n as f64 / d.as_secs_f64();
-    println!("backend: {}", db.backend().name());
+    println!(
+        "backend: {}, content: {}",
+        db.backend().name(),
+        if everything { "everything" } else { "persons and KRR" }
+    );
     println!("persons: {}, rows: {}", report.persons, report.rows);
     println!(
-        "load: {:.1} s ({:.1} s writing, {:.1} s indexes; generating took {:.1} s on its own thread), {:.0} rows/s, {:.0} persons/s",
+        "load: {:.1} s ({:.1} s loading, of which {:.1} s inside write transactions; {:.1} s indexes; generating took {:.1} s on its own thread), {:.0} rows/s, {:.0} persons/s",
         load.as_secs_f64(),
         report.bulk.loading.as_secs_f64(),
+        report.bulk.writing.as_secs_f64(),
         report.bulk.indexing.as_secs_f64(),
         report.bulk.producing.as_secs_f64(),
         rate(report.rows, load),
@@ -161,6 +209,12 @@ async fn main() -> anyhow::Result<()> {
         lookups.as_secs_f64(),
         rate(sample.len() as u64, lookups)
     );
+    println!("point lookups from two tasks at once: {:.0} per second", rate(sample.len() as u64, parallel_lookups));
     println!("batched lookups (1,000 per call): {:.0} persons per second", rate(batched as u64, batch_lookups));
+    println!(
+        "logged lookups through Registers: {:.0} per second one at a time, {:.0} per second 1,000 at a time",
+        rate(few.len() as u64, audited_single),
+        rate(sample.len() as u64, audited_batched)
+    );
     Ok(())
 }

@@ -260,6 +260,9 @@ struct Generator {
     used_fnr: HashSet<Fnr>,
     used_orgnr: HashSet<OrgNr>,
     next_gnr: u32,
+    /// Leave out businesses, voluntary organisations and homes (for a country-scale load of
+    /// persons and KRR entries only).
+    persons_only: bool,
     population: Population,
 }
 
@@ -279,6 +282,7 @@ impl Generator {
             used_fnr,
             used_orgnr: HashSet::new(),
             next_gnr: 1,
+            persons_only: false,
             population: Population::default(),
         }
     }
@@ -383,6 +387,9 @@ impl Generator {
     }
 
     fn home(&mut self, address: &Address, owners: Vec<(Owner, u32, u32)>) {
+        if self.persons_only {
+            return;
+        }
         let gnr = self.next_gnr;
         self.next_gnr += 1;
         let matrikkelnummer = Matrikkelnummer {
@@ -871,6 +878,14 @@ impl Batches {
     pub fn target(&self) -> u32 {
         self.target
     }
+
+    /// Only persons (with addresses and family relations) and their KRR entries: no
+    /// businesses, voluntary organisations or homes beyond the personas'. For loads that are
+    /// about the population register alone, such as the country-scale benchmark.
+    pub fn persons_and_contacts_only(mut self) -> Self {
+        self.generator.persons_only = true;
+        self
+    }
 }
 
 impl Iterator for Batches {
@@ -896,7 +911,9 @@ impl Iterator for Batches {
         while (generator.population.persons.len() as u64) < u64::from(batch_target) {
             generator.household();
         }
-        generator.organisations();
+        if !generator.persons_only {
+            generator.organisations();
+        }
         generator.contacts();
         let mut batch = std::mem::take(&mut generator.population);
         self.made_here = self.made_here.saturating_add(u32::try_from(batch.persons.len()).unwrap_or(u32::MAX));
@@ -972,6 +989,20 @@ mod tests {
         assert!((900..1000).contains(&per_kommune[&Some(k("1103"))]), "{per_kommune:?}");
         assert!((300..400).contains(&per_kommune[&Some(k("0301"))]), "{per_kommune:?}");
         assert!(seen.contains(&Persona::ParentOfNewborn.fnr()), "the personas are there once");
+    }
+
+    #[test]
+    fn persons_and_contacts_only_leaves_out_organisations_and_homes() {
+        let only = batches(&spec(3000, 4), 1000).persons_and_contacts_only();
+        let mut counts = (0, 0, 0, 0);
+        for batch in only {
+            counts.0 += batch.persons.len();
+            counts.1 += batch.contacts.len();
+            counts.2 += batch.organisations.len();
+            counts.3 += batch.properties.len();
+        }
+        assert!(counts.0 >= 3000 && counts.1 > 2000, "{counts:?}");
+        assert_eq!((counts.2, counts.3), (1, 0), "only the persona's business: {counts:?}");
     }
 
     #[test]

@@ -14,7 +14,6 @@
 //! Rows are written through [`Rows::insert`] by one function that serves both engines, so the
 //! caller's mapping from its types to columns exists once.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,14 +109,15 @@ impl Table {
     }
 }
 
-/// Where the rows of one item go: prepared statements on SQLite, COPY buffers for PostgreSQL.
+/// Where the rows of one item go: owned rows for SQLite's writer thread, COPY text for
+/// PostgreSQL. Either way they are encoded on the source's thread, so the writer only writes.
 pub struct Rows<'c> {
     sink: Sink<'c>,
     count: u64,
 }
 
 enum Sink<'c> {
-    Sqlite { conn: &'c rusqlite::Connection, statements: HashMap<&'static str, rusqlite::Statement<'c>> },
+    Owned(&'c mut OwnedRows),
     Copy(&'c mut CopyBuffers),
 }
 
@@ -139,18 +139,7 @@ impl Rows<'_> {
             )));
         }
         match &mut self.sink {
-            Sink::Sqlite { conn, statements } => {
-                let statement = match statements.entry(table.name) {
-                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(entry) => {
-                        entry.insert(conn.prepare(&table.insert_sql()).map_err(sqlite_error)?)
-                    }
-                };
-                for (index, value) in values.iter().enumerate() {
-                    statement.raw_bind_parameter(index + 1, value).map_err(sqlite_error)?;
-                }
-                statement.raw_execute().map_err(sqlite_error)?;
-            }
+            Sink::Owned(rows) => rows.row(table, values)?,
             Sink::Copy(buffers) => buffers.row(table, values),
         }
         self.count += 1;
@@ -160,6 +149,66 @@ impl Rows<'_> {
     /// Rows written so far.
     pub fn count(&self) -> u64 {
         self.count
+    }
+}
+
+/// One value of an owned row: text lives in its table's arena.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Null,
+    Int(i64),
+    Text { start: usize, end: usize },
+}
+
+/// The rows of one item per table, for SQLite: values in a flat list, text in one arena, so an
+/// item of a hundred thousand rows is a handful of allocations.
+#[derive(Debug, Default)]
+pub(crate) struct OwnedRows {
+    tables: Vec<(Table, String, Vec<Slot>)>,
+}
+
+impl OwnedRows {
+    fn row(&mut self, table: &Table, values: &[Value<'_>]) -> Result<(), StoreError> {
+        let index = match self.tables.iter().position(|(t, _, _)| t.name == table.name) {
+            Some(index) => index,
+            None => {
+                self.tables.push((*table, String::with_capacity(1 << 16), Vec::with_capacity(1 << 12)));
+                self.tables.len() - 1
+            }
+        };
+        let (_, text, slots) = &mut self.tables[index];
+        for value in values {
+            slots.push(match *value {
+                Value::Null => Slot::Null,
+                Value::Int(int) => Slot::Int(int),
+                Value::Bool(b) => Slot::Int(i64::from(b)),
+                Value::Text(t) => {
+                    let start = text.len();
+                    text.push_str(t);
+                    Slot::Text { start, end: text.len() }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Inserts every row with one prepared statement per table.
+    fn write(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        for (table, text, slots) in &self.tables {
+            let mut statement = conn.prepare_cached(&table.insert_sql()).map_err(sqlite_error)?;
+            for row in slots.chunks(table.columns.len()) {
+                for (index, slot) in row.iter().enumerate() {
+                    let value = match *slot {
+                        Slot::Null => Value::Null,
+                        Slot::Int(int) => Value::Int(int),
+                        Slot::Text { start, end } => Value::Text(text.get(start..end).unwrap_or_default()),
+                    };
+                    statement.raw_bind_parameter(index + 1, value).map_err(sqlite_error)?;
+                }
+                statement.raw_execute().map_err(sqlite_error)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -231,6 +280,8 @@ pub struct BulkReport {
     pub rows: u64,
     /// Time spent producing items (on their own thread, overlapping the writes).
     pub producing: Duration,
+    /// Time spent inside the write transactions (SQLite; on PostgreSQL the COPYs).
+    pub writing: Duration,
     /// Time from start to the last commit, indexes not included.
     pub loading: Duration,
     /// Time spent rebuilding the deferred indexes.
@@ -255,6 +306,15 @@ pub(crate) fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreErro
     let conn = rusqlite::Connection::open(path).map_err(sqlite_error)?;
     conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error)?;
     Ok(conn)
+}
+
+/// Starts a named thread (the name shows in profilers and `top -H`). Spawning only fails
+/// when the system is out of threads; that is not something a load can recover from.
+fn spawn_named<R: Send + 'static>(name: &str, work: impl FnOnce() -> R + Send + 'static) -> std::thread::JoinHandle<R> {
+    match std::thread::Builder::new().name(name.to_owned()).spawn(work) {
+        Ok(handle) => handle,
+        Err(error) => panic!("cannot start the {name} thread: {error}"),
+    }
 }
 
 enum Produced<T> {
@@ -318,9 +378,9 @@ impl Db {
             .await
             .map_err(|e| StoreError::Malformed(format!("checkpoint thread: {e}")))??;
         }
-        let (items, rows, producing) = loaded?;
+        let Counts { items, rows, producing, writing } = loaded?;
         rebuilt.map_err(|(_, error)| error)?;
-        Ok(BulkReport { items, rows, producing, loading, indexing })
+        Ok(BulkReport { items, rows, producing, writing, loading, indexing })
     }
 
     async fn empty_tables(&self, tables: &[&'static str]) -> Result<(), StoreError> {
@@ -355,8 +415,24 @@ impl Db {
         Ok(definitions)
     }
 
-    /// Builds the indexes in order; on failure says how many were built before it.
+    /// Builds the indexes in order; on failure says how many were built before it. On SQLite
+    /// they are built on a direct connection that may sort with a helper thread.
     async fn create_indexes(&self, definitions: &[String]) -> Result<(), (usize, StoreError)> {
+        if let Some((path, writer)) = self.sqlite_file() {
+            let definitions = definitions.to_vec();
+            return tokio::task::spawn_blocking(move || {
+                let conn = open_sqlite(&path).map_err(|e| (0, e))?;
+                conn.execute_batch("PRAGMA threads = 2; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
+                    .map_err(|e| (0, sqlite_error(e)))?;
+                for (built, definition) in definitions.iter().enumerate() {
+                    let _guard = writer.blocking_lock();
+                    conn.execute_batch(definition).map_err(|e| (built, sqlite_error(e)))?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| (0, StoreError::Malformed(format!("index thread: {e}"))))?;
+        }
         for (built, definition) in definitions.iter().enumerate() {
             self.execute(definition, &[]).await.map_err(|error| (built, unique_violation(error)))?;
         }
@@ -368,14 +444,14 @@ impl Db {
         source: I,
         write: W,
         after_each: &mut impl FnMut(&T),
-    ) -> Result<(u64, u64, Duration), StoreError>
+    ) -> Result<Counts, StoreError>
     where
         T: Send + 'static,
         I: Iterator<Item = T> + Send + 'static,
         W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
     {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Produced<T>, u64)>(2);
-        let producer = std::thread::spawn(move || {
+        let producer = spawn_named("bulk-source", move || {
             let mut source = source;
             loop {
                 let started = Instant::now();
@@ -395,7 +471,7 @@ impl Db {
                 }
             }
         });
-        let (mut items, mut rows, mut producing) = (0, 0, Duration::ZERO);
+        let (mut items, mut rows, mut producing, mut writing) = (0, 0, Duration::ZERO, Duration::ZERO);
         let result = async {
             while let Some((produced, count)) = receiver.recv().await {
                 let (item, buffers, took) = match produced {
@@ -403,7 +479,9 @@ impl Db {
                     Produced::Failed(error) => return Err(error),
                 };
                 producing += took;
+                let started = Instant::now();
                 self.copy_in(&buffers).await?;
+                writing += started.elapsed();
                 items += 1;
                 rows += count;
                 after_each(&item);
@@ -416,7 +494,7 @@ impl Db {
         if !joined {
             return Err(StoreError::Malformed("the bulk source panicked".into()));
         }
-        result.map(|()| (items, rows, producing))
+        result.map(|()| Counts { items, rows, producing, writing })
     }
 
     async fn copy_in(&self, buffers: &CopyBuffers) -> Result<(), StoreError> {
@@ -462,50 +540,73 @@ async fn load_sqlite<T, I, W>(
     source: I,
     write: W,
     after_each: &mut impl FnMut(&T),
-) -> Result<(u64, u64, Duration), StoreError>
+) -> Result<Counts, StoreError>
 where
     T: Send + 'static,
     I: Iterator<Item = T> + Send + 'static,
     W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
 {
     // source thread -> writer thread -> this task, each hand-off bounded so memory stays flat.
-    let (to_writer, from_source) = std::sync::mpsc::sync_channel::<(T, Duration)>(2);
-    let (to_caller, mut from_writer) = tokio::sync::mpsc::channel::<Result<(T, u64, Duration), StoreError>>(2);
-    let producer = std::thread::spawn(move || {
+    // The source thread also encodes the rows, so the writer thread only writes.
+    type Encoded<T> = Result<(T, OwnedRows, u64, Duration), StoreError>;
+    let (to_writer, from_source) = std::sync::mpsc::sync_channel::<Encoded<T>>(2);
+    let (to_caller, mut from_writer) =
+        tokio::sync::mpsc::channel::<Result<(T, u64, Duration, Duration), StoreError>>(2);
+    let producer = spawn_named("bulk-source", move || {
         let mut source = source;
         loop {
             let started = Instant::now();
             let Some(item) = source.next() else { break };
-            if to_writer.send((item, started.elapsed())).is_err() {
+            let mut owned = OwnedRows::default();
+            let mut rows = Rows { sink: Sink::Owned(&mut owned), count: 0 };
+            let written = write(&item, &mut rows);
+            let count = rows.count;
+            let message = written.map(|()| (item, owned, count, started.elapsed()));
+            let failed = message.is_err();
+            if to_writer.send(message).is_err() || failed {
                 break;
             }
         }
     });
-    let writer_thread = std::thread::spawn(move || {
+    // The write-ahead log is folded back into the file by a thread of its own, on the core the
+    // writer does not use, instead of by the writer after every commit.
+    let checkpointing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let checkpointer = {
+        let (path, running) = (path.clone(), checkpointing.clone());
+        spawn_named("bulk-checkpoint", move || {
+            let Ok(conn) = open_sqlite(&path) else { return };
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                // PASSIVE never waits for the writer; a busy or failed attempt is tried again.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let writer_thread = spawn_named("bulk-writer", move || {
         let result = (|| -> Result<(), StoreError> {
             let conn = open_sqlite(&path)?;
             // Durability is the file's once the load has finished and the log is checkpointed;
             // a load that dies halfway is started again on a fresh database.
-            conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
-                .map_err(sqlite_error)?;
-            for (item, took) in from_source {
-                let count = {
+            conn.execute_batch(
+                "PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; \
+                 PRAGMA wal_autocheckpoint = 0;",
+            )
+            .map_err(sqlite_error)?;
+            for message in from_source {
+                let (item, owned, count, took) = message?;
+                let writing = Instant::now();
+                {
                     let _guard = writer.blocking_lock();
                     conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
-                    let mut rows = Rows { sink: Sink::Sqlite { conn: &conn, statements: HashMap::new() }, count: 0 };
-                    let written = write(&item, &mut rows);
-                    let count = rows.count;
-                    drop(rows);
-                    match written {
-                        Ok(()) => conn.execute_batch("COMMIT").map_err(sqlite_error)?,
-                        Err(error) => {
-                            let _ = conn.execute_batch("ROLLBACK");
-                            return Err(error);
-                        }
+                    if let Err(error) = owned.write(&conn) {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        return Err(error);
                     }
-                    count
-                };
-                if to_caller.blocking_send(Ok((item, count, took))).is_err() {
+                    conn.execute_batch("COMMIT").map_err(sqlite_error)?;
+                }
+                let writing = writing.elapsed();
+                drop(owned);
+                if to_caller.blocking_send(Ok((item, count, took, writing))).is_err() {
                     break;
                 }
             }
@@ -515,14 +616,15 @@ where
             let _ = to_caller.blocking_send(Err(error));
         }
     });
-    let (mut items, mut rows, mut producing) = (0, 0, Duration::ZERO);
+    let (mut items, mut rows, mut producing, mut writing) = (0, 0, Duration::ZERO, Duration::ZERO);
     let mut outcome = Ok(());
     while let Some(message) = from_writer.recv().await {
         match message {
-            Ok((item, count, took)) => {
+            Ok((item, count, took, wrote)) => {
                 items += 1;
                 rows += count;
                 producing += took;
+                writing += wrote;
                 after_each(&item);
             }
             Err(error) => {
@@ -535,14 +637,24 @@ where
     let joined = tokio::task::spawn_blocking(move || {
         let writer = writer_thread.join();
         let producer = producer.join();
-        writer.is_ok() && producer.is_ok()
+        checkpointing.store(false, std::sync::atomic::Ordering::Relaxed);
+        let checkpointer = checkpointer.join();
+        writer.is_ok() && producer.is_ok() && checkpointer.is_ok()
     })
     .await
     .unwrap_or(false);
     if !joined {
         return Err(StoreError::Malformed("a bulk load thread panicked".into()));
     }
-    outcome.map(|()| (items, rows, producing))
+    outcome.map(|()| Counts { items, rows, producing, writing })
+}
+
+/// What the load loop counted.
+struct Counts {
+    items: u64,
+    rows: u64,
+    producing: Duration,
+    writing: Duration,
 }
 
 #[cfg(test)]
