@@ -850,7 +850,7 @@ pub fn several(municipalities: &[(Kommunenummer, u32)], seed: u64, batch_size: u
     let plan: std::collections::VecDeque<(Kommunenummer, u32)> =
         municipalities.iter().map(|&(kommune, residents)| (kommune, residents.max(20))).collect();
     let first = plan.front().map_or_else(|| Kommunenummer::parse("0301").ok(), |(k, _)| Some(*k));
-    let spec = PopulationSpec { kommunenummer: first.unwrap_or_else(|| unreachable_kommune()), residents: 0, seed };
+    let spec = PopulationSpec { kommunenummer: first.unwrap_or_else(unreachable_kommune), residents: 0, seed };
     Batches {
         generator: Generator::new(spec),
         target: plan.iter().map(|(_, n)| *n).fold(0, u32::saturating_add),

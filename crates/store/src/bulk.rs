@@ -317,9 +317,57 @@ fn spawn_named<R: Send + 'static>(name: &str, work: impl FnOnce() -> R + Send + 
     }
 }
 
-enum Produced<T> {
-    Item(T, Option<CopyBuffers>, Duration),
-    Failed(StoreError),
+/// One item with its rows encoded for the engine, how many rows, and how long producing and
+/// encoding it took.
+type Encoded<T, B> = Result<(T, B, u64, Duration), StoreError>;
+
+/// Rows encoded for one engine: owned rows for SQLite, COPY text for PostgreSQL.
+trait Encoding: Default + Send + 'static {
+    fn sink(&mut self) -> Sink<'_>;
+}
+
+impl Encoding for OwnedRows {
+    fn sink(&mut self) -> Sink<'_> {
+        Sink::Owned(self)
+    }
+}
+
+impl Encoding for CopyBuffers {
+    fn sink(&mut self) -> Sink<'_> {
+        Sink::Copy(self)
+    }
+}
+
+/// Runs `source` on a thread of its own, encoding each item's rows with `write`, and hands each
+/// to `send`. Stops at the end of the source, after sending a failure, or when `send` says the
+/// other side has gone.
+fn spawn_source<T, B, I, W>(
+    source: I,
+    write: W,
+    mut send: impl FnMut(Encoded<T, B>) -> bool + Send + 'static,
+) -> std::thread::JoinHandle<()>
+where
+    T: Send + 'static,
+    B: Encoding,
+    I: Iterator<Item = T> + Send + 'static,
+    W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
+{
+    spawn_named("bulk-source", move || {
+        let mut source = source;
+        loop {
+            let started = Instant::now();
+            let Some(item) = source.next() else { break };
+            let mut encoded = B::default();
+            let mut rows = Rows { sink: encoded.sink(), count: 0 };
+            let written = write(&item, &mut rows);
+            let count = rows.count;
+            let message = written.map(|()| (item, encoded, count, started.elapsed()));
+            let failed = message.is_err();
+            if !send(message) || failed {
+                break;
+            }
+        }
+    })
 }
 
 impl Db {
@@ -450,34 +498,12 @@ impl Db {
         I: Iterator<Item = T> + Send + 'static,
         W: Fn(&T, &mut Rows<'_>) -> Result<(), StoreError> + Send + Sync + 'static,
     {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Produced<T>, u64)>(2);
-        let producer = spawn_named("bulk-source", move || {
-            let mut source = source;
-            loop {
-                let started = Instant::now();
-                let Some(item) = source.next() else { break };
-                let mut buffers = CopyBuffers::default();
-                let mut rows = Rows { sink: Sink::Copy(&mut buffers), count: 0 };
-                let written = write(&item, &mut rows);
-                let count = rows.count;
-                drop(rows);
-                let message = match written {
-                    Ok(()) => (Produced::Item(item, Some(buffers), started.elapsed()), count),
-                    Err(error) => (Produced::Failed(error), 0),
-                };
-                let failed = matches!(message.0, Produced::Failed(_));
-                if sender.blocking_send(message).is_err() || failed {
-                    break;
-                }
-            }
-        });
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Encoded<T, CopyBuffers>>(2);
+        let producer = spawn_source(source, write, move |message| sender.blocking_send(message).is_ok());
         let (mut items, mut rows, mut producing, mut writing) = (0, 0, Duration::ZERO, Duration::ZERO);
         let result = async {
-            while let Some((produced, count)) = receiver.recv().await {
-                let (item, buffers, took) = match produced {
-                    Produced::Item(item, buffers, took) => (item, buffers.unwrap_or_default(), took),
-                    Produced::Failed(error) => return Err(error),
-                };
+            while let Some(message) = receiver.recv().await {
+                let (item, buffers, count, took) = message?;
                 producing += took;
                 let started = Instant::now();
                 self.copy_in(&buffers).await?;
@@ -548,26 +574,10 @@ where
 {
     // source thread -> writer thread -> this task, each hand-off bounded so memory stays flat.
     // The source thread also encodes the rows, so the writer thread only writes.
-    type Encoded<T> = Result<(T, OwnedRows, u64, Duration), StoreError>;
-    let (to_writer, from_source) = std::sync::mpsc::sync_channel::<Encoded<T>>(2);
+    let (to_writer, from_source) = std::sync::mpsc::sync_channel::<Encoded<T, OwnedRows>>(2);
     let (to_caller, mut from_writer) =
         tokio::sync::mpsc::channel::<Result<(T, u64, Duration, Duration), StoreError>>(2);
-    let producer = spawn_named("bulk-source", move || {
-        let mut source = source;
-        loop {
-            let started = Instant::now();
-            let Some(item) = source.next() else { break };
-            let mut owned = OwnedRows::default();
-            let mut rows = Rows { sink: Sink::Owned(&mut owned), count: 0 };
-            let written = write(&item, &mut rows);
-            let count = rows.count;
-            let message = written.map(|()| (item, owned, count, started.elapsed()));
-            let failed = message.is_err();
-            if to_writer.send(message).is_err() || failed {
-                break;
-            }
-        }
-    });
+    let producer = spawn_source(source, write, move |message| to_writer.send(message).is_ok());
     // The write-ahead log is folded back into the file by a thread of its own, on the core the
     // writer does not use, instead of by the writer after every commit.
     let checkpointing = Arc::new(std::sync::atomic::AtomicBool::new(true));
