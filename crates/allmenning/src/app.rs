@@ -11,7 +11,16 @@ use store::{BlobStore, Db};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{Mode, Settings};
+use std::sync::Arc;
+
+use identity::maskinporten::{AccessTokens, KeySource, Maskinporten, TrustedIssuer};
+use identity::oidc::{ClientAuth, ProviderConfig};
+use identity::policy::Role;
+use identity::ratelimit::RateLimiter;
+use identity::sessions::{SessionSettings, Sessions};
+use identity::test_idp::{Audience, TestClient, TestIdp};
+
+use crate::config::{LoginSettings, Mode, Settings};
 
 /// A built application: bound to its port, migrated, ready to run.
 #[derive(Debug)]
@@ -85,8 +94,9 @@ impl Application {
             designsystemet_dir: settings.server.designsystemet_dir.clone(),
             municipalities: settings.web_municipalities(),
         };
-        let state =
-            web::AppState::new(db.clone(), blobs, web_config, worker.stats()).context("cannot build the web layer")?;
+        let identity = build_identity(&db, settings, registers.clone()).await.context("cannot set up login")?;
+        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity)
+            .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
             seed_demo(&db, settings).await.context("cannot seed the demo data")?;
         }
@@ -156,6 +166,165 @@ impl Application {
     }
 }
 
+/// The relying party for one configured provider (ID-porten or the employees' own).
+fn configured_provider(
+    name: &str,
+    login: &LoginSettings,
+    redirect_uri: String,
+    post_logout_redirect_uri: String,
+) -> anyhow::Result<identity::oidc::Provider> {
+    let client_auth = if login.client_key_file.as_os_str().is_empty() {
+        ClientAuth::ClientSecretBasic(login.client_secret.expose().to_owned())
+    } else {
+        let pem = std::fs::read_to_string(&login.client_key_file)
+            .with_context(|| format!("cannot read the {name} client key {}", login.client_key_file.display()))?;
+        let key = identity::jose::SigningKey::from_pem(&pem, &login.client_key_id)
+            .with_context(|| format!("the {name} client key {} is not usable", login.client_key_file.display()))?;
+        ClientAuth::PrivateKeyJwt(Arc::new(key))
+    };
+    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    Ok(identity::oidc::Provider::new(ProviderConfig {
+        name: name.to_owned(),
+        issuer: login.issuer.clone(),
+        client_id: login.client_id.clone(),
+        client_auth,
+        scopes: login.scopes.clone(),
+        acr_values: non_empty(&login.acr_values),
+        minimum_acr: non_empty(&login.minimum_acr),
+        subject_claim: login.subject_claim.clone(),
+        redirect_uri,
+        post_logout_redirect_uri,
+        metadata_ttl: Duration::from_secs(u64::from(login.metadata_ttl_seconds)),
+        leeway_seconds: i64::from(login.leeway_seconds),
+    })?)
+}
+
+/// The client ids the built-in test provider knows.
+const TEST_CITIZEN_CLIENT: &str = "allmenning-innbygger";
+const TEST_EMPLOYEE_CLIENT: &str = "allmenning-ansatt";
+
+/// Login, sessions and machine clients, as the settings say. In demo mode a provider without
+/// an issuer is the built-in test provider; in production it is switched off.
+async fn build_identity(
+    db: &Db,
+    settings: &Settings,
+    registers: registers::Registers,
+) -> anyhow::Result<web::auth::IdentityServices> {
+    let public = settings.public_url();
+    let demo = settings.mode == Mode::Demo;
+    let citizen_redirect = format!("{public}/logg-inn/tilbake");
+    let employee_redirect = format!("{public}/ansatt/logg-inn/tilbake");
+    let logged_out = format!("{public}/logg-ut/ferdig");
+    let mut test_clients = Vec::new();
+    let test_issuer = format!("{public}/test-idp");
+    let rp_key = if demo { Some(identity::keys::platform_key(db, "demo-rp").await?) } else { None };
+    let mut provider_for = |name: &str,
+                            login: &LoginSettings,
+                            redirect: &str,
+                            audience|
+     -> anyhow::Result<Option<identity::oidc::Provider>> {
+        if !login.issuer.is_empty() {
+            return Ok(Some(configured_provider(name, login, redirect.to_owned(), logged_out.clone())?));
+        }
+        let Some(rp_key) = &rp_key else {
+            tracing::warn!(login.provider = name, "no issuer configured: this login is switched off");
+            return Ok(None);
+        };
+        let client_id = if audience == Audience::Residents { TEST_CITIZEN_CLIENT } else { TEST_EMPLOYEE_CLIENT };
+        test_clients.push(TestClient {
+            client_id: client_id.to_owned(),
+            audience,
+            redirect_uris: vec![redirect.to_owned()],
+            post_logout_redirect_uris: vec![logged_out.clone()],
+            jwks: identity::jose::Jwks { keys: vec![rp_key.public_jwk()] },
+        });
+        let test_login = LoginSettings {
+            issuer: test_issuer.clone(),
+            client_id: client_id.to_owned(),
+            subject_claim: if audience == Audience::Residents { "pid".to_owned() } else { "sub".to_owned() },
+            ..login.clone()
+        };
+        let mut provider = configured_provider(
+            name,
+            &LoginSettings { client_secret: "unused".to_owned().into(), ..test_login.clone() },
+            redirect.to_owned(),
+            logged_out.clone(),
+        )?;
+        provider = identity::oidc::Provider::new(ProviderConfig {
+            client_auth: ClientAuth::PrivateKeyJwt(rp_key.clone()),
+            ..provider.config().clone()
+        })?;
+        Ok(Some(provider))
+    };
+    let citizens = provider_for("idporten", &settings.idporten, &citizen_redirect, Audience::Residents)?;
+    let employees = provider_for("employees", &settings.employee_login, &employee_redirect, Audience::Employees)?;
+    let test_idp = if demo && !test_clients.is_empty() {
+        let key = identity::keys::platform_key(db, "test-idp").await?;
+        Some(TestIdp::new(db.clone(), test_issuer, key, test_clients))
+    } else {
+        None
+    };
+    let maskinporten = if demo {
+        let key = identity::keys::platform_key(db, "maskinporten").await?;
+        Some(Maskinporten::new(db.clone(), format!("{public}/maskinporten"), key))
+    } else {
+        None
+    };
+    let mut trusted = Vec::new();
+    if let Some(own) = &maskinporten {
+        trusted.push(own.trusted_issuer());
+    }
+    if !settings.maskinporten.issuer.is_empty() {
+        trusted.push(TrustedIssuer {
+            issuer: settings.maskinporten.issuer.clone(),
+            keys: KeySource::Remote { jwks_uri: settings.maskinporten.jwks_uri.clone() },
+        });
+    }
+    Ok(web::auth::IdentityServices {
+        sessions: Sessions::new(
+            db.clone(),
+            SessionSettings {
+                idle: Duration::from_secs(u64::from(settings.sessions.idle_minutes) * 60),
+                absolute: Duration::from_secs(u64::from(settings.sessions.absolute_minutes) * 60),
+            },
+        ),
+        citizens,
+        employees,
+        test_idp,
+        maskinporten,
+        access_tokens: AccessTokens::new(trusted)?,
+        registers,
+        fullmakter: identity::fullmakt::Fullmakter::new(db.clone()),
+        login_limiter: RateLimiter::new(30, Duration::from_secs(60)),
+        token_limiter: RateLimiter::new(120, Duration::from_secs(60)),
+    })
+}
+
+/// The demo's units and employees, one of each role: added once per municipality.
+async fn seed_employees(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let by = audit::Actor::System("demo");
+    for municipality in &settings.municipalities {
+        let employees = identity::employees::Employees::new(db.clone(), municipality.kommunenummer);
+        if !employees.list().await?.is_empty() {
+            continue;
+        }
+        employees.add_unit("barnehage", "Barnehageavdelingen", "barnehage-skole").await?;
+        employees.add_unit("helse", "Helse og omsorg", "helse-omsorg").await?;
+        employees.add_unit("byggesak", "Byggesak", "bygg-eiendom").await?;
+        for (subject, name, _) in web::test_idp::DEMO_EMPLOYEES {
+            let employee = employees.add(&by, subject, name, None).await?;
+            let (role, unit) = match subject {
+                "kari.saksbehandler" => (Role::Saksbehandler, "barnehage"),
+                "ola.leder" => (Role::Leder, "barnehage"),
+                "anne.arkivar" => (Role::Arkivar, "*"),
+                _ => (Role::Administrator, "*"),
+            };
+            employees.grant_role(&by, &employee.id, role, unit).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Generates the synthetic municipality into empty registers; leaves existing ones alone, so a
 /// restarted demo keeps its people.
 async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
@@ -192,6 +361,7 @@ async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 /// Demo content that makes the front page look lived in. Added once; never duplicated.
 async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     seed_population(db, settings).await?;
+    seed_employees(db, settings).await?;
     for municipality in &settings.municipalities {
         let scoped = db.municipal(municipality.kommunenummer);
         if !store::content::notices(scoped, 1).await?.is_empty() {

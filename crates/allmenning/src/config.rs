@@ -75,8 +75,107 @@ pub struct Settings {
     pub registers: RegistersSettings,
     /// The synthetic municipality of demo mode.
     pub demo: DemoSettings,
+    /// Citizen login (ID-porten, or the test provider in demo mode).
+    pub idporten: LoginSettings,
+    /// Employee login (the municipality's own OpenID provider).
+    pub employee_login: LoginSettings,
+    /// Sessions.
+    pub sessions: SessionsSettings,
+    /// Machine clients: which Maskinporten's tokens the API accepts.
+    pub maskinporten: MaskinportenSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
+}
+
+/// One OpenID provider the platform logs people in through. An empty `issuer` means the
+/// built-in test provider in demo mode, and no login at all in production.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginSettings {
+    /// The issuer, e.g. `https://idporten.no` or `https://test.idporten.no`.
+    pub issuer: String,
+    /// Our client id at the provider.
+    pub client_id: String,
+    /// A PEM private key for `private_key_jwt` (preferred); its key id is `client_key_id`.
+    pub client_key_file: PathBuf,
+    /// The key id registered with the provider for `client_key_file`.
+    pub client_key_id: String,
+    /// A client secret, used with `client_secret_basic` when no key file is given.
+    pub client_secret: Secret,
+    /// The scopes asked for.
+    pub scopes: String,
+    /// The `acr_values` asked for; empty asks for none.
+    pub acr_values: String,
+    /// The lowest `acr` accepted in the ID token; empty checks none (employee providers).
+    pub minimum_acr: String,
+    /// The ID-token claim that identifies the user: `pid` for ID-porten, `sub` or `oid` for
+    /// employee providers.
+    pub subject_claim: String,
+    /// How far clocks may disagree, in seconds.
+    pub leeway_seconds: u32,
+    /// How long discovery metadata and keys are cached, in seconds.
+    pub metadata_ttl_seconds: u32,
+}
+
+impl LoginSettings {
+    fn citizens() -> Self {
+        Self {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_key_file: PathBuf::new(),
+            client_key_id: String::new(),
+            client_secret: Secret::default(),
+            scopes: "openid profile".to_owned(),
+            acr_values: "idporten-loa-substantial".to_owned(),
+            minimum_acr: "idporten-loa-substantial".to_owned(),
+            subject_claim: "pid".to_owned(),
+            leeway_seconds: 30,
+            metadata_ttl_seconds: 24 * 60 * 60,
+        }
+    }
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        Self::citizens()
+    }
+}
+
+fn default_employee_login() -> LoginSettings {
+    LoginSettings {
+        scopes: "openid profile email".to_owned(),
+        acr_values: String::new(),
+        minimum_acr: String::new(),
+        subject_claim: "sub".to_owned(),
+        ..LoginSettings::citizens()
+    }
+}
+
+/// Sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionsSettings {
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: u32,
+    /// A session ends this many minutes after login, however active.
+    pub absolute_minutes: u32,
+}
+
+impl Default for SessionsSettings {
+    fn default() -> Self {
+        Self { idle_minutes: 30, absolute_minutes: 120 }
+    }
+}
+
+/// Machine clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaskinportenSettings {
+    /// The Maskinporten issuer whose access tokens the API accepts, e.g.
+    /// `https://maskinporten.no/`; empty accepts none from outside.
+    pub issuer: String,
+    /// Its key set, e.g. `https://maskinporten.no/jwk`.
+    pub jwks_uri: String,
 }
 
 impl Default for Settings {
@@ -91,6 +190,10 @@ impl Default for Settings {
             log: LogSettings::default(),
             registers: RegistersSettings::default(),
             demo: DemoSettings::default(),
+            idporten: LoginSettings::default(),
+            employee_login: default_employee_login(),
+            sessions: SessionsSettings::default(),
+            maskinporten: MaskinportenSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
     }
@@ -106,6 +209,9 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Mark cookies `Secure`; turn on when served over HTTPS.
     pub secure_cookies: bool,
+    /// The address people reach the server at, e.g. `https://tjenester.bergen.kommune.no`;
+    /// login redirects come back here. Empty means `http://` and the `bind` address.
+    pub public_url: String,
     /// The `dist` folder of the `@digdir/designsystemet-css` npm package.
     pub designsystemet_dir: PathBuf,
 }
@@ -116,6 +222,7 @@ impl Default for ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
+            public_url: String::new(),
             designsystemet_dir: PathBuf::from("node_modules/@digdir/designsystemet-css/dist"),
         }
     }
@@ -498,6 +605,43 @@ impl Settings {
                 return Err(key_error(key, "must be an http:// or https:// URL, or empty for the local register"));
             }
         }
+        for (section, login) in [("idporten", &self.idporten), ("employee_login", &self.employee_login)] {
+            if login.issuer.is_empty() {
+                continue;
+            }
+            if !(login.issuer.starts_with("https://") || login.issuer.starts_with("http://")) {
+                return Err(key_error(&format!("{section}.issuer"), "must be an http:// or https:// URL"));
+            }
+            if login.client_id.is_empty() {
+                return Err(key_error(&format!("{section}.client_id"), "is required when an issuer is set"));
+            }
+            let has_key = !login.client_key_file.as_os_str().is_empty();
+            if !has_key && login.client_secret.expose().is_empty() {
+                return Err(key_error(
+                    &format!("{section}.client_key_file"),
+                    "a key file (private_key_jwt) or a client_secret is required when an issuer is set",
+                ));
+            }
+            if has_key && login.client_key_id.is_empty() {
+                return Err(key_error(&format!("{section}.client_key_id"), "is required with client_key_file"));
+            }
+            if !login.minimum_acr.is_empty() && !identity::oidc::ACR_LEVELS.contains(&login.minimum_acr.as_str()) {
+                return Err(key_error(
+                    &format!("{section}.minimum_acr"),
+                    "must be idporten-loa-substantial, idporten-loa-high, or empty",
+                ));
+            }
+        }
+        if self.sessions.idle_minutes == 0 || self.sessions.absolute_minutes < self.sessions.idle_minutes {
+            return Err(key_error("sessions", "idle_minutes must be above 0 and at most absolute_minutes"));
+        }
+        let public_url = &self.server.public_url;
+        if !(public_url.is_empty() || public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            return Err(key_error("server.public_url", "must be an http:// or https:// URL"));
+        }
+        if !self.maskinporten.issuer.is_empty() && self.maskinporten.jwks_uri.is_empty() {
+            return Err(key_error("maskinporten.jwks_uri", "is required when maskinporten.issuer is set"));
+        }
         if !(1..=6_000_000).contains(&self.demo.residents) {
             return Err(key_error("demo.residents", "must be between 1 and 6000000"));
         }
@@ -507,6 +651,15 @@ impl Settings {
         web::tenancy::Municipalities::new(&self.web_municipalities())
             .map_err(|e| key_error("municipalities", &e.to_string()))?;
         Ok(())
+    }
+
+    /// The public address, with the default filled in, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.server.public_url.is_empty() {
+            format!("http://{}", self.server.bind)
+        } else {
+            self.server.public_url.trim_end_matches('/').to_owned()
+        }
     }
 
     /// The database URL, with the default filled in.

@@ -59,6 +59,9 @@ pub enum RegisterError {
     /// A batch larger than the register allows.
     #[error("at most {MAX_BATCH} identifiers per lookup, got {0}")]
     TooManyInBatch(usize),
+    /// The configured register cannot answer this kind of question.
+    #[error("the configured register does not offer {0}")]
+    Unsupported(&'static str),
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] store::StoreError),

@@ -789,6 +789,22 @@ impl LocalRegisters {
             .collect()
     }
 
+    /// The persons `guardian` is verge for (index `persons_by_guardian`).
+    pub async fn wards_of(&self, guardian: &Fnr) -> Result<Vec<Fnr>, RegisterError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            fnr: String,
+        }
+        let rows = self
+            .db
+            .fetch_all::<Row>(
+                "SELECT fnr FROM persons WHERE guardian_fnr = $1 ORDER BY fnr LIMIT 100",
+                &params![guardian.as_digits()],
+            )
+            .await?;
+        rows.iter().map(|r| fnr(&r.fnr)).collect()
+    }
+
     /// One property with its owners.
     pub async fn property(&self, matrikkelnummer: &Matrikkelnummer) -> Result<Option<Property>, RegisterError> {
         #[derive(sqlx::FromRow)]

@@ -70,6 +70,10 @@ pub mod actions {
     pub const ORGANISATION: &str = "enhetsregisteret.organisation.read";
     /// A property from Matrikkelen (its owners may be persons).
     pub const PROPERTY: &str = "matrikkelen.property.read";
+    /// The organisations where a person holds roles, from Enhetsregisteret.
+    pub const ROLES: &str = "enhetsregisteret.roles.read";
+    /// The persons someone is guardian (verge) for.
+    pub const WARDS: &str = "folkeregisteret.wards.read";
 }
 
 impl Registers {
@@ -145,6 +149,32 @@ impl Registers {
         let access = Access { action: actions::ORGANISATION, subject: None, resource: Some(&digits) };
         self.log.record(caller.access(), &[access]).await?;
         self.organisations.organisation(orgnr).await
+    }
+
+    /// The organisations where `person` holds a role, logged. Only the local register answers
+    /// this: Enhetsregisteret's open API has no lookup by person (a production deployment asks
+    /// Altinn Authorization instead), so a remote one is [`RegisterError::Unsupported`].
+    pub async fn roles_held_by(
+        &self,
+        caller: &Caller,
+        person: &Fnr,
+    ) -> Result<Vec<(OrgNr, crate::model::OrganisationRole)>, RegisterError> {
+        let Backing::Local(local) = &self.organisations else {
+            return Err(RegisterError::Unsupported("roles by person from Enhetsregisteret"));
+        };
+        self.log_persons(caller, actions::ROLES, std::slice::from_ref(person)).await?;
+        local.roles_of(person).await
+    }
+
+    /// The persons `guardian` is verge for, logged. Only the local register answers this; the
+    /// real source is Statsforvalteren's vergemålsregister, so a remote one is
+    /// [`RegisterError::Unsupported`].
+    pub async fn wards_of(&self, caller: &Caller, guardian: &Fnr) -> Result<Vec<Fnr>, RegisterError> {
+        let Backing::Local(local) = &self.persons else {
+            return Err(RegisterError::Unsupported("wards by guardian"));
+        };
+        self.log_persons(caller, actions::WARDS, std::slice::from_ref(guardian)).await?;
+        local.wards_of(guardian).await
     }
 
     /// One property, logged by its matrikkelnummer.

@@ -25,7 +25,7 @@ use crate::StoreError;
 
 /// Tables whose rows belong to one municipality. Each has `kommunenummer TEXT NOT NULL`; a test
 /// checks this list against the migrated schema on both backends.
-pub const MUNICIPAL_TABLES: &[&str] = &["notices", "feedback"];
+pub const MUNICIPAL_TABLES: &[&str] = &["notices", "feedback", "staff", "org_units", "staff_roles"];
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (2, "registers", include_str!("../migrations/sqlite/0002_registers.sql")),
     (3, "person rows", include_str!("../migrations/sqlite/0003_person_rows.sql")),
     (4, "audit", include_str!("../migrations/sqlite/0004_audit.sql")),
+    (5, "identity", include_str!("../migrations/sqlite/0005_identity.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL; the same versions as SQLite.
@@ -21,6 +22,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (2, "registers", include_str!("../migrations/postgres/0002_registers.sql")),
     (3, "person rows", include_str!("../migrations/postgres/0003_person_rows.sql")),
     (4, "audit", include_str!("../migrations/postgres/0004_audit.sql")),
+    (5, "identity", include_str!("../migrations/postgres/0005_identity.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

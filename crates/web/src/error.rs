@@ -165,6 +165,21 @@ pub enum PageError {
     /// The host name belongs to no municipality.
     #[error("unknown host")]
     UnknownHost,
+    /// The form or request cannot be taken (a missing or wrong CSRF token, say).
+    #[error("bad request")]
+    BadRequest,
+    /// Logged in, but not allowed.
+    #[error("forbidden")]
+    Forbidden,
+    /// A login was refused.
+    #[error("login failed")]
+    LoginFailed,
+    /// The identity provider cannot be reached.
+    #[error("login unavailable")]
+    LoginUnavailable,
+    /// Too many attempts.
+    #[error("too many requests")]
+    TooManyRequests,
     /// Something broke; logged, shown as a 500 page.
     #[error("internal error: {0}")]
     Internal(String),
@@ -198,6 +213,11 @@ impl IntoResponse for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             PageError::UnknownHost => StatusCode::MISDIRECTED_REQUEST,
+            PageError::BadRequest => StatusCode::BAD_REQUEST,
+            PageError::Forbidden => StatusCode::FORBIDDEN,
+            PageError::LoginFailed => StatusCode::UNAUTHORIZED,
+            PageError::LoginUnavailable => StatusCode::BAD_GATEWAY,
+            PageError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "error in page handler");
                 StatusCode::INTERNAL_SERVER_ERROR

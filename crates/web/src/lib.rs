@@ -11,12 +11,17 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod machine;
 pub mod metrics;
+pub mod minside;
 pub mod pages;
+pub mod staff;
 pub mod templates;
 pub mod tenancy;
+pub mod test_idp;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -78,6 +83,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The job workers' counters.
     pub job_stats: Arc<JobStats>,
+    /// Login, sessions, acting for others, machine clients.
+    pub identity: Arc<auth::IdentityServices>,
 }
 
 /// Why the web layer could not be built.
@@ -96,7 +103,13 @@ pub enum BuildError {
 
 impl AppState {
     /// Builds the state from its parts.
-    pub fn new(db: Db, blobs: BlobStore, config: WebConfig, job_stats: Arc<JobStats>) -> Result<Self, BuildError> {
+    pub fn new(
+        db: Db,
+        blobs: BlobStore,
+        config: WebConfig,
+        job_stats: Arc<JobStats>,
+        identity: auth::IdentityServices,
+    ) -> Result<Self, BuildError> {
         let municipalities = Arc::new(Municipalities::new(&config.municipalities)?);
         let i18n = Arc::new(i18n::I18n::load()?);
         let assets = Arc::new(assets::Assets::load(&config.designsystemet_dir));
@@ -111,6 +124,7 @@ impl AppState {
             assets,
             metrics: Arc::new(metrics::Metrics::new()),
             job_stats,
+            identity: Arc::new(identity),
         })
     }
 }
@@ -226,10 +240,15 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let max_body = state.config.max_body_bytes;
     let routes = Router::new()
         .merge(pages::routes(state.config.demo))
+        .merge(auth::routes(state.config.demo))
+        .merge(minside::routes())
+        .merge(staff::routes())
+        .merge(machine::routes(state.config.demo))
         .merge(api::routes())
         .merge(extra)
         .route("/assets/{*name}", axum::routing::get(assets::serve))
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::load_session))
         .layer(DefaultBodyLimit::max(max_body));
     let x_request_id = HeaderName::from_static("x-request-id");
     // From the inside out: a caught panic becomes an error marker, the request context turns
@@ -269,5 +288,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -42,7 +42,7 @@ struct LanguageChoice {
 }
 
 /// Percent-encodes everything but unreserved characters and `/`.
-fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
@@ -54,13 +54,15 @@ fn encode_component(text: &str) -> String {
     out
 }
 
-/// The variables every page needs: language, municipality, navigation, language switch.
-fn base_context(
+/// The variables every page needs: language, municipality, navigation, language switch, and
+/// who is logged in (acting for whom).
+pub(crate) fn base_context(
     state: &AppState,
     language: Language,
     kommune: Option<Kommunenummer>,
     here: &str,
     active: &str,
+    user: Option<&crate::auth::CurrentUser>,
 ) -> Value {
     let kommune_name = kommune.map(|k| k.navn()).unwrap_or("allmenning");
     // "Bergen kommune", "Bergen municipality"; just "allmenning" on a host that belongs to no
@@ -85,6 +87,8 @@ fn base_context(
         demo => state.config.demo,
         languages => languages,
         active => active,
+        user => user.map(crate::auth::CurrentUser::header),
+        citizen_login => state.identity.citizens.is_some(),
     }
 }
 
@@ -101,9 +105,10 @@ async fn front_page(
     Municipality(kommune): Municipality,
     Lang(language): Lang,
     uri: Uri,
+    crate::auth::MaybeUser(user): crate::auth::MaybeUser,
 ) -> Result<Html<String>, PageError> {
     let notices = content::notices(state.db.municipal(kommune), 10).await?;
-    let base = base_context(&state, language, Some(kommune), path_and_query(&uri), "home");
+    let base = base_context(&state, language, Some(kommune), path_and_query(&uri), "home", user.as_ref());
     render(&state, "index.html", context! { notices => notices, ..base })
 }
 
@@ -153,7 +158,7 @@ fn accessibility_page(
         errors.iter().map(|e| ShownError { field: e.field, text: error_text(state, language, e) }).collect();
     let field_errors: std::collections::BTreeMap<&str, &str> =
         shown.iter().map(|e| (e.field, e.text.as_str())).collect();
-    let base = base_context(state, language, Some(kommune), "/tilgjengelighet", "accessibility");
+    let base = base_context(state, language, Some(kommune), "/tilgjengelighet", "accessibility", None);
     render(
         state,
         "accessibility.html",
@@ -209,7 +214,7 @@ struct ChooseLanguageQuery {
 }
 
 /// Only local paths are followed back, so the switch cannot be used to send people elsewhere.
-fn safe_return_path(candidate: Option<&str>) -> &str {
+pub(crate) fn safe_return_path(candidate: Option<&str>) -> &str {
     match candidate {
         Some(path)
             if path.starts_with('/')
@@ -255,15 +260,21 @@ pub(crate) fn render_error_page(
         StatusCode::NOT_FOUND => ("not-found-title", "not-found-body"),
         StatusCode::MISDIRECTED_REQUEST => ("unknown-host-title", "unknown-host-body"),
         StatusCode::PAYLOAD_TOO_LARGE => ("too-large-title", "too-large-body"),
+        StatusCode::BAD_REQUEST => ("bad-request-title", "bad-request-body"),
+        StatusCode::FORBIDDEN => ("forbidden-title", "forbidden-body"),
+        StatusCode::UNAUTHORIZED => ("login-failed-title", "login-failed-body"),
+        StatusCode::BAD_GATEWAY => ("login-unavailable-title", "login-unavailable-body"),
+        StatusCode::TOO_MANY_REQUESTS => ("too-many-title", "too-many-body"),
         _ => ("server-error-title", "server-error-body"),
     };
     // Only a server error needs a reference for support; a missing page does not.
     let reference = if status.is_server_error() { reference } else { None };
-    let base = base_context(state, language, kommune, "/", "");
+    let base = base_context(state, language, kommune, "/", "", None);
     let page = render(
         state,
         "error.html",
-        context! { title_key => title_key, body_key => body_key, reference => reference, ..base },
+        context! { title_key => title_key, body_key => body_key, reference => reference,
+        login_again => status == StatusCode::UNAUTHORIZED, ..base },
     )?;
     Ok((status, page).into_response())
 }

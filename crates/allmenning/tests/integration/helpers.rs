@@ -137,5 +137,6 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         municipalities: settings.settings.web_municipalities(),
     };
     let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
-    web::AppState::new(db, blobs, web_config, Default::default()).expect("state")
+    let identity = web::auth::IdentityServices::without_login(db.clone()).expect("identity");
+    web::AppState::new(db, blobs, web_config, Default::default(), identity).expect("state")
 }

@@ -1,0 +1,169 @@
+//! Acting for others. After login a person may act as themselves, as a minor child they have
+//! parental responsibility for, as a person they are verge for, as an organisation where they
+//! are daglig leder or styreleder, or as someone who has given them a fullmakt. The choices are
+//! read from the registers (each read logged); the choice is checked again on every request.
+
+use kernel::{Fnr, OrgNr};
+use registers::model::OrganisationRole;
+use registers::{Caller, RegisterError, Registers};
+use time::Date;
+
+use crate::fullmakt::Fullmakter;
+use crate::{ActingAs, IdentityError};
+
+/// The roles in Enhetsregisteret that may act for an organisation here.
+pub const ACTING_ROLES: [OrganisationRole; 2] = [OrganisationRole::DagligLeder, OrganisationRole::Styreleder];
+
+/// One person or organisation the person may act as.
+#[derive(Debug, Clone)]
+pub struct ActingOption {
+    /// The choice.
+    pub acting_as: ActingAs,
+    /// The name to show.
+    pub name: String,
+    /// For a fullmakt: its areas.
+    pub areas: Vec<String>,
+}
+
+/// Whether someone born as `fnr` says is under 18 on `today`. A number without a derivable
+/// birth date counts as an adult, so access through it ends rather than lasts.
+pub fn is_minor(fnr: &Fnr, today: Date) -> bool {
+    let Some(birth) = fnr.birth_date() else { return false };
+    let Some(eighteenth) = birth.replace_year(birth.year() + 18).ok().or_else(|| {
+        // Born on 29 February: of age on 1 March.
+        Date::from_calendar_date(birth.year() + 18, time::Month::March, 1).ok()
+    }) else {
+        return false;
+    };
+    today < eighteenth
+}
+
+fn person_name(person: &registers::model::Person) -> String {
+    let name = &person.name;
+    match &name.middle {
+        Some(middle) => format!("{} {} {}", name.given, middle, name.family),
+        None => format!("{} {}", name.given, name.family),
+    }
+}
+
+/// Everyone `me` may act as today, themselves first. Reads the registers as `caller`.
+pub async fn options(
+    registers: &Registers,
+    fullmakter: &Fullmakter,
+    caller: &Caller,
+    me: &Fnr,
+    my_name: &str,
+    today: Date,
+) -> Result<Vec<ActingOption>, IdentityError> {
+    let mut options = vec![ActingOption { acting_as: ActingAs::Myself, name: my_name.to_owned(), areas: vec![] }];
+    let myself = registers.person(caller, me).await?;
+    let children: Vec<Fnr> = myself
+        .as_ref()
+        .map(|p| p.parental_responsibility_for.iter().copied().filter(|c| is_minor(c, today)).collect())
+        .unwrap_or_default();
+    let wards = match registers.wards_of(caller, me).await {
+        Ok(wards) => wards,
+        Err(RegisterError::Unsupported(_)) => vec![],
+        Err(other) => return Err(other.into()),
+    };
+    let active: Vec<_> = fullmakter.given_to(me).await?.into_iter().filter(|f| f.active_on(today)).collect();
+    let mut people: Vec<Fnr> = children.iter().chain(wards.iter()).copied().collect();
+    people.extend(active.iter().map(|f| f.giver));
+    people.sort();
+    people.dedup();
+    let found = if people.is_empty() { vec![] } else { registers.persons(caller, &people).await? };
+    let name_of = |fnr: &Fnr| found.iter().find(|p| p.fnr == *fnr).map(person_name);
+    for child in &children {
+        if let Some(name) = name_of(child) {
+            options.push(ActingOption { acting_as: ActingAs::Child(*child), name, areas: vec![] });
+        }
+    }
+    for ward in &wards {
+        if let Some(name) = name_of(ward) {
+            options.push(ActingOption { acting_as: ActingAs::Ward(*ward), name, areas: vec![] });
+        }
+    }
+    let roles = match registers.roles_held_by(caller, me).await {
+        Ok(roles) => roles,
+        Err(RegisterError::Unsupported(_)) => vec![],
+        Err(other) => return Err(other.into()),
+    };
+    let mut seen: Vec<OrgNr> = Vec::new();
+    for (orgnr, role) in roles.into_iter().filter(|(_, role)| ACTING_ROLES.contains(role)) {
+        if seen.contains(&orgnr) {
+            continue;
+        }
+        seen.push(orgnr);
+        match registers.organisation(caller, &orgnr).await {
+            Ok(Some(organisation)) if !organisation.bankrupt => options.push(ActingOption {
+                acting_as: ActingAs::Organisation(orgnr, role),
+                name: organisation.name,
+                areas: vec![],
+            }),
+            Ok(_) | Err(RegisterError::Gone | RegisterError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    for fullmakt in active {
+        if let Some(name) = name_of(&fullmakt.giver) {
+            options.push(ActingOption {
+                acting_as: ActingAs::Fullmakt { id: fullmakt.id.clone(), giver: fullmakt.giver },
+                name,
+                areas: fullmakt.areas.clone(),
+            });
+        }
+    }
+    Ok(options)
+}
+
+/// What a request may rely on: whether the stored choice still holds, and for a fullmakt its
+/// areas. Checked on every request, from the database and the calendar only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Still valid; for a fullmakt, with its areas.
+    Valid {
+        /// The fullmakt's areas (empty otherwise).
+        fullmakt_areas: Vec<String>,
+    },
+    /// No longer valid: the session goes back to acting as oneself.
+    Ended,
+}
+
+/// Checks that `me` may still act as `acting_as` today: a child must still be under 18, a
+/// fullmakt must still be in force and held by `me`. Roles in organisations and guardianships
+/// were checked when chosen and are checked again at the next login.
+pub async fn still_valid(
+    fullmakter: &Fullmakter,
+    me: &Fnr,
+    acting_as: &ActingAs,
+    today: Date,
+) -> Result<Check, IdentityError> {
+    Ok(match acting_as {
+        ActingAs::Myself | ActingAs::Ward(_) | ActingAs::Organisation(..) => Check::Valid { fullmakt_areas: vec![] },
+        ActingAs::Child(child) if is_minor(child, today) => Check::Valid { fullmakt_areas: vec![] },
+        ActingAs::Child(_) => Check::Ended,
+        ActingAs::Fullmakt { id, giver } => match fullmakter.get(id).await? {
+            Some(f) if f.holder == *me && f.giver == *giver && f.active_on(today) => {
+                Check::Valid { fullmakt_areas: f.areas }
+            }
+            _ => Check::Ended,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn a_child_is_a_minor_until_the_eighteenth_birthday() {
+        // Synthetic number for someone born 2008-11-23.
+        let fnr = Fnr::synthetic(date!(2008 - 11 - 23), 500).expect("test value");
+        assert!(is_minor(&fnr, date!(2026 - 11 - 22)));
+        assert!(!is_minor(&fnr, date!(2026 - 11 - 23)));
+        let leap = Fnr::synthetic(date!(2008 - 02 - 29), 500).expect("test value");
+        assert!(is_minor(&leap, date!(2026 - 02 - 28)));
+        assert!(!is_minor(&leap, date!(2026 - 03 - 01)));
+    }
+}

@@ -1,0 +1,591 @@
+//! Login, logout, sessions and acting for others, on the web: the ID-porten relying party's
+//! routes, the built-in test identity provider's routes (demo mode only), the employee login,
+//! the session layer that loads a session for every request, and the extractors handlers use
+//! to say who may call them. Every state-changing form carries the session's CSRF token.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use identity::employees::{Employee, Employees};
+use identity::fullmakt::Fullmakter;
+use identity::maskinporten::{AccessTokens, Maskinporten};
+use identity::oidc::{Callback, Provider};
+use identity::ratelimit::RateLimiter;
+use identity::sessions::{NewSession, Session, Sessions, constant_time_eq};
+use identity::test_idp::TestIdp;
+use identity::{ActingAs, IdentityError, Principal, acting, actions};
+use kernel::{Fnr, Language};
+use registers::{Caller, Registers};
+use serde::Deserialize;
+
+use crate::error::PageError;
+use crate::tenancy::Municipality;
+use crate::{AppState, Lang};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "sesjon";
+/// The short-lived cookie that binds a login's callback to the browser that started it.
+pub const LOGIN_COOKIE: &str = "innlogging";
+
+/// The identity services the web layer uses. Built by the binary from its settings.
+#[derive(Debug)]
+pub struct IdentityServices {
+    /// Sessions.
+    pub sessions: Sessions,
+    /// The residents' provider (ID-porten, `oidc-provider` in tests, or the test provider).
+    pub citizens: Option<Provider>,
+    /// The employees' provider.
+    pub employees: Option<Provider>,
+    /// The built-in test provider, in demo mode only.
+    pub test_idp: Option<TestIdp>,
+    /// The demo token endpoint, in demo mode only.
+    pub maskinporten: Option<Maskinporten>,
+    /// Verifies machine access tokens presented to the API.
+    pub access_tokens: AccessTokens,
+    /// The registers, read with the person's own context.
+    pub registers: Registers,
+    /// Fullmakter.
+    pub fullmakter: Fullmakter,
+    /// Limits login attempts per address.
+    pub login_limiter: RateLimiter,
+    /// Limits token requests per address.
+    pub token_limiter: RateLimiter,
+}
+
+impl IdentityServices {
+    /// No login at all, local registers: for tests of the rest of the web layer.
+    pub fn without_login(db: store::Db) -> Result<Self, IdentityError> {
+        Ok(Self {
+            sessions: Sessions::new(db.clone(), identity::sessions::SessionSettings::default()),
+            citizens: None,
+            employees: None,
+            test_idp: None,
+            maskinporten: None,
+            access_tokens: AccessTokens::new(vec![])?,
+            registers: Registers::new(db.clone(), &registers::RegistersConfig::default())?,
+            fullmakter: Fullmakter::new(db),
+            login_limiter: RateLimiter::new(30, std::time::Duration::from_secs(60)),
+            token_limiter: RateLimiter::new(120, std::time::Duration::from_secs(60)),
+        })
+    }
+}
+
+/// Who is logged in for this request, as the session layer found them.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The session.
+    pub session: Session,
+    /// When acting through a fullmakt: its service areas.
+    pub fullmakt_areas: Vec<String>,
+    /// The session went back to acting as oneself on this request (a fullmakt ended, a
+    /// child came of age).
+    pub acting_ended: bool,
+}
+
+impl CurrentUser {
+    /// The person logged in, if a resident.
+    pub fn person(&self) -> Option<&Fnr> {
+        match &self.session.principal {
+            Principal::Person(fnr) => Some(fnr),
+            Principal::Employee(_) => None,
+        }
+    }
+
+    /// What the page header shows.
+    pub fn header(&self) -> minijinja::Value {
+        minijinja::context! {
+            name => self.session.display_name,
+            acting_kind => self.session.acting_as.kind(),
+            acting_name => self.session.acting_name,
+            csrf => self.session.csrf_token,
+            employee => matches!(self.session.principal, Principal::Employee(_)),
+            acting_ended => self.acting_ended,
+        }
+    }
+}
+
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(response: &mut Response, state: &AppState, name: &str, value: &str, max_age: Option<u64>) {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{age}{secure}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn clear_cookie(response: &mut Response, state: &AppState, name: &str) {
+    set_cookie(response, state, name, "", Some(0));
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// Loads the session named by the cookie, checks it belongs here and that whom it acts as
+/// still holds, and puts a [`CurrentUser`] in the request.
+pub(crate) async fn load_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Some(cookie) = cookie_value(request.headers(), SESSION_COOKIE).map(str::to_owned) {
+        match current_user(&state, &cookie, request.extensions().get::<Municipality>().copied()).await {
+            Ok(Some(user)) => {
+                request.extensions_mut().insert(user);
+            }
+            Ok(None) => {}
+            Err(error) => return PageError::from(error).into_response(),
+        }
+    }
+    next.run(request).await
+}
+
+async fn current_user(
+    state: &AppState,
+    cookie: &str,
+    municipality: Option<Municipality>,
+) -> Result<Option<CurrentUser>, IdentityError> {
+    let Some(mut session) = state.identity.sessions.find(cookie).await? else { return Ok(None) };
+    // An employee session belongs to the municipality it logged in to.
+    if matches!(session.principal, Principal::Employee(_)) && session.kommunenummer != municipality.map(|m| m.0) {
+        return Ok(None);
+    }
+    let mut user = CurrentUser { session: session.clone(), fullmakt_areas: vec![], acting_ended: false };
+    if let Principal::Person(me) = &session.principal {
+        match acting::still_valid(&state.identity.fullmakter, me, &session.acting_as, today()).await? {
+            acting::Check::Valid { fullmakt_areas } => user.fullmakt_areas = fullmakt_areas,
+            acting::Check::Ended => {
+                state.identity.sessions.set_acting_as(&session, &ActingAs::Myself, None).await?;
+                session.acting_as = ActingAs::Myself;
+                session.acting_name = None;
+                user = CurrentUser { session, fullmakt_areas: vec![], acting_ended: true };
+            }
+        }
+    }
+    Ok(Some(user))
+}
+
+/// A handler that works with or without a login.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeUser(parts.extensions.get::<CurrentUser>().cloned()))
+    }
+}
+
+fn login_redirect(parts: &Parts, login_path: &str) -> Response {
+    let here = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    Redirect::to(&format!("{login_path}?tilbake={}", crate::pages::encode_component(here))).into_response()
+}
+
+/// A logged-in resident; anyone else is sent to log in.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    /// The session.
+    pub user: CurrentUser,
+    /// The person.
+    pub me: Fnr,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Citizen {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<CurrentUser>() {
+            Some(user) => match user.person() {
+                Some(me) => Ok(Citizen { me: *me, user: user.clone() }),
+                None => Err(PageError::Forbidden.into_response()),
+            },
+            None => Err(login_redirect(parts, "/logg-inn")),
+        }
+    }
+}
+
+/// A logged-in employee of the request's municipality, with their roles.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// The session.
+    pub user: CurrentUser,
+    /// The employee, with roles.
+    pub employee: Employee,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(user) = parts.extensions.get::<CurrentUser>().cloned() else {
+            return Err(login_redirect(parts, "/ansatt/logg-inn"));
+        };
+        let Principal::Employee(id) = &user.session.principal else {
+            return Err(PageError::Forbidden.into_response());
+        };
+        let Some(Municipality(kommune)) = parts.extensions.get::<Municipality>().copied() else {
+            return Err(PageError::UnknownHost.into_response());
+        };
+        match Employees::new(state.db.clone(), kommune).get(id).await {
+            Ok(Some(employee)) if employee.active => Ok(Staff { user, employee }),
+            Ok(_) => Err(PageError::Forbidden.into_response()),
+            Err(error) => Err(PageError::from(error).into_response()),
+        }
+    }
+}
+
+/// Refuses a form whose CSRF token is not the session's.
+pub fn check_csrf(user: &CurrentUser, token: Option<&str>) -> Result<(), PageError> {
+    match token {
+        Some(token) if constant_time_eq(token, &user.session.csrf_token) => Ok(()),
+        _ => Err(PageError::BadRequest),
+    }
+}
+
+impl From<IdentityError> for PageError {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::NotFound => PageError::NotFound,
+            IdentityError::Forbidden(_) => PageError::Forbidden,
+            IdentityError::Unauthenticated(_) => PageError::LoginFailed,
+            IdentityError::RateLimited => PageError::TooManyRequests,
+            IdentityError::Invalid(_) | IdentityError::Conflict(_) => PageError::BadRequest,
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn routes(demo: bool) -> Router<AppState> {
+    let router = Router::new()
+        .route("/logg-inn", get(login_citizen))
+        .route("/logg-inn/tilbake", get(callback_citizen))
+        .route("/ansatt/logg-inn", get(login_employee))
+        .route("/ansatt/logg-inn/tilbake", get(callback_employee))
+        .route("/logg-ut", axum::routing::post(logout))
+        .route("/logg-ut/overalt", axum::routing::post(logout_everywhere))
+        .route("/logg-ut/ferdig", get(logged_out))
+        .route("/logg-ut/frontkanal", get(front_channel_logout));
+    if demo { router.merge(crate::test_idp::routes()) } else { router }
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    tilbake: Option<String>,
+}
+
+/// The client's address, when the server knows it (not in in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
+async fn begin(
+    state: &AppState,
+    provider: Option<&Provider>,
+    language: Language,
+    return_to: &str,
+    kommune: Option<kernel::Kommunenummer>,
+    address: Option<std::net::IpAddr>,
+) -> Result<Response, PageError> {
+    let provider = provider.ok_or(PageError::NotFound)?;
+    if !state.identity.login_limiter.allow(address) {
+        return Err(PageError::TooManyRequests);
+    }
+    let begun = provider.begin(&state.db, language, return_to, kommune).await.map_err(|error| {
+        tracing::error!(error = %error, "could not start a login");
+        PageError::LoginUnavailable
+    })?;
+    let mut response = Redirect::to(&begun.redirect_to).into_response();
+    set_cookie(&mut response, state, LOGIN_COOKIE, &begun.browser_secret, Some(600));
+    Ok(response)
+}
+
+async fn login_citizen(
+    State(state): State<AppState>,
+    Lang(language): Lang,
+    ClientAddress(address): ClientAddress,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let return_to = crate::pages::safe_return_path(query.tilbake.as_deref());
+    let return_to = if return_to == "/" { "/min-side" } else { return_to };
+    begin(&state, state.identity.citizens.as_ref(), language, return_to, None, address).await
+}
+
+async fn login_employee(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    ClientAddress(address): ClientAddress,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let return_to = crate::pages::safe_return_path(query.tilbake.as_deref());
+    let return_to = if return_to == "/" { "/ansatt" } else { return_to };
+    begin(&state, state.identity.employees.as_ref(), language, return_to, Some(kommune), address).await
+}
+
+/// Records a refused login in the access log and answers with the login-failed page.
+async fn refuse(state: &AppState, provider: &str, reason: &str) -> PageError {
+    tracing::warn!(login.provider = provider, login.reason = reason, "login refused");
+    let system = if provider == "employees" { "employee-login" } else { "idporten" };
+    if let Err(error) =
+        identity::record(&state.db, audit::Actor::System(system), None, actions::LOGIN_REFUSED, None, Some(provider))
+            .await
+    {
+        tracing::error!(error = %error, "could not log a refused login");
+    }
+    PageError::LoginFailed
+}
+
+fn finish_login(state: &AppState, cookie: &str, return_to: &str) -> Response {
+    let mut response = Redirect::to(crate::pages::safe_return_path(Some(return_to))).into_response();
+    set_cookie(&mut response, state, SESSION_COOKIE, cookie, None);
+    clear_cookie(&mut response, state, LOGIN_COOKIE);
+    response
+}
+
+async fn callback_citizen(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
+    Query(callback): Query<Callback>,
+) -> Result<Response, PageError> {
+    let provider = state.identity.citizens.as_ref().ok_or(PageError::NotFound)?;
+    if !state.identity.login_limiter.allow(address) {
+        return Err(PageError::TooManyRequests);
+    }
+    let authenticated = match provider.finish(&state.db, &callback, cookie_value(&headers, LOGIN_COOKIE)).await {
+        Ok(authenticated) => authenticated,
+        Err(IdentityError::Unauthenticated(reason)) => return Err(refuse(&state, "idporten", &reason).await),
+        Err(other) => {
+            tracing::error!(error = %other, "the login could not be finished");
+            return Err(PageError::LoginUnavailable);
+        }
+    };
+    let Ok(pid) = Fnr::parse(&authenticated.subject) else {
+        return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
+    };
+    // The name for the page header, read from Folkeregisteret as the person themselves.
+    let caller = person_caller(&pid, &ActingAs::Myself, "Innlogging: vise navnet ditt")?;
+    let display_name = match state.identity.registers.person(&caller, &pid).await {
+        Ok(Some(person)) => format!("{} {}", person.name.given, person.name.family),
+        Ok(None) | Err(_) => String::new(),
+    };
+    let new = NewSession {
+        principal: Principal::Person(pid),
+        display_name,
+        kommunenummer: None,
+        provider: "idporten".to_owned(),
+        acr: authenticated.acr.clone(),
+        idp_sid: authenticated.sid.clone(),
+        id_token: Some(authenticated.id_token.clone()),
+    };
+    let (cookie, _) = state.identity.sessions.start(new, cookie_value(&headers, SESSION_COOKIE)).await?;
+    identity::record(
+        &state.db,
+        audit::Actor::Person(pid),
+        None,
+        actions::LOGIN,
+        Some(&pid),
+        authenticated.acr.as_deref(),
+    )
+    .await?;
+    Ok(finish_login(&state, &cookie, &authenticated.return_to))
+}
+
+async fn callback_employee(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
+    Query(callback): Query<Callback>,
+) -> Result<Response, PageError> {
+    let provider = state.identity.employees.as_ref().ok_or(PageError::NotFound)?;
+    if !state.identity.login_limiter.allow(address) {
+        return Err(PageError::TooManyRequests);
+    }
+    let authenticated = match provider.finish(&state.db, &callback, cookie_value(&headers, LOGIN_COOKIE)).await {
+        Ok(authenticated) => authenticated,
+        Err(IdentityError::Unauthenticated(reason)) => return Err(refuse(&state, "employees", &reason).await),
+        Err(other) => {
+            tracing::error!(error = %other, "the employee login could not be finished");
+            return Err(PageError::LoginUnavailable);
+        }
+    };
+    if authenticated.kommunenummer != Some(kommune) {
+        return Err(refuse(&state, "employees", "the login started in another municipality").await);
+    }
+    let Some(employee) = Employees::new(state.db.clone(), kommune).by_subject(&authenticated.subject).await? else {
+        return Err(refuse(&state, "employees", "no active employee has this login").await);
+    };
+    let new = NewSession {
+        principal: Principal::Employee(employee.id.clone()),
+        display_name: employee.name.clone(),
+        kommunenummer: Some(kommune),
+        provider: "employees".to_owned(),
+        acr: authenticated.acr.clone(),
+        idp_sid: authenticated.sid.clone(),
+        id_token: Some(authenticated.id_token.clone()),
+    };
+    let (cookie, _) = state.identity.sessions.start(new, cookie_value(&headers, SESSION_COOKIE)).await?;
+    identity::record(
+        &state.db,
+        audit::Actor::Employee(employee.id.clone()),
+        None,
+        actions::LOGIN,
+        None,
+        Some(&employee.id),
+    )
+    .await?;
+    Ok(finish_login(&state, &cookie, &authenticated.return_to))
+}
+
+/// A caller for reading registers as the logged-in person, for their own purposes.
+pub fn person_caller(me: &Fnr, acting_as: &ActingAs, purpose: &str) -> Result<Caller, PageError> {
+    let purpose = audit::Purpose::parse(purpose).map_err(|e| PageError::Internal(e.to_string()))?;
+    let legal_basis = audit::LegalBasis::parse("personvernforordningen art. 6 nr. 1 bokstav e; forvaltningsloven § 17")
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(Caller::new(audit::AccessContext {
+        actor: audit::Actor::Person(*me),
+        acting_for: acting_as.audit_label(),
+        purpose,
+        legal_basis,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    pub csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let Some(user) = user else { return Ok(Redirect::to("/").into_response()) };
+    check_csrf(&user, form.csrf.as_deref())?;
+    state.identity.sessions.end(&user.session).await?;
+    let subject = user.person().copied();
+    identity::record(
+        &state.db,
+        user.session.principal.actor(),
+        None,
+        actions::LOGOUT,
+        subject.as_ref(),
+        Some("logout"),
+    )
+    .await?;
+    let provider = match user.session.provider.as_str() {
+        "employees" => state.identity.employees.as_ref(),
+        _ => state.identity.citizens.as_ref(),
+    };
+    let destination = match provider {
+        Some(provider) => provider
+            .logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12))
+            .await
+            .unwrap_or_else(|| "/logg-ut/ferdig".to_owned()),
+        None => "/logg-ut/ferdig".to_owned(),
+    };
+    let mut response = Redirect::to(&destination).into_response();
+    clear_cookie(&mut response, &state, SESSION_COOKIE);
+    Ok(response)
+}
+
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let Some(user) = user else { return Ok(Redirect::to("/").into_response()) };
+    check_csrf(&user, form.csrf.as_deref())?;
+    let ended = state.identity.sessions.end_all(&user.session.principal).await?;
+    let subject = user.person().copied();
+    identity::record(
+        &state.db,
+        user.session.principal.actor(),
+        None,
+        actions::LOGOUT,
+        subject.as_ref(),
+        Some("everywhere"),
+    )
+    .await?;
+    tracing::info!(sessions.ended = ended, "logged out everywhere");
+    let mut response = Redirect::to("/logg-ut/ferdig").into_response();
+    clear_cookie(&mut response, &state, SESSION_COOKIE);
+    Ok(response)
+}
+
+async fn logged_out(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+) -> Result<Html<String>, PageError> {
+    let base = crate::pages::base_context(&state, language, Some(kommune), "/logg-ut/ferdig", "", None);
+    Ok(Html(state.templates.render("logged_out.html", base)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct FrontChannel {
+    iss: Option<String>,
+    sid: Option<String>,
+}
+
+/// Front-channel logout: the provider loads this in a hidden frame when the person logs out
+/// elsewhere; every session that provider session started ends.
+async fn front_channel_logout(
+    State(state): State<AppState>,
+    Query(query): Query<FrontChannel>,
+) -> Result<Response, PageError> {
+    let (Some(iss), Some(sid)) = (query.iss.as_deref(), query.sid.as_deref()) else {
+        return Err(PageError::BadRequest);
+    };
+    let mut origin = None;
+    for (name, provider) in [("idporten", &state.identity.citizens), ("employees", &state.identity.employees)] {
+        if let Some(provider) = provider
+            && provider.is_issuer(iss)
+            && sid.len() <= 200
+        {
+            let ended = state.identity.sessions.end_for_provider_session(name, sid).await?;
+            if ended > 0 {
+                identity::record(
+                    &state.db,
+                    audit::Actor::System("front-channel-logout"),
+                    None,
+                    actions::LOGOUT,
+                    None,
+                    Some(name),
+                )
+                .await?;
+            }
+            origin = Some(iss.split('/').take(3).collect::<Vec<_>>().join("/"));
+        }
+    }
+    let origin = origin.ok_or(PageError::BadRequest)?;
+    let mut response = (StatusCode::OK, Html("<!doctype html><title>Logged out</title>")).into_response();
+    // This one page may be framed, by the provider only.
+    if let Ok(csp) = HeaderValue::from_str(&format!("default-src 'none'; frame-ancestors {origin}")) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,188 @@
+//! The employees' pages: `/ansatt` (who they are, their roles and units) and the
+//! administration of employees and roles (`/ansatt/admin`), for administrators only.
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use identity::employees::Employees;
+use identity::policy::{self, Action, Asker, Resource, Role};
+use kernel::Language;
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::auth::{Staff, check_csrf};
+use crate::error::PageError;
+use crate::tenancy::Municipality;
+use crate::{AppState, Lang};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ansatt", get(home))
+        .route("/ansatt/admin", get(admin))
+        .route("/ansatt/admin/ansatte", post(add_employee))
+        .route("/ansatt/admin/roller", post(change_role))
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+) -> Result<Response, PageError> {
+    let units = Employees::new(state.db.clone(), kommune).units().await?;
+    let roles: Vec<_> = staff
+        .employee
+        .roles
+        .iter()
+        .map(|g| {
+            let unit = units.iter().find(|u| u.code == g.unit).map_or_else(|| g.unit.clone(), |u| u.name.clone());
+            context! { role => g.role.code(), unit => unit, whole => g.unit == policy::WHOLE_MUNICIPALITY }
+        })
+        .collect();
+    let asker = Asker::Employee { roles: &staff.employee.roles };
+    let is_admin = policy::decide(&asker, Action::ManageEmployees, &Resource::Administration).allowed();
+    // The units whose cases this employee may see, as the policy says.
+    let case_units: Vec<_> = units
+        .iter()
+        .filter(|u| {
+            let nobody = kernel::Fnr::parse("14839221100").ok();
+            nobody.is_some_and(|p| {
+                policy::decide(
+                    &asker,
+                    Action::Read,
+                    &Resource::Case { unit: &u.code, party: policy::Party::Person(&p), area: &u.service_area },
+                )
+                .allowed()
+            })
+        })
+        .map(|u| u.name.clone())
+        .collect();
+    let base = crate::pages::base_context(&state, language, Some(kommune), "/ansatt", "ansatt", Some(&staff.user));
+    let html = state.templates.render(
+        "ansatt.html",
+        context! { employee => staff.employee, roles => roles, is_admin => is_admin, case_units => case_units, ..base },
+    )?;
+    Ok(Html(html).into_response())
+}
+
+fn require_admin(staff: &Staff) -> Result<(), PageError> {
+    let asker = Asker::Employee { roles: &staff.employee.roles };
+    if policy::decide(&asker, Action::ManageEmployees, &Resource::Administration).allowed() {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
+}
+
+async fn admin_page(
+    state: &AppState,
+    kommune: kernel::Kommunenummer,
+    language: Language,
+    staff: &Staff,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let employees = Employees::new(state.db.clone(), kommune);
+    let units = employees.units().await?;
+    let list: Vec<_> = employees
+        .list()
+        .await?
+        .into_iter()
+        .map(|e| {
+            let roles: Vec<_> = e.roles.iter().map(|g| context! { role => g.role.code(), unit => g.unit }).collect();
+            context! { id => e.id, name => e.name, subject => e.subject, email => e.email, roles => roles }
+        })
+        .collect();
+    let role_codes: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+    let base = crate::pages::base_context(state, language, Some(kommune), "/ansatt/admin", "admin", Some(&staff.user));
+    let html = state.templates.render(
+        "admin.html",
+        context! { employees => list, units => units, roles => role_codes, error => error, ..base },
+    )?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, Html(html)).into_response())
+}
+
+async fn admin(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+) -> Result<Response, PageError> {
+    require_admin(&staff)?;
+    admin_page(&state, kommune, language, &staff, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct AddEmployee {
+    csrf: Option<String>,
+    subject: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+async fn add_employee(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+    Form(form): Form<AddEmployee>,
+) -> Result<Response, PageError> {
+    check_csrf(&staff.user, form.csrf.as_deref())?;
+    require_admin(&staff)?;
+    let by = audit::Actor::Employee(staff.employee.id.clone());
+    let employees = Employees::new(state.db.clone(), kommune);
+    match employees
+        .add(&by, form.subject.as_deref().unwrap_or(""), form.name.as_deref().unwrap_or(""), form.email.as_deref())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/ansatt/admin").into_response()),
+        Err(identity::IdentityError::Invalid(_)) => {
+            admin_page(&state, kommune, language, &staff, Some("admin-error-employee")).await
+        }
+        Err(identity::IdentityError::Conflict(_)) => {
+            admin_page(&state, kommune, language, &staff, Some("admin-error-exists")).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangeRole {
+    csrf: Option<String>,
+    employee: Option<String>,
+    role: Option<String>,
+    unit: Option<String>,
+    action: Option<String>,
+}
+
+async fn change_role(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+    Form(form): Form<ChangeRole>,
+) -> Result<Response, PageError> {
+    check_csrf(&staff.user, form.csrf.as_deref())?;
+    require_admin(&staff)?;
+    let by = audit::Actor::Employee(staff.employee.id.clone());
+    let employees = Employees::new(state.db.clone(), kommune);
+    let (Some(employee), Some(role), Some(unit)) =
+        (form.employee.as_deref(), form.role.as_deref().and_then(Role::from_code), form.unit.as_deref())
+    else {
+        return admin_page(&state, kommune, language, &staff, Some("admin-error-role")).await;
+    };
+    let result = if form.action.as_deref() == Some("revoke") {
+        employees.revoke_role(&by, employee, role, unit).await
+    } else {
+        employees.grant_role(&by, employee, role, unit).await
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/ansatt/admin").into_response()),
+        Err(identity::IdentityError::Invalid(_) | identity::IdentityError::NotFound) => {
+            admin_page(&state, kommune, language, &staff, Some("admin-error-role")).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
