@@ -94,7 +94,12 @@ impl Application {
             designsystemet_dir: settings.server.designsystemet_dir.clone(),
             municipalities: settings.web_municipalities(),
         };
-        let identity = build_identity(&db, settings, registers.clone()).await.context("cannot set up login")?;
+        // Login redirects come back to the public address; by default the address actually
+        // bound (which differs from the setting when the port is 0).
+        let public_url =
+            if settings.server.public_url.is_empty() { format!("http://{address}") } else { settings.public_url() };
+        let identity =
+            build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
         let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity)
             .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
@@ -208,9 +213,9 @@ const TEST_EMPLOYEE_CLIENT: &str = "allmenning-ansatt";
 async fn build_identity(
     db: &Db,
     settings: &Settings,
+    public: &str,
     registers: registers::Registers,
 ) -> anyhow::Result<web::auth::IdentityServices> {
-    let public = settings.public_url();
     let demo = settings.mode == Mode::Demo;
     let citizen_redirect = format!("{public}/logg-inn/tilbake");
     let employee_redirect = format!("{public}/ansatt/logg-inn/tilbake");

@@ -558,8 +558,8 @@ mod tests {
     fn pkce_challenge_matches_rfc7636_example() {
         // RFC 7636, appendix B.
         assert_eq!(
-            sha256_base64url("dBjftJeZ4CVP-cpwbZjg2BeNRWmP4Oj3V4qP-Y8sKoA"),
-            "E9Melhoa2OwvFrEoUw1iikddt6X1n6E9YoTnqrA3tiM"
+            sha256_base64url("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }
