@@ -213,15 +213,38 @@ async fn submit_feedback(
 #[derive(OpenApi)]
 #[openapi(
     info(title = "allmenning", description = "The JSON API of allmenning, a digital public sector for a Norwegian municipality.", license(name = "EUPL-1.2")),
-    paths(healthz, readyz, municipality, notices, submit_feedback),
-    components(schemas(Problem, Health, MunicipalityInfo, NoticeList, NoticeItem, FeedbackBody, FeedbackReceipt)),
+    paths(healthz, readyz, municipality, notices, submit_feedback, crate::machine::organisation),
+    components(schemas(Problem, Health, MunicipalityInfo, NoticeList, NoticeItem, FeedbackBody, FeedbackReceipt, crate::machine::OrganisationView)),
+    modifiers(&MaskinportenSecurity),
     tags(
         (name = "operations", description = "Health and readiness"),
         (name = "municipality", description = "The municipality a host name serves"),
+        (name = "registers", description = "Base-register data for other agencies' systems, with Maskinporten tokens"),
     )
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
+
+/// Describes the bearer tokens machine clients send: Maskinporten access tokens (JWT).
+#[derive(Debug)]
+struct MaskinportenSecurity;
+
+impl utoipa::Modify for MaskinportenSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "maskinporten",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A Maskinporten access token with the scope the operation names"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document as JSON text, with a stable version (so the snapshot only changes when
 /// the API does).

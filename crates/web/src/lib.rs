@@ -13,6 +13,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+pub mod forms;
 pub mod i18n;
 pub mod machine;
 pub mod metrics;

@@ -190,7 +190,7 @@ struct GrantForm {
     #[serde(skip_serializing)]
     csrf: Option<String>,
     holder: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::forms::one_or_many")]
     areas: Vec<String>,
     valid_from: Option<String>,
     valid_to: Option<String>,
@@ -283,9 +283,8 @@ async fn grant(
     Municipality(kommune): Municipality,
     Lang(language): Lang,
     citizen: Citizen,
-    form: Result<axum_extra_form::MultiForm<GrantForm>, PageError>,
+    crate::forms::MultiForm(form): crate::forms::MultiForm<GrantForm>,
 ) -> Result<Response, PageError> {
-    let axum_extra_form::MultiForm(form) = form?;
     check_csrf(&citizen.user, form.csrf.as_deref())?;
     let asker = Asker::Person { me: &citizen.me, acting_as: &citizen.user.session.acting_as, fullmakt_areas: &[] };
     if !policy::decide(
@@ -361,70 +360,4 @@ async fn revoke(
     };
     state.identity.fullmakter.revoke(&citizen.me, &id, names).await?;
     Ok(Redirect::to("/min-side/fullmakt").into_response())
-}
-
-/// A form whose fields may repeat (check boxes), read with `serde_html_form`-like rules:
-/// `areas=a&areas=b` becomes a list.
-mod axum_extra_form {
-    use axum::extract::{FromRequest, Request};
-
-    use crate::error::PageError;
-
-    /// The form.
-    pub struct MultiForm<T>(pub T);
-
-    impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for MultiForm<T> {
-        type Rejection = PageError;
-
-        async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-            let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|_| PageError::TooLarge)?;
-            let mut object = serde_json::Map::new();
-            for (name, value) in form_pairs(&bytes) {
-                let value = serde_json::Value::String(value);
-                if name == "areas" {
-                    match object.entry(name).or_insert_with(|| serde_json::Value::Array(vec![])) {
-                        serde_json::Value::Array(list) => list.push(value),
-                        _ => return Err(PageError::BadRequest),
-                    }
-                } else {
-                    object.insert(name, value);
-                }
-            }
-            serde_json::from_value(serde_json::Value::Object(object)).map(MultiForm).map_err(|_| PageError::BadRequest)
-        }
-    }
-
-    fn decode(text: &str) -> String {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                        Ok(byte) => {
-                            out.push(byte);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
-                }
-                other => out.push(other),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-        let text = String::from_utf8_lossy(bytes);
-        text.split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (decode(name), decode(value))
-            })
-            .collect()
-    }
 }

@@ -23,6 +23,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ansatt/admin", get(admin))
         .route("/ansatt/admin/ansatte", post(add_employee))
         .route("/ansatt/admin/roller", post(change_role))
+        .route("/ansatt/admin/klienter", get(clients).post(register_client))
+        .route("/ansatt/admin/klienter/nokler", post(add_key))
+        .route("/ansatt/admin/klienter/endre", post(change_client))
 }
 
 async fn home(
@@ -65,6 +68,15 @@ async fn home(
         context! { employee => staff.employee, roles => roles, is_admin => is_admin, case_units => case_units, ..base },
     )?;
     Ok(Html(html).into_response())
+}
+
+fn require_client_admin(staff: &Staff) -> Result<(), PageError> {
+    let asker = Asker::Employee { roles: &staff.employee.roles };
+    if policy::decide(&asker, Action::ManageClients, &Resource::Administration).allowed() {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
 }
 
 fn require_admin(staff: &Staff) -> Result<(), PageError> {
@@ -185,4 +197,157 @@ async fn change_role(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+async fn clients_page(
+    state: &AppState,
+    kommune: kernel::Kommunenummer,
+    language: Language,
+    staff: &Staff,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let (available, clients) = match &state.identity.maskinporten {
+        Some(maskinporten) => (true, maskinporten.clients().await?),
+        None => (false, vec![]),
+    };
+    let clients: Vec<_> = clients
+        .into_iter()
+        .map(|c| {
+            context! { client_id => c.client_id, name => c.name, orgnr => c.orgnr.as_digits(), scopes => c.scopes,
+            kids => c.kids, disabled => c.disabled }
+        })
+        .collect();
+    let scopes: Vec<_> = identity::maskinporten::SCOPES
+        .iter()
+        .map(|(scope, about)| context! { scope => scope, about => about })
+        .collect();
+    let token_endpoint = state.identity.maskinporten.as_ref().map(|m| format!("{}/token", m.issuer()));
+    let base = crate::pages::base_context(
+        state,
+        language,
+        Some(kommune),
+        "/ansatt/admin/klienter",
+        "admin",
+        Some(&staff.user),
+    );
+    let html = state.templates.render(
+        "admin_clients.html",
+        context! { available => available, clients => clients, scopes => scopes, error => error,
+        token_endpoint => token_endpoint, ..base },
+    )?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, Html(html)).into_response())
+}
+
+async fn clients(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+) -> Result<Response, PageError> {
+    require_client_admin(&staff)?;
+    clients_page(&state, kommune, language, &staff, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct RegisterClient {
+    csrf: Option<String>,
+    name: Option<String>,
+    orgnr: Option<String>,
+    #[serde(default, deserialize_with = "crate::forms::one_or_many")]
+    scopes: Vec<String>,
+}
+
+/// What a registry change came to: done, or the message to show with the form again.
+fn client_outcome(result: Result<(), identity::IdentityError>) -> Result<Option<&'static str>, PageError> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(identity::IdentityError::Invalid(_)) => Ok(Some("clients-error-invalid")),
+        Err(identity::IdentityError::Conflict(_)) => Ok(Some("clients-error-duplicate-key")),
+        Err(identity::IdentityError::NotFound) => Ok(Some("clients-error-unknown")),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn client_change(
+    state: &AppState,
+    kommune: kernel::Kommunenummer,
+    language: Language,
+    staff: &Staff,
+    csrf: Option<&str>,
+    change: impl AsyncFnOnce(&identity::maskinporten::Maskinporten, &audit::Actor) -> Result<(), identity::IdentityError>,
+) -> Result<Response, PageError> {
+    check_csrf(&staff.user, csrf)?;
+    require_client_admin(staff)?;
+    let maskinporten = state.identity.maskinporten.as_ref().ok_or(PageError::NotFound)?;
+    let by = audit::Actor::Employee(staff.employee.id.clone());
+    match client_outcome(change(maskinporten, &by).await)? {
+        None => Ok(Redirect::to("/ansatt/admin/klienter").into_response()),
+        Some(error) => clients_page(state, kommune, language, staff, Some(error)).await,
+    }
+}
+
+async fn register_client(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+    crate::forms::MultiForm(form): crate::forms::MultiForm<RegisterClient>,
+) -> Result<Response, PageError> {
+    let orgnr = form.orgnr.as_deref().map(|o| o.replace(' ', "")).and_then(|o| kernel::OrgNr::parse(&o).ok());
+    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+        let orgnr =
+            orgnr.ok_or_else(|| identity::IdentityError::Invalid("the organisation number is not valid".to_owned()))?;
+        maskinporten.register_client(by, form.name.as_deref().unwrap_or(""), orgnr, &form.scopes).await.map(|_| ())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct AddKey {
+    csrf: Option<String>,
+    client_id: Option<String>,
+    jwk: Option<String>,
+}
+
+async fn add_key(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+    Form(form): Form<AddKey>,
+) -> Result<Response, PageError> {
+    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+        maskinporten
+            .add_key(by, form.client_id.as_deref().unwrap_or(""), form.jwk.as_deref().unwrap_or(""))
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangeClient {
+    csrf: Option<String>,
+    client_id: Option<String>,
+    kid: Option<String>,
+    action: Option<String>,
+}
+
+async fn change_client(
+    State(state): State<AppState>,
+    Municipality(kommune): Municipality,
+    Lang(language): Lang,
+    staff: Staff,
+    Form(form): Form<ChangeClient>,
+) -> Result<Response, PageError> {
+    let client_id = form.client_id.clone().unwrap_or_default();
+    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+        match (form.action.as_deref(), form.kid.as_deref()) {
+            (Some("remove-key"), Some(kid)) => maskinporten.remove_key(by, &client_id, kid).await,
+            (Some("disable"), _) => maskinporten.disable_client(by, &client_id).await,
+            _ => Err(identity::IdentityError::Invalid("unknown change".to_owned())),
+        }
+    })
+    .await
 }

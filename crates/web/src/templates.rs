@@ -10,7 +10,7 @@ use crate::assets::Assets;
 use crate::i18n::I18n;
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 11] = [
+pub const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("../templates/base.html")),
     ("index.html", include_str!("../templates/index.html")),
     ("accessibility.html", include_str!("../templates/accessibility.html")),
@@ -22,6 +22,7 @@ pub const TEMPLATES: [(&str, &str); 11] = [
     ("fullmakt.html", include_str!("../templates/fullmakt.html")),
     ("ansatt.html", include_str!("../templates/ansatt.html")),
     ("admin.html", include_str!("../templates/admin.html")),
+    ("admin_clients.html", include_str!("../templates/admin_clients.html")),
 ];
 
 /// The template environment with the `t` (translate) and `asset` (versioned URL) functions.
