@@ -63,16 +63,18 @@ export async function freePort() {
 
 /**
  * Starts `$ALLMENNING_BIN demo --port <free port> --data-dir <fresh tmp dir>` and waits until
- * GET /readyz answers 200. Returns { baseURL, stop(), output() }.
+ * GET /readyz answers 200. Returns { baseURL, stop(), output() }. `env` adds environment
+ * variables (e.g. `ALLMENNING__IDPORTEN__ISSUER`); `port` may be chosen beforehand, when
+ * something else must know the address first (an identity provider's redirect URIs).
  *
  * The server's stdout and stderr are captured; they are printed when it fails to start,
  * when it does not stop cleanly, and when any test in this file fails.
  */
-export async function startServer() {
+export async function startServer({ env = {}, port: chosenPort } = {}) {
   const bin = path.resolve(ROOT, process.env.ALLMENNING_BIN ?? 'target/debug/allmenning');
   assert.ok(existsSync(bin), `server binary ${bin} not found: run \`cargo build -p allmenning\` or set ALLMENNING_BIN`);
 
-  const port = await freePort();
+  const port = chosenPort ?? (await freePort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'allmenning-e2e-'));
   // A small synthetic municipality: the pages do not depend on its size, and it starts quickly.
   const args = ['demo', '--port', String(port), '--data-dir', dataDir, '--residents', '300'];
@@ -83,7 +85,7 @@ export async function startServer() {
     output += `[${stream}] ${chunk}`;
     if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS);
   };
-  const child = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   child.stdout.setEncoding('utf8').on('data', capture('stdout'));
   child.stderr.setEncoding('utf8').on('data', capture('stderr'));
   let exitStatus = null; // { code, signal } once the process has exited

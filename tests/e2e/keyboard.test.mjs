@@ -98,6 +98,8 @@ test('Tab walks the skip link, the main navigation and the language switch in or
       ...[...document.querySelectorAll('a[href="#hovedinnhold"]')].slice(0, 1),
       ...document.querySelectorAll('nav#hovedmeny a'),
       ...document.querySelectorAll('nav#sprakvalg a'),
+      // Then the login link (or, when logged in, the logout button's form).
+      ...document.querySelectorAll('[data-testid="user-box"] a'),
     ].map((a) => a.getAttribute('href')));
     assert.ok(expected.length >= 1 + 2 + 3, `skip link, menu links and language links exist: ${JSON.stringify(expected)}`);
 
@@ -116,7 +118,7 @@ test('Tab walks the skip link, the main navigation and the language switch in or
     assert.deepEqual(
       seen.map((el) => el.href),
       expected,
-      'focus order: skip link, then nav#hovedmeny links, then nav#sprakvalg links, in DOM order',
+      'focus order: skip link, then nav#hovedmeny links, then nav#sprakvalg links, then the login link, in DOM order',
     );
   } finally {
     await context.close();

@@ -142,6 +142,10 @@ mod tests {
         ] {
             keys.push(format!("acting-kind-{}", acting.kind()));
         }
+        keys.extend(crate::minside::EXPLAINED_ACTIONS.iter().filter_map(|a| crate::minside::action_key(a)));
+        keys.extend(
+            ["log-by-you", "log-by-person", "log-by-employee", "log-by-client", "log-by-system"].map(str::to_owned),
+        );
         for kind in ["fullmakt-granted-by-you", "fullmakt-granted-to-you", "fullmakt-revoked"] {
             keys.push(format!("notice-{kind}"));
         }

@@ -43,6 +43,41 @@ fn area_name(code: &str, language: Language) -> String {
         .to_owned()
 }
 
+/// The access-log actions a resident is shown in words; any other shows its code.
+pub(crate) const EXPLAINED_ACTIONS: [&str; 14] = [
+    registers::select::actions::PERSON,
+    registers::select::actions::CONTACT,
+    registers::select::actions::ORGANISATION,
+    registers::select::actions::PROPERTY,
+    registers::select::actions::ROLES,
+    registers::select::actions::WARDS,
+    actions::LOGIN,
+    actions::LOGIN_REFUSED,
+    actions::LOGOUT,
+    actions::ACTING_AS,
+    actions::FULLMAKT_GRANTED,
+    actions::FULLMAKT_REVOKED,
+    actions::TOKEN_ISSUED,
+    actions::TOKEN_REFUSED,
+];
+
+/// The translation key that explains an access-log action, if there is one.
+pub(crate) fn action_key(action: &str) -> Option<String> {
+    EXPLAINED_ACTIONS.contains(&action).then(|| format!("log-action-{}", action.replace('.', "-")))
+}
+
+/// Who read, as the resident is shown it: themselves, the municipality's systems, an employee,
+/// or another organisation's system (by its number).
+fn actor_key(actor: &str, me: &Fnr) -> (&'static str, String) {
+    match actor.split_once(':') {
+        Some(("person", digits)) if digits == me.as_digits() => ("log-by-you", String::new()),
+        Some(("person", _)) => ("log-by-person", String::new()),
+        Some(("employee", _)) => ("log-by-employee", String::new()),
+        Some(("client", orgnr)) => ("log-by-client", orgnr.to_owned()),
+        _ => ("log-by-system", String::new()),
+    }
+}
+
 fn render(
     state: &AppState,
     template: &str,
@@ -83,8 +118,9 @@ async fn min_side(
                 .ok()
                 .and_then(|t| t.format(time::macros::format_description!("[day].[month].[year] [hour]:[minute]")).ok())
                 .unwrap_or_default();
-            context! { at => at, action => entry.action, purpose => entry.purpose, legal_basis => entry.legal_basis,
-            by_me => entry.actor == format!("person:{}", me.as_digits()) }
+            let (by_key, orgnr) = actor_key(&entry.actor, &me);
+            context! { at => at, action => entry.action, action_key => action_key(&entry.action), purpose => entry.purpose,
+                       legal_basis => entry.legal_basis, by_key => by_key, orgnr => orgnr }
         })
         .collect();
     let base =
