@@ -99,17 +99,21 @@ const COLUMNS: &str = "id_hash, principal_kind, principal, display_name, kommune
 /// always cost a write.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
+/// How often, at most, timed-out sessions are swept away (when someone logs in).
+const PURGE_EVERY_SECONDS: i64 = 60;
+
 /// The sessions store.
 #[derive(Debug, Clone)]
 pub struct Sessions {
     db: Db,
     settings: SessionSettings,
+    last_purge: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Sessions {
     /// Sessions in `db`, lasting as `settings` say.
     pub fn new(db: Db, settings: SessionSettings) -> Self {
-        Self { db, settings }
+        Self { db, settings, last_purge: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0)) }
     }
 
     /// The settings.
@@ -123,6 +127,16 @@ impl Sessions {
         let cookie = random_token(32);
         let id_hash = sha256_base64url(&cookie);
         let now = now_seconds();
+        // Sessions nobody comes back to are swept here, so the table does not grow for ever.
+        let last = self.last_purge.load(std::sync::atomic::Ordering::Relaxed);
+        if now - last >= PURGE_EVERY_SECONDS
+            && self
+                .last_purge
+                .compare_exchange(last, now, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+                .is_ok()
+        {
+            self.purge_expired().await?;
+        }
         let session = Session {
             id_hash: id_hash.clone(),
             principal: new.principal,

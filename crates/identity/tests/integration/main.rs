@@ -3,3 +3,5 @@
 
 mod authorization;
 mod maskinporten;
+mod oidc;
+mod sessions;
