@@ -363,24 +363,39 @@ fn finish_login(state: &AppState, cookie: &str, return_to: &str) -> Response {
     response
 }
 
+/// Finishes a login at `provider` (rate limited per address). A refusal is in the access log
+/// and answered with the login-failed page; a provider that cannot be reached, with the
+/// login-unavailable page.
+async fn authenticate(
+    state: &AppState,
+    provider: Option<&Provider>,
+    name: &str,
+    headers: &HeaderMap,
+    address: Option<std::net::IpAddr>,
+    callback: &Callback,
+) -> Result<identity::oidc::Authenticated, PageError> {
+    let provider = provider.ok_or(PageError::NotFound)?;
+    if !state.identity.login_limiter.allow(address) {
+        return Err(PageError::TooManyRequests);
+    }
+    match provider.finish(&state.db, callback, cookie_value(headers, LOGIN_COOKIE)).await {
+        Ok(authenticated) => Ok(authenticated),
+        Err(IdentityError::Unauthenticated(reason)) => Err(refuse(state, name, &reason).await),
+        Err(other) => {
+            tracing::error!(error = %other, login.provider = name, "the login could not be finished");
+            Err(PageError::LoginUnavailable)
+        }
+    }
+}
+
 async fn callback_citizen(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
-    let provider = state.identity.citizens.as_ref().ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
-        return Err(PageError::TooManyRequests);
-    }
-    let authenticated = match provider.finish(&state.db, &callback, cookie_value(&headers, LOGIN_COOKIE)).await {
-        Ok(authenticated) => authenticated,
-        Err(IdentityError::Unauthenticated(reason)) => return Err(refuse(&state, "idporten", &reason).await),
-        Err(other) => {
-            tracing::error!(error = %other, "the login could not be finished");
-            return Err(PageError::LoginUnavailable);
-        }
-    };
+    let provider = state.identity.citizens.as_ref();
+    let authenticated = authenticate(&state, provider, "idporten", &headers, address, &callback).await?;
     let Ok(pid) = Fnr::parse(&authenticated.subject) else {
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
@@ -419,18 +434,8 @@ async fn callback_employee(
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
-    let provider = state.identity.employees.as_ref().ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
-        return Err(PageError::TooManyRequests);
-    }
-    let authenticated = match provider.finish(&state.db, &callback, cookie_value(&headers, LOGIN_COOKIE)).await {
-        Ok(authenticated) => authenticated,
-        Err(IdentityError::Unauthenticated(reason)) => return Err(refuse(&state, "employees", &reason).await),
-        Err(other) => {
-            tracing::error!(error = %other, "the employee login could not be finished");
-            return Err(PageError::LoginUnavailable);
-        }
-    };
+    let provider = state.identity.employees.as_ref();
+    let authenticated = authenticate(&state, provider, "employees", &headers, address, &callback).await?;
     if authenticated.kommunenummer != Some(kommune) {
         return Err(refuse(&state, "employees", "the login started in another municipality").await);
     }

@@ -3,8 +3,7 @@
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use identity::fullmakt::{self, FullmaktRule, NewFullmakt};
 use identity::policy::{self, Action, Asker, Party, Resource};
@@ -78,15 +77,6 @@ fn actor_key(actor: &str, me: &Fnr) -> (&'static str, String) {
     }
 }
 
-fn render(
-    state: &AppState,
-    template: &str,
-    context: minijinja::Value,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    Ok((status, Html(state.templates.render(template, context)?)).into_response())
-}
-
 async fn min_side(
     State(state): State<AppState>,
     Municipality(kommune): Municipality,
@@ -125,7 +115,7 @@ async fn min_side(
         .collect();
     let base =
         crate::pages::base_context(&state, language, Some(kommune), "/min-side", "min-side", Some(&citizen.user));
-    render(&state, "min_side.html", context! { notices => notices, log => log, ..base }, StatusCode::OK)
+    crate::pages::render_form(&state, "min_side.html", context! { notices => notices, log => log, ..base }, false)
 }
 
 #[derive(Serialize)]
@@ -186,7 +176,7 @@ async fn choose_page(
         "min-side",
         Some(&citizen.user),
     );
-    render(&state, "representere.html", context! { options => views, ..base }, StatusCode::OK)
+    crate::pages::render_form(&state, "representere.html", context! { options => views, ..base }, false)
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,7 +273,7 @@ async fn fullmakt_view(
         .map(|(code, ..)| context! { code => code, name => area_name(code, language), checked => form.areas.iter().any(|a| a == code) })
         .collect();
     let errors: Vec<_> = errors.iter().map(|(field, key)| context! { field => field, key => key }).collect();
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let has_errors = !errors.is_empty();
     let base = crate::pages::base_context(
         state,
         language,
@@ -292,12 +282,12 @@ async fn fullmakt_view(
         "min-side",
         Some(&citizen.user),
     );
-    render(
+    crate::pages::render_form(
         state,
         "fullmakt.html",
         context! { given => given, received => received, areas => areas, form => form, errors => errors,
         may_manage => citizen.user.session.acting_as == ActingAs::Myself, today => day.to_string(), ..base },
-        status,
+        has_errors,
     )
 }
 

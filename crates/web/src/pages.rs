@@ -92,6 +92,17 @@ pub(crate) fn base_context(
     }
 }
 
+/// Renders a form page: 200, or 422 when it is shown again with errors.
+pub(crate) fn render_form(
+    state: &AppState,
+    template: &str,
+    context: Value,
+    has_errors: bool,
+) -> Result<axum::response::Response, PageError> {
+    let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, Html(state.templates.render(template, context)?)).into_response())
+}
+
 fn render(state: &AppState, template: &str, context: Value) -> Result<Html<String>, PageError> {
     Ok(Html(state.templates.render(template, context)?))
 }

@@ -3,7 +3,6 @@
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use identity::employees::Employees;
@@ -108,12 +107,12 @@ async fn admin_page(
         .collect();
     let role_codes: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
     let base = crate::pages::base_context(state, language, Some(kommune), "/ansatt/admin", "admin", Some(&staff.user));
-    let html = state.templates.render(
+    crate::pages::render_form(
+        state,
         "admin.html",
         context! { employees => list, units => units, roles => role_codes, error => error, ..base },
-    )?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, Html(html)).into_response())
+        error.is_some(),
+    )
 }
 
 async fn admin(
@@ -230,13 +229,13 @@ async fn clients_page(
         "admin",
         Some(&staff.user),
     );
-    let html = state.templates.render(
+    crate::pages::render_form(
+        state,
         "admin_clients.html",
         context! { available => available, clients => clients, scopes => scopes, error => error,
         token_endpoint => token_endpoint, ..base },
-    )?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, Html(html)).into_response())
+        error.is_some(),
+    )
 }
 
 async fn clients(

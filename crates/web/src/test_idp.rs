@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use identity::test_idp::{Audience, AuthorizeError, AuthorizeParams, TestIdp, TestLogin, TokenForm};
 use kernel::{Fnr, Language};
@@ -125,7 +125,8 @@ fn render_login(
             .collect(),
     };
     let base = crate::pages::base_context(state, language, None, "/test-idp/authorize", "", None);
-    let html = state.templates.render(
+    crate::pages::render_form(
+        state,
         "test_idp.html",
         context! {
             params => params,
@@ -135,9 +136,8 @@ fn render_login(
             error => error,
             ..base
         },
-    )?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, Html(html)).into_response())
+        error.is_some(),
+    )
 }
 
 fn authorize_error(error: AuthorizeError) -> Result<Response, PageError> {
