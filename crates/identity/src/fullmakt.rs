@@ -140,8 +140,14 @@ pub fn check(giver: &Fnr, new: &NewFullmakt, today: Date) -> Result<(), Fullmakt
     if new.areas.is_empty() || new.areas.iter().any(|a| !SERVICE_AREAS.iter().any(|(code, ..)| code == a)) {
         return Err(FullmaktRule::Areas);
     }
-    let latest = today.replace_year(today.year() + MAX_YEARS).unwrap_or(today);
-    if new.valid_to < new.valid_from || new.valid_to < today || new.valid_to > latest || new.valid_from > latest {
+    // It starts today or later (never backdated) and runs at most five years from its start.
+    let latest = new.valid_from.replace_year(new.valid_from.year() + MAX_YEARS).unwrap_or(new.valid_from);
+    let furthest_start = today.replace_year(today.year() + MAX_YEARS).unwrap_or(today);
+    if new.valid_from < today
+        || new.valid_to < new.valid_from
+        || new.valid_to > latest
+        || new.valid_from > furthest_start
+    {
         return Err(FullmaktRule::Period);
     }
     Ok(())

@@ -204,7 +204,9 @@ impl Sessions {
             self.db.execute("DELETE FROM sessions WHERE id_hash = $1", &params![id_hash.as_str()]).await?;
             return Ok(None);
         }
-        if now - row.last_seen_at > TOUCH_EVERY_SECONDS {
+        // Touched often enough that a session in use never reaches its idle limit: at most every
+        // minute, and at least twice per idle period.
+        if now - row.last_seen_at > TOUCH_EVERY_SECONDS.min(idle / 2) {
             self.db
                 .execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2", &params![now, id_hash.as_str()])
                 .await?;

@@ -375,6 +375,10 @@ async fn revoke(
         return Err(PageError::Forbidden);
     }
     let fullmakt = state.identity.fullmakter.get(&id).await?.ok_or(PageError::NotFound)?;
+    // Only the two parties may end it; anyone else learns nothing, and nothing is read.
+    if fullmakt.giver != citizen.me && fullmakt.holder != citizen.me {
+        return Err(PageError::NotFound);
+    }
     let other = if fullmakt.giver == citizen.me { fullmakt.holder } else { fullmakt.giver };
     let known = names(&state, &citizen, &[other]).await?;
     let other_name = known.first().map_or("", |(_, n)| n.as_str()).to_owned();

@@ -140,3 +140,17 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
     let identity = web::auth::IdentityServices::without_login(db.clone()).expect("identity");
     web::AppState::new(db, blobs, web_config, Default::default(), identity).expect("state")
 }
+
+/// A real server on a real socket, like [`spawn_app`], with a handle on its database (the same
+/// pool the server uses) for checks in SQL.
+pub async fn spawn_app_with_db(settings: TestSettings) -> (Spawned, Db) {
+    let app = Application::build(&settings.settings).await.expect("application builds");
+    let db = app.db().clone();
+    let address = app.address();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    (Spawned { address, client, stop: Some(stop), task: Some(task), _settings: settings }, db)
+}

@@ -6,5 +6,6 @@ mod cli;
 mod config;
 mod helpers;
 mod http;
+mod identity;
 mod shutdown;
 mod tenancy;

@@ -1,0 +1,1065 @@
+//! Login, sessions, acting for others, fullmakt, employees and machine clients, end to end on a
+//! real socket. In demo mode the relying party talks to the built-in test identity provider over
+//! HTTP, as it would to ID-porten, so these tests walk the same redirects a browser does: a tiny
+//! browser below keeps the cookies and follows `location` by hand.
+
+use std::collections::HashMap;
+
+use allmenning::config::Mode;
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use store::{Db, params};
+
+use crate::helpers::{InProcess, Spawned, spawn_app_with_db, test_settings, two_municipalities};
+
+const INGRID: &str = "14839221100";
+const LARS: &str = "30818516084";
+const PER: &str = "17825133097";
+const SUBSTANTIAL: &str = "idporten-loa-substantial";
+const HIGH: &str = "idporten-loa-high";
+/// The test provider's client id for the residents' login (`app.rs`).
+const CITIZEN_CLIENT: &str = "allmenning-innbygger";
+
+// ----- A small browser -----
+
+/// One answer, read whole.
+#[derive(Debug)]
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("a location header")
+    }
+
+    /// The whole `set-cookie` header that sets `name`, attributes included.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.split_once('=').is_some_and(|(n, _)| n.trim() == name))
+            .map(str::to_owned)
+    }
+
+    #[track_caller]
+    fn assert_redirect(&self, to: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
+        assert!(self.location().starts_with(to), "expected a redirect to {to}, got {}", self.location());
+    }
+}
+
+/// A browser without a cookie store of reqwest's: it keeps cookies from `set-cookie` itself,
+/// sends them to the one server it talks to, and never follows a redirect on its own.
+#[derive(Debug)]
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    /// A `Host` header to send instead of the address's (for municipalities chosen by host).
+    host: Option<String>,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new(app: &Spawned) -> Self {
+        Self { client: app.client.clone(), base: app.url(""), host: None, cookies: HashMap::new() }
+    }
+
+    fn on_host(app: &Spawned, host: &str) -> Self {
+        Self { host: Some(host.to_owned()), ..Self::new(app) }
+    }
+
+    /// A browser that has only this session cookie (a stolen or kept copy, say).
+    fn with_session(app: &Spawned, session: &str) -> Self {
+        let mut browser = Self::new(app);
+        browser.cookies.insert("sesjon".to_owned(), session.to_owned());
+        browser
+    }
+
+    fn cookie(&self, name: &str) -> String {
+        self.cookies.get(name).cloned().unwrap_or_else(|| panic!("the browser has no {name} cookie"))
+    }
+
+    fn absolute(&self, target: &str) -> String {
+        if target.starts_with('/') { format!("{}{target}", self.base) } else { target.to_owned() }
+    }
+
+    fn remember(&mut self, set_cookie: &str) {
+        let mut parts = set_cookie.split(';');
+        let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else { return };
+        let expired = parts.any(|attribute| attribute.trim().eq_ignore_ascii_case("max-age=0"));
+        if expired || value.is_empty() {
+            self.cookies.remove(name.trim());
+        } else {
+            self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+        }
+    }
+
+    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            request = request.header(header::COOKIE, jar.join("; "));
+        }
+        if let Some(host) = &self.host {
+            request = request.header(header::HOST, host);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            self.remember(value);
+        }
+        let body = response.text().await.expect("a text body");
+        Page { status, headers, body }
+    }
+
+    async fn get(&mut self, target: &str) -> Page {
+        let request = self.client.get(self.absolute(target));
+        self.send(request).await
+    }
+
+    async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
+        let request = self
+            .client
+            .post(self.absolute(target))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(fields));
+        self.send(request).await
+    }
+
+    async fn follow(&mut self, page: &Page) -> Page {
+        assert!(page.status.is_redirection(), "not a redirect: {} {}", page.status, page.body);
+        let location = page.location().to_owned();
+        self.get(&location).await
+    }
+
+    /// Starts a login at `path` (`/logg-inn` or `/ansatt/logg-inn`) and opens the test
+    /// provider's page; returns the authorization request's URL.
+    async fn start_login(&mut self, path: &str) -> String {
+        let started = self.get(path).await;
+        started.assert_redirect(&format!("{}/test-idp/authorize?", self.base));
+        assert!(self.cookies.contains_key("innlogging"), "the login is bound to this browser");
+        let authorize = started.location().to_owned();
+        let page = self.get(&authorize).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("Testinnlogging"), "{}", page.body);
+        authorize
+    }
+
+    /// Submits the test provider's login form: the request's parameters (the hidden fields) and
+    /// `fields`.
+    async fn submit_login(&mut self, authorize: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = query_pairs(authorize);
+        form.extend(fields.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        self.post_form("/test-idp/authorize", &form).await
+    }
+
+    /// Logs `who` in at the test provider and returns the callback URL it sends the browser
+    /// back to, without following it.
+    async fn callback_for(&mut self, login_path: &str, who: &str, acr: &str) -> String {
+        let authorize = self.start_login(login_path).await;
+        let approved = self.submit_login(&authorize, &[("who", who), ("acr", acr)]).await;
+        approved.assert_redirect(&format!("{}{login_path}/tilbake?code=", self.base));
+        approved.location().to_owned()
+    }
+
+    /// The whole citizen login; returns the callback's answer (a redirect to Min side).
+    async fn login_as(&mut self, fnr: &str) -> Page {
+        let callback = self.callback_for("/logg-inn", fnr, SUBSTANTIAL).await;
+        let finished = self.get(&callback).await;
+        finished.assert_redirect("/min-side");
+        assert!(self.cookies.contains_key("sesjon"), "a session cookie is set");
+        assert!(!self.cookies.contains_key("innlogging"), "the login cookie is cleared");
+        finished
+    }
+
+    /// The whole employee login, as one of the demo employees.
+    async fn login_employee(&mut self, subject: &str) -> Page {
+        let callback = self.callback_for("/ansatt/logg-inn", subject, SUBSTANTIAL).await;
+        let finished = self.get(&callback).await;
+        finished.assert_redirect("/ansatt");
+        assert!(self.cookies.contains_key("sesjon"), "a session cookie is set");
+        finished
+    }
+
+    /// The CSRF token on a page this browser may see.
+    async fn csrf(&mut self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        csrf_of(&page.body)
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// The value of the first form control whose value starts with `prefix` (`child:`, ...).
+fn option_value(html: &str, prefix: &str) -> Option<String> {
+    let marker = format!("value=\"{prefix}");
+    let start = html.find(&marker)? + "value=\"".len();
+    Some(html[start..].chars().take_while(|c| *c != '"').collect())
+}
+
+/// The part of a page inside the element marked `data-testid="{id}"`, up to its list's end.
+fn section<'h>(html: &'h str, id: &str) -> &'h str {
+    let start = html.find(&format!("data-testid=\"{id}\"")).unwrap_or_else(|| panic!("no {id} in {html}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</ul>").unwrap_or(rest.len())]
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+fn encode_form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect::<Vec<_>>().join("&")
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let byte = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                out.push(byte.expect("a valid percent escape"));
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// The decoded query parameters of a URL, in order.
+fn query_pairs(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn query_value(url: &str, name: &str) -> String {
+    query_pairs(url)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+/// `url` with its query replaced by `pairs`.
+fn with_query(url: &str, pairs: &[(String, String)]) -> String {
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let fields: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    format!("{base}?{}", encode_form(&fields))
+}
+
+/// `url` with the query parameter `name` set to `value`.
+fn replace_param(url: &str, name: &str, value: &str) -> String {
+    let pairs: Vec<(String, String)> =
+        query_pairs(url).into_iter().map(|(n, v)| if n == name { (n, value.to_owned()) } else { (n, v) }).collect();
+    with_query(url, &pairs)
+}
+
+// ----- The database, read directly -----
+
+/// The first column of every row, as text (cast numbers in the SQL: `CAST(x AS TEXT)`).
+async fn texts(db: &Db, sql: &str, params: &[store::Param]) -> Vec<String> {
+    db.fetch_texts(sql, params)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|row| row.into_iter().next().flatten().unwrap_or_default())
+        .collect()
+}
+
+async fn number(db: &Db, sql: &str, params: &[store::Param]) -> i64 {
+    texts(db, sql, params).await.first().and_then(|n| n.parse().ok()).expect("a number")
+}
+
+async fn sessions_of(db: &Db, principal: &str) -> i64 {
+    number(db, "SELECT CAST(COUNT(*) AS TEXT) FROM sessions WHERE principal = $1", &params![principal]).await
+}
+
+async fn all_sessions(db: &Db) -> i64 {
+    number(db, "SELECT CAST(COUNT(*) AS TEXT) FROM sessions", &[]).await
+}
+
+async fn audit_count(db: &Db, action: &str) -> i64 {
+    number(db, "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = $1", &params![action]).await
+}
+
+/// What the stored session of `principal` acts as: `myself`, `child`, `fullmakt`, ...
+async fn acting_kind(db: &Db, principal: &str) -> String {
+    let stored = texts(db, "SELECT acting_as FROM sessions WHERE principal = $1", &params![principal]).await;
+    let stored = stored.first().expect("a session");
+    let json: serde_json::Value = serde_json::from_str(stored).expect("stored as JSON");
+    json["kind"].as_str().expect("a kind").to_owned()
+}
+
+// ----- Numbers and dates made here -----
+
+/// A valid fødselsnummer for the birth date `ddmmyy` (month + 80 for a synthetic one), synthetic
+/// or not as asked, found by trying individual numbers in turn.
+fn valid_fnr(ddmmyy: &str, synthetic: bool) -> kernel::Fnr {
+    (0..100_000)
+        .map(|n| format!("{ddmmyy}{n:05}"))
+        .filter_map(|digits| kernel::Fnr::parse(&digits).ok())
+        .find(|fnr| fnr.is_synthetic() == synthetic)
+        .expect("some individual number is valid")
+}
+
+/// Today (UTC, as the server sees it) moved by `years`, as YYYY-MM-DD.
+fn today_plus_years(years: i64) -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let days = i64::try_from(seconds / 86_400).expect("days fit");
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // 29 February is not in every year; the 28th is as good for these tests.
+    let day = if month == 2 && day == 29 { 28 } else { day };
+    format!("{:04}-{month:02}-{day:02}", year + years)
+}
+
+// ----- 1. A whole login -----
+
+#[tokio::test]
+async fn a_resident_logs_in_through_the_test_provider_and_a_new_login_replaces_the_session() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut browser = Browser::new(&app);
+    let finished = browser.login_as(INGRID).await;
+    let cookie = finished.set_cookie("sesjon").expect("the session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+
+    let page = browser.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Ingrid Solberg"), "{}", page.body);
+    let logins = "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'identity.login' AND subject = $1";
+    assert_eq!(number(&db, logins, &params![INGRID]).await, 1);
+    assert_eq!(sessions_of(&db, INGRID).await, 1);
+
+    // Logging in again in the same browser sends the old session cookie to the callback: the
+    // new session has a new id and the old one is gone.
+    let first = browser.cookie("sesjon");
+    browser.login_as(INGRID).await;
+    let second = browser.cookie("sesjon");
+    assert_ne!(first, second, "the session id rotates at login");
+    assert_eq!(sessions_of(&db, INGRID).await, 1, "the old session ended");
+    assert_eq!(number(&db, logins, &params![INGRID]).await, 2);
+    Browser::with_session(&app, &first).get("/min-side").await.assert_redirect("/logg-inn");
+    assert!(browser.get("/min-side").await.body.contains("Ingrid Solberg"));
+}
+
+// ----- 2. Callbacks that do not check out -----
+
+/// The callback was refused: the login-failed page, no session cookie, one more refusal in the
+/// access log and no more sessions than before (`refusals` and `sessions` are before and after).
+#[track_caller]
+fn assert_refused(page: &Page, refusals: (i64, i64), sessions: (i64, i64)) {
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(page.body.contains("Innloggingen mislyktes"), "{}", page.body);
+    assert!(page.set_cookie("sesjon").is_none(), "no session cookie");
+    assert_eq!(refusals.1, refusals.0 + 1, "the refusal is in the access log");
+    assert_eq!(sessions.1, sessions.0, "no session was created");
+}
+
+#[tokio::test]
+async fn callbacks_that_do_not_check_out_are_refused_logged_and_start_no_session() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let refusals = || audit_count(&db, "identity.login.refused");
+
+    // A tampered state.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let state = query_value(&callback, "state");
+    let tampered = format!("{}{}", &state[..state.len() - 1], if state.ends_with('A') { 'B' } else { 'A' });
+    let before = refusals().await;
+    let page = browser.get(&replace_param(&callback, "state", &tampered)).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // No state at all.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let without_state: Vec<_> = query_pairs(&callback).into_iter().filter(|(n, _)| n != "state").collect();
+    let before = refusals().await;
+    let page = browser.get(&with_query(&callback, &without_state)).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // No code.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let without_code: Vec<_> = query_pairs(&callback).into_iter().filter(|(n, _)| n != "code").collect();
+    let before = refusals().await;
+    let page = browser.get(&with_query(&callback, &without_code)).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // A code the provider never issued, with the right state in the right browser: the token
+    // endpoint refuses it.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let before = refusals().await;
+    let page = browser.get(&replace_param(&callback, "code", "oppdiktet-kode")).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // The callback arrives in another browser: without the cookie that binds the login.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let before = refusals().await;
+    let page = Browser::new(&app).get(&callback).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+    // The attempt is used up: the right browser cannot finish it afterwards either.
+    let before = refusals().await;
+    let page = browser.get(&callback).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // The user cancels at the provider.
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start_login("/logg-inn").await;
+    let cancelled = browser.submit_login(&authorize, &[("avbryt", "1")]).await;
+    cancelled.assert_redirect(&format!("{}/logg-inn/tilbake?error=access_denied", app.url("")));
+    let before = refusals().await;
+    let page = browser.follow(&cancelled).await;
+    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+
+    // The same callback twice: the state is single use.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let binding = browser.cookie("innlogging");
+    browser.get(&callback).await.assert_redirect("/min-side");
+    assert_eq!(all_sessions(&db).await, 1);
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("innlogging".to_owned(), binding);
+    let before = refusals().await;
+    let page = replay.get(&callback).await;
+    assert_refused(&page, (before, refusals().await), (1, all_sessions(&db).await));
+}
+
+// ----- 3. The level of assurance -----
+
+#[tokio::test]
+async fn a_login_below_the_minimum_level_of_assurance_is_refused_by_the_relying_party() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.idporten.acr_values = SUBSTANTIAL.to_owned();
+    settings.settings.idporten.minimum_acr = HIGH.to_owned();
+    let (app, db) = spawn_app_with_db(settings).await;
+
+    // The provider asks for substantial, so it issues a substantial token; we need high.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let before = audit_count(&db, "identity.login.refused").await;
+    let page = browser.get(&callback).await;
+    assert_refused(&page, (before, audit_count(&db, "identity.login.refused").await), (0, all_sessions(&db).await));
+
+    // The same person at the high level gets in.
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, HIGH).await;
+    browser.get(&callback).await.assert_redirect("/min-side");
+    assert_eq!(sessions_of(&db, INGRID).await, 1);
+    let stored = texts(&db, "SELECT acr FROM sessions WHERE principal = $1", &params![INGRID]).await;
+    assert_eq!(stored, [HIGH]);
+}
+
+// ----- 4. The test provider itself -----
+
+/// A client assertion (RFC 7523) for the test provider's token endpoint, signed with the demo
+/// relying party's key as the application itself signs them.
+async fn client_assertion(db: &Db, issuer: &str) -> String {
+    let key = identity::keys::platform_key(db, "demo-rp").await.expect("the relying party's key");
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
+    )
+    .expect("seconds fit");
+    let claims = serde_json::json!({
+        "iss": CITIZEN_CLIENT, "sub": CITIZEN_CLIENT, "aud": issuer,
+        "iat": now, "exp": now + 60, "jti": uuid::Uuid::now_v7().to_string(),
+    });
+    key.sign("JWT", &claims).expect("signed")
+}
+
+#[tokio::test]
+async fn the_test_provider_accepts_only_synthetic_numbers_and_known_clients_and_codes_are_single_use() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let codes = || number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM test_idp_codes", &[]);
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start_login("/logg-inn").await;
+
+    let real = valid_fnr("010150", false).as_digits();
+    let page = browser.submit_login(&authorize, &[("who", INGRID), ("pid", &real), ("acr", SUBSTANTIAL)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"error-summary\""));
+    assert!(page.body.contains("ikke syntetisk"), "{}", page.body);
+    let page = browser.submit_login(&authorize, &[("pid", "1234567890x"), ("acr", SUBSTANTIAL)]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"error-summary\""));
+    assert!(page.body.contains("Fødselsnummeret er ikke gyldig"), "{}", page.body);
+    assert_eq!(codes().await, 0, "no code for a refused number");
+
+    // A client or redirect URI the provider does not know: an error here, never a redirect.
+    for (name, value) in [("client_id", "ukjent-klient"), ("redirect_uri", "https://angriper.example/tilbake")] {
+        let wrong = replace_param(&authorize, name, value);
+        let page = browser.get(&wrong).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(page.headers.get(header::LOCATION).is_none(), "{name}");
+        let posted = browser.submit_login(&wrong, &[("who", INGRID), ("acr", SUBSTANTIAL)]).await;
+        assert_eq!(posted.status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(posted.headers.get(header::LOCATION).is_none(), "{name}");
+    }
+    assert_eq!(codes().await, 0);
+
+    // The token endpoint, called as the relying party would: a code is worth one exchange, and
+    // only with the PKCE verifier it was made for.
+    let issuer = app.url("/test-idp");
+    let redirect_uri = app.url("/logg-inn/tilbake");
+    let exchange = async |code: &str, verifier: &str| {
+        let assertion = client_assertion(&db, &issuer).await;
+        let response = app
+            .client
+            .post(app.url("/test-idp/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &redirect_uri),
+                ("code_verifier", verifier),
+                ("client_id", CITIZEN_CLIENT),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", &assertion),
+            ]))
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+    };
+    let verifier_of = async |callback: &str| {
+        let state = query_value(callback, "state");
+        let found = texts(&db, "SELECT code_verifier FROM login_attempts WHERE state = $1", &params![state]).await;
+        found.into_iter().next().expect("the login attempt")
+    };
+
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let (code, verifier) = (query_value(&callback, "code"), verifier_of(&callback).await);
+    let (status, body) = exchange(&code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["id_token"].as_str().is_some_and(|t| t.split('.').count() == 3), "{body}");
+    let (status, body) = exchange(&code, &verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant", "a replayed code: {body}");
+
+    let mut browser = Browser::new(&app);
+    let callback = browser.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+    let (code, verifier) = (query_value(&callback, "code"), verifier_of(&callback).await);
+    let (status, body) = exchange(&code, &format!("{verifier}feil")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant", "a wrong verifier: {body}");
+    let (status, body) = exchange(&code, &verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the code was used up by the wrong try: {body}");
+}
+
+// ----- 5. Acting for others -----
+
+#[tokio::test]
+async fn a_parent_acts_for_her_child_and_a_daglig_leder_for_his_company_but_only_as_offered() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let page = ingrid.get("/min-side/representere").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let emma = option_value(&page.body, "child:").expect("Emma is offered");
+    let csrf = csrf_of(&page.body);
+
+    for token in [None, Some("feil")] {
+        let mut fields = vec![("som", emma.as_str())];
+        fields.extend(token.map(|t| ("csrf", t)));
+        let refused = ingrid.post_form("/min-side/representere", &fields).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "CSRF token {token:?}");
+        assert_eq!(acting_kind(&db, INGRID).await, "myself");
+    }
+    let not_offered =
+        ingrid.post_form("/min-side/representere", &[("csrf", &csrf), ("som", "child:17825133097")]).await;
+    assert_eq!(not_offered.status, StatusCode::FORBIDDEN);
+    assert_eq!(acting_kind(&db, INGRID).await, "myself");
+    assert_eq!(audit_count(&db, "identity.acting-as").await, 0);
+
+    ingrid.post_form("/min-side/representere", &[("csrf", &csrf), ("som", &emma)]).await.assert_redirect("/min-side");
+    let page = ingrid.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Representerer Emma"), "{}", page.body);
+    assert_eq!(acting_kind(&db, INGRID).await, "child");
+
+    let mut lars = Browser::new(&app);
+    lars.login_as(LARS).await;
+    let registers = registers::LocalRegisters::new(db.clone());
+    let lars_fnr = kernel::Fnr::parse(LARS).expect("persona");
+    let mut haugen = None;
+    for (orgnr, _) in registers.roles_of(&lars_fnr).await.expect("roles") {
+        let organisation = registers.organisation(&orgnr).await.expect("lookup").expect("exists");
+        if organisation.name == "Haugen Snekkerverksted AS" {
+            haugen = Some(orgnr.as_digits());
+        }
+    }
+    let haugen = haugen.expect("Lars has a role in his company");
+    let choice = format!("organisation:{haugen}");
+    let page = lars.get("/min-side/representere").await;
+    assert!(page.body.contains(&format!("value=\"{choice}\"")), "{}", page.body);
+    let csrf = csrf_of(&page.body);
+    lars.post_form("/min-side/representere", &[("csrf", &csrf), ("som", &choice)]).await.assert_redirect("/min-side");
+    let page = lars.get("/min-side").await;
+    assert!(page.body.contains("Representerer Haugen Snekkerverksted AS"), "{}", page.body);
+
+    let acting_for =
+        texts(&db, "SELECT acting_for FROM audit_log WHERE action = 'identity.acting-as' ORDER BY seq", &[]).await;
+    assert_eq!(acting_for.len(), 2, "{acting_for:?}");
+    assert_eq!(acting_for[0], emma);
+    assert!(acting_for[1].starts_with(&format!("{choice}:")), "{acting_for:?}");
+}
+
+// ----- 6. Fullmakt -----
+
+#[tokio::test]
+async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let fullmakter = || number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM fullmakter", &[]);
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let csrf = ingrid.csrf("/min-side/fullmakt").await;
+    let next_year = today_plus_years(1);
+
+    let unknown = valid_fnr("018150", true);
+    let registers = registers::LocalRegisters::new(db.clone());
+    assert!(registers.person(&unknown).await.expect("lookup").is_none(), "the number is nobody's");
+    let unknown = unknown.as_digits();
+    let invalid: [(&str, &str, Option<&str>, &str); 5] = [
+        ("to herself", INGRID, Some("helse-omsorg"), "Du kan ikke gi fullmakt til deg selv"),
+        ("without areas", PER, None, "Velg minst ett tjenesteområde"),
+        ("ending in the past", PER, Some("helse-omsorg"), "sluttdatoen må være etter den"),
+        ("to nobody", &unknown, Some("helse-omsorg"), "Vi finner ingen person"),
+        ("to a garbage number", "123", Some("helse-omsorg"), "Skriv et gyldig fødselsnummer"),
+    ];
+    for (case, holder, area, message) in invalid {
+        let valid_to = if case == "ending in the past" { "2020-01-01" } else { next_year.as_str() };
+        let mut fields = vec![("csrf", csrf.as_str()), ("holder", holder), ("valid_to", valid_to)];
+        fields.extend(area.map(|a| ("areas", a)));
+        let page = ingrid.post_form("/min-side/fullmakt", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{case}: {}", page.body);
+        assert!(page.body.contains("data-testid=\"error-summary\""), "{case}");
+        assert!(page.body.contains(message), "{case}: {}", page.body);
+        assert_eq!(fullmakter().await, 0, "{case}");
+    }
+
+    let granted = ingrid
+        .post_form(
+            "/min-side/fullmakt",
+            &[("csrf", &csrf), ("holder", PER), ("areas", "helse-omsorg"), ("valid_to", &next_year)],
+        )
+        .await;
+    granted.assert_redirect("/min-side/fullmakt");
+    assert_eq!(fullmakter().await, 1);
+    let notices = "SELECT kind FROM person_notices WHERE recipient = $1";
+    assert_eq!(texts(&db, notices, &params![INGRID]).await, ["fullmakt-granted-by-you"]);
+    assert_eq!(texts(&db, notices, &params![PER]).await, ["fullmakt-granted-to-you"]);
+    let id = texts(&db, "SELECT id FROM fullmakter", &[]).await.remove(0);
+
+    let mut per = Browser::new(&app);
+    per.login_as(PER).await;
+    let page = per.get("/min-side/representere").await;
+    let choice = format!("fullmakt:{id}");
+    assert!(page.body.contains(&format!("value=\"{choice}\"")), "{}", page.body);
+    let per_csrf = csrf_of(&page.body);
+    per.post_form("/min-side/representere", &[("csrf", &per_csrf), ("som", &choice)])
+        .await
+        .assert_redirect("/min-side");
+    let page = per.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Representerer Ingrid Solberg"), "{}", page.body);
+    assert_eq!(acting_kind(&db, PER).await, "fullmakt");
+
+    ingrid
+        .post_form(&format!("/min-side/fullmakt/{id}/trekk"), &[("csrf", &csrf)])
+        .await
+        .assert_redirect("/min-side/fullmakt");
+    // Per's very next request finds the fullmakt gone.
+    let page = per.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Du representerer ikke lenger"), "{}", page.body);
+    assert!(!page.body.contains("Representerer Ingrid Solberg"));
+    assert_eq!(acting_kind(&db, PER).await, "myself");
+    let page = per.get("/min-side/representere").await;
+    assert!(!page.body.contains(&choice), "a revoked fullmakt is not offered");
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_revoke_a_fullmakt_nor_cause_a_read_of_the_givers_data() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let csrf = ingrid.csrf("/min-side/fullmakt").await;
+    let to = today_plus_years(1);
+    let fields = [("csrf", csrf.as_str()), ("holder", PER), ("areas", "helse-omsorg"), ("valid_to", to.as_str())];
+    ingrid.post_form("/min-side/fullmakt", &fields).await.assert_redirect("/min-side/fullmakt");
+    let id = texts(&db, "SELECT id FROM fullmakter", &[]).await.remove(0);
+
+    let mut lars = Browser::new(&app);
+    lars.login_as(LARS).await;
+    let lars_csrf = lars.csrf("/min-side/fullmakt").await;
+    let page = lars.post_form(&format!("/min-side/fullmakt/{id}/trekk"), &[("csrf", &lars_csrf)]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    let revoked = texts(&db, "SELECT CAST(revoked_at AS TEXT) FROM fullmakter WHERE id = $1", &params![id]).await;
+    assert_eq!(revoked, [""], "the fullmakt is still in force");
+    let about_ingrid_by_lars = "SELECT action FROM audit_log WHERE subject = $1 AND actor = $2";
+    let reads = texts(&db, about_ingrid_by_lars, &params![INGRID, format!("person:{LARS}")]).await;
+    assert!(reads.is_empty(), "Lars's refused request read Ingrid's data: {reads:?}");
+}
+
+#[tokio::test]
+async fn a_fullmakt_cannot_be_backdated_beyond_the_five_year_limit() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let csrf = ingrid.csrf("/min-side/fullmakt").await;
+    let to = today_plus_years(1);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("holder", PER),
+        ("areas", "helse-omsorg"),
+        ("valid_from", "2000-01-01"),
+        ("valid_to", to.as_str()),
+    ];
+    let page = ingrid.post_form("/min-side/fullmakt", &fields).await;
+    let stored = texts(&db, "SELECT valid_from FROM fullmakter", &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "stored from {stored:?} to {to}");
+    assert!(stored.is_empty());
+}
+
+// ----- 7. Logout -----
+
+#[tokio::test]
+async fn logging_out_ends_the_session_here_and_at_the_provider() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let session = ingrid.cookie("sesjon");
+    let csrf = ingrid.csrf("/min-side").await;
+
+    let forged = ingrid.post_form("/logg-ut", &[("csrf", "feil")]).await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    assert_eq!(sessions_of(&db, INGRID).await, 1, "a forged logout ends nothing");
+
+    let out = ingrid.post_form("/logg-ut", &[("csrf", &csrf)]).await;
+    out.assert_redirect(&app.url("/test-idp/endsession?"));
+    assert_eq!(sessions_of(&db, INGRID).await, 0);
+    let back = ingrid.follow(&out).await;
+    back.assert_redirect(&app.url("/logg-ut/ferdig"));
+    let done = ingrid.follow(&back).await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.body.contains("Du er logget ut"), "{}", done.body);
+    ingrid.get("/min-side").await.assert_redirect("/logg-inn");
+    Browser::with_session(&app, &session).get("/min-side").await.assert_redirect("/logg-inn");
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_every_session_of_the_person() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let (mut phone, mut laptop) = (Browser::new(&app), Browser::new(&app));
+    phone.login_as(INGRID).await;
+    laptop.login_as(INGRID).await;
+    let mut per = Browser::new(&app);
+    per.login_as(PER).await;
+    assert_eq!(sessions_of(&db, INGRID).await, 2);
+
+    let csrf = phone.csrf("/min-side").await;
+    phone.post_form("/logg-ut/overalt", &[("csrf", &csrf)]).await.assert_redirect("/logg-ut/ferdig");
+    assert_eq!(sessions_of(&db, INGRID).await, 0);
+    laptop.get("/min-side").await.assert_redirect("/logg-inn");
+    phone.get("/min-side").await.assert_redirect("/logg-inn");
+    assert_eq!(per.get("/min-side").await.status, StatusCode::OK, "another person's session lives on");
+}
+
+#[tokio::test]
+async fn front_channel_logout_ends_the_session_of_that_provider_session_only() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let (mut first, mut second) = (Browser::new(&app), Browser::new(&app));
+    first.login_as(INGRID).await;
+    second.login_as(INGRID).await;
+    let sid_of = async |browser: &Browser| {
+        let hash = identity::jose::sha256_base64url(&browser.cookie("sesjon"));
+        texts(&db, "SELECT idp_sid FROM sessions WHERE id_hash = $1", &params![hash]).await.remove(0)
+    };
+    let (sid, other_sid) = (sid_of(&first).await, sid_of(&second).await);
+    assert!(!sid.is_empty() && sid != other_sid);
+
+    let issuer = app.url("/test-idp");
+    let mut provider_frame = Browser::new(&app);
+    let unknown =
+        provider_frame.get(&format!("/logg-ut/frontkanal?iss=https%3A%2F%2Fangriper.example&sid={sid}")).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(sessions_of(&db, INGRID).await, 2);
+
+    let page = provider_frame.get(&format!("/logg-ut/frontkanal?iss={}&sid={}", encode(&issuer), encode(&sid))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.contains(&format!("frame-ancestors {}", app.url(""))), "{csp}");
+    assert_eq!(sessions_of(&db, INGRID).await, 1);
+    first.get("/min-side").await.assert_redirect("/logg-inn");
+    assert_eq!(second.get("/min-side").await.status, StatusCode::OK);
+}
+
+// ----- 8. Timeouts -----
+
+#[tokio::test]
+async fn a_session_ends_after_the_idle_and_the_absolute_timeout() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.sessions.idle_minutes = 1;
+    settings.settings.sessions.absolute_minutes = 2;
+    let (app, db) = spawn_app_with_db(settings).await;
+    let shift = async |browser: &Browser, column: &str, seconds: i64| {
+        let hash = identity::jose::sha256_base64url(&browser.cookie("sesjon"));
+        let sql = format!("UPDATE sessions SET {column} = {column} - $1 WHERE id_hash = $2");
+        assert_eq!(db.execute(&sql, &params![seconds, hash]).await.expect("update"), 1);
+    };
+
+    let mut idle = Browser::new(&app);
+    idle.login_as(INGRID).await;
+    shift(&idle, "last_seen_at", 30).await;
+    assert_eq!(idle.get("/min-side").await.status, StatusCode::OK, "within the idle time");
+    shift(&idle, "last_seen_at", 600).await;
+    idle.get("/min-side").await.assert_redirect("/logg-inn");
+    assert_eq!(sessions_of(&db, INGRID).await, 0, "the timed-out session is deleted");
+
+    // Active all along (last seen now), but logged in longer ago than the absolute limit.
+    let mut busy = Browser::new(&app);
+    busy.login_as(PER).await;
+    assert_eq!(busy.get("/min-side").await.status, StatusCode::OK);
+    shift(&busy, "created_at", 600).await;
+    busy.get("/min-side").await.assert_redirect("/logg-inn");
+    assert_eq!(sessions_of(&db, PER).await, 0);
+}
+
+/// Moves the clock of the session in `browser` back by `seconds`: as if that much time had
+/// passed since its last request and its login.
+async fn age_session(db: &Db, browser: &Browser, seconds: i64) {
+    let hash = identity::jose::sha256_base64url(&browser.cookie("sesjon"));
+    let sql = "UPDATE sessions SET last_seen_at = last_seen_at - $1, created_at = created_at - $1 WHERE id_hash = $2";
+    assert_eq!(db.execute(sql, &params![seconds, hash]).await.expect("update"), 1);
+}
+
+#[tokio::test]
+async fn a_session_in_use_outlives_a_one_minute_idle_timeout() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.sessions.idle_minutes = 1;
+    let (app, db) = spawn_app_with_db(settings).await;
+    let mut browser = Browser::new(&app);
+    browser.login_as(INGRID).await;
+    // A request 50 seconds after login, and another 50 seconds after that: never a minute idle.
+    age_session(&db, &browser, 50).await;
+    assert_eq!(browser.get("/min-side").await.status, StatusCode::OK);
+    age_session(&db, &browser, 50).await;
+    let page = browser.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK, "logged out after 50 s without a request: {:?}", page.headers);
+}
+
+// ----- 9. Employees -----
+
+#[tokio::test]
+async fn employees_see_what_their_roles_allow_and_administrators_grant_roles() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut admin = Browser::new(&app);
+    admin.login_employee("admin").await;
+    let page = admin.get("/ansatt/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let admin_csrf = csrf_of(&page.body);
+
+    let mut kari = Browser::new(&app);
+    kari.login_employee("kari.saksbehandler").await;
+    assert_eq!(kari.get("/ansatt/admin").await.status, StatusCode::FORBIDDEN);
+    let page = kari.get("/ansatt").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let units = section(&page.body, "staff-case-units");
+    assert!(units.contains("Barnehageavdelingen"), "{units}");
+    assert!(!units.contains("Helse og omsorg") && !units.contains("Byggesak"), "{units}");
+
+    let kari_id =
+        texts(&db, "SELECT principal FROM sessions WHERE display_name = $1", &params!["Kari Nilsen"]).await.remove(0);
+    let grant = |role: &'static str, unit: &'static str| {
+        [
+            ("csrf", admin_csrf.clone()),
+            ("employee", kari_id.clone()),
+            ("role", role.to_owned()),
+            ("unit", unit.to_owned()),
+            ("action", "grant".to_owned()),
+        ]
+    };
+    let fields = grant("saksbehandler", "helse");
+    let granted = admin.post_form("/ansatt/admin/roller", &fields.each_ref().map(|(n, v)| (*n, v.as_str()))).await;
+    granted.assert_redirect("/ansatt/admin");
+    let page = kari.get("/ansatt").await;
+    let units = section(&page.body, "staff-case-units");
+    assert!(units.contains("Barnehageavdelingen") && units.contains("Helse og omsorg"), "{units}");
+    let grants =
+        "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'identity.role.granted' AND resource = $1";
+    assert_eq!(number(&db, grants, &params![format!("{kari_id}:saksbehandler:helse")]).await, 1);
+
+    let fields = grant("administrator", "helse");
+    let refused = admin.post_form("/ansatt/admin/roller", &fields.each_ref().map(|(n, v)| (*n, v.as_str()))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(number(&db, grants, &params![format!("{kari_id}:administrator:helse")]).await, 0);
+    assert_eq!(kari.get("/ansatt/admin").await.status, StatusCode::FORBIDDEN);
+
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    assert_eq!(ingrid.get("/ansatt").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_employee_session_belongs_to_the_municipality_it_logged_in_to() {
+    let mut settings = test_settings(Mode::Demo).await;
+    two_municipalities(&mut settings.settings);
+    let (app, _db) = spawn_app_with_db(settings).await;
+    // The provider and the redirect URIs live at the server's own address; the browser sends
+    // Bergen's host name to Bergen's pages.
+    let mut bergen = Browser::on_host(&app, "bergen.test");
+    let started = bergen.get("/ansatt/logg-inn").await;
+    started.assert_redirect(&app.url("/test-idp/authorize?"));
+    let authorize = started.location().to_owned();
+    bergen.host = None;
+    assert_eq!(bergen.get(&authorize).await.status, StatusCode::OK);
+    let approved = bergen.submit_login(&authorize, &[("who", "admin")]).await;
+    approved.assert_redirect(&app.url("/ansatt/logg-inn/tilbake?code="));
+    bergen.host = Some("bergen.test".to_owned());
+    bergen.follow(&approved).await.assert_redirect("/ansatt");
+    let page = bergen.get("/ansatt").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Per Admin"));
+
+    bergen.host = Some("stavanger.test".to_owned());
+    bergen.get("/ansatt").await.assert_redirect("/ansatt/logg-inn");
+    assert_eq!(bergen.get("/ansatt/admin").await.status, StatusCode::SEE_OTHER);
+}
+
+// ----- 10. Machine clients -----
+
+#[tokio::test]
+async fn a_machine_client_gets_a_token_and_reads_an_organisation_with_the_right_scope_only() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let issuer = app.url("/maskinporten");
+    let key = identity::keys::platform_key(&db, "maskinporten").await.expect("the token endpoint's key");
+    let maskinporten = identity::maskinporten::Maskinporten::new(db.clone(), issuer.clone(), key);
+    let by = audit::Actor::System("test");
+    let consumer = kernel::OrgNr::parse("974760673").expect("orgnr");
+    let pem = std::fs::read_to_string(
+        crate::helpers::repository_root().join("crates/identity/tests/fixtures/test-client-rsa.pem"),
+    )
+    .expect("the test key");
+    let client_key = identity::jose::SigningKey::from_pem(&pem, "k1").expect("an RSA key");
+    let jwk = serde_json::to_string(&client_key.public_jwk()).expect("JSON");
+    let register = async |scope: &str| {
+        let client =
+            maskinporten.register_client(&by, "Testklient", consumer, &[scope.to_owned()]).await.expect("registered");
+        maskinporten.add_key(&by, &client.client_id, &jwk).await.expect("key added");
+        client.client_id
+    };
+    let reader = register("allmenning:enhetsregisteret.read").await;
+    let notices_only = register("allmenning:notices.read").await;
+    let assertion = |client_id: &str, scope: &str| {
+        let now = i64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
+        )
+        .expect("seconds fit");
+        let claims = serde_json::json!({
+            "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
+            "jti": uuid::Uuid::now_v7().to_string(), "scope": scope,
+        });
+        client_key.sign("JWT", &claims).expect("signed")
+    };
+    let token_request = async |assertion: &str| {
+        let response = app
+            .client
+            .post(app.url("/maskinporten/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion),
+            ]))
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+    };
+
+    let signed = assertion(&reader, "allmenning:enhetsregisteret.read");
+    let (status, body) = token_request(&signed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().expect("an access token").to_owned();
+    let (status, body) = token_request(&signed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant", "a replayed assertion: {body}");
+
+    let lars = kernel::Fnr::parse(LARS).expect("persona");
+    let registers = registers::LocalRegisters::new(db.clone());
+    let mut haugen = None;
+    for (orgnr, _) in registers.roles_of(&lars).await.expect("roles") {
+        if registers.organisation(&orgnr).await.expect("lookup").is_some_and(|o| o.name.starts_with("Haugen")) {
+            haugen = Some(orgnr.as_digits());
+        }
+    }
+    let path = format!("/api/v1/organisations/{}", haugen.expect("Haugen Snekkerverksted AS"));
+    let response = app.client.get(app.url(&path)).bearer_auth(&token).send().await.expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let organisation: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(organisation["name"], "Haugen Snekkerverksted AS");
+
+    let response = app.client.get(app.url(&path)).send().await.expect("answer");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+
+    let (status, body) = token_request(&assertion(&notices_only, "allmenning:notices.read")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let narrow = body["access_token"].as_str().expect("an access token").to_owned();
+    let response = app.client.get(app.url(&path)).bearer_auth(&narrow).send().await.expect("answer");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+    let problem: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(problem["code"], "insufficient_scope");
+}
+
+// ----- 11. Production mode -----
+
+#[tokio::test]
+async fn the_test_provider_never_runs_outside_demo_mode() {
+    let app = InProcess::new(Mode::Production).await;
+    for path in ["/logg-inn", "/ansatt/logg-inn", "/test-idp/.well-known/openid-configuration", "/test-idp/authorize"] {
+        assert_eq!(app.get(path).await.status(), axum::http::StatusCode::NOT_FOUND, "{path}");
+    }
+}
