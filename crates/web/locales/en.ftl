@@ -214,3 +214,6 @@ log-action-identity-fullmakt-granted = Power of attorney given
 log-action-identity-fullmakt-revoked = Power of attorney revoked
 log-action-maskinporten-token-issued = Access token issued to an organisation
 log-action-maskinporten-token-refused = Access token refused
+logging-out-title = Logging out
+logging-out-body = You are logged out here. You are now sent on to the login service to log out there too.
+logging-out-continue = Continue logging out

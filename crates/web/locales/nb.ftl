@@ -214,3 +214,6 @@ log-action-identity-fullmakt-granted = Fullmakt gitt
 log-action-identity-fullmakt-revoked = Fullmakt trukket tilbake
 log-action-maskinporten-token-issued = Tilgangsbevis utstedt til en virksomhet
 log-action-maskinporten-token-refused = Tilgangsbevis avvist
+logging-out-title = Logger ut
+logging-out-body = Du er logget ut her. Nå sendes du videre til innloggingstjenesten for å logge ut der også.
+logging-out-continue = Fortsett utloggingen

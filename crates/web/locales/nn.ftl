@@ -214,3 +214,6 @@ log-action-identity-fullmakt-granted = Fullmakt gitt
 log-action-identity-fullmakt-revoked = Fullmakt trekt tilbake
 log-action-maskinporten-token-issued = Tilgangsbevis skrive ut til ei verksemd
 log-action-maskinporten-token-refused = Tilgangsbevis avvist
+logging-out-title = Loggar ut
+logging-out-body = Du er logga ut her. No blir du send vidare til innloggingstenesta for å logge ut der òg.
+logging-out-continue = Hald fram med utlogginga

@@ -484,6 +484,8 @@ pub(crate) struct CsrfForm {
 
 async fn logout(
     State(state): State<AppState>,
+    Lang(language): Lang,
+    Municipality(kommune): Municipality,
     MaybeUser(user): MaybeUser,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
@@ -504,14 +506,22 @@ async fn logout(
         "employees" => state.identity.employees.as_ref(),
         _ => state.identity.citizens.as_ref(),
     };
-    let destination = match provider {
-        Some(provider) => provider
-            .logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12))
-            .await
-            .unwrap_or_else(|| "/logg-ut/ferdig".to_owned()),
-        None => "/logg-ut/ferdig".to_owned(),
+    let at_provider = match provider {
+        Some(provider) => {
+            provider.logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12)).await
+        }
+        None => None,
     };
-    let mut response = Redirect::to(&destination).into_response();
+    let mut response = match at_provider {
+        // The form's own navigation may not leave the site (`form-action 'self'`), so a page
+        // here sends the browser on to the provider: a new navigation, with a link as well.
+        Some(url) => {
+            let base = crate::pages::base_context(&state, language, Some(kommune), "/logg-ut", "", None);
+            let html = state.templates.render("logging_out.html", minijinja::context! { next => url, ..base })?;
+            Html(html).into_response()
+        }
+        None => Redirect::to("/logg-ut/ferdig").into_response(),
+    };
     clear_cookie(&mut response, &state, SESSION_COOKIE);
     Ok(response)
 }

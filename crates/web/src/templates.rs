@@ -10,12 +10,13 @@ use crate::assets::Assets;
 use crate::i18n::I18n;
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 12] = [
+pub const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("../templates/base.html")),
     ("index.html", include_str!("../templates/index.html")),
     ("accessibility.html", include_str!("../templates/accessibility.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("logged_out.html", include_str!("../templates/logged_out.html")),
+    ("logging_out.html", include_str!("../templates/logging_out.html")),
     ("test_idp.html", include_str!("../templates/test_idp.html")),
     ("min_side.html", include_str!("../templates/min_side.html")),
     ("representere.html", include_str!("../templates/representere.html")),
