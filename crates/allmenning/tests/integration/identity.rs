@@ -1075,3 +1075,22 @@ async fn the_test_provider_never_runs_outside_demo_mode() {
         assert_eq!(app.get(path).await.status(), axum::http::StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+// ----- 12. Rate limits -----
+
+#[tokio::test]
+async fn logins_from_one_address_are_rate_limited() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut browser = Browser::new(&app);
+    // Thirty starts a minute from one address are allowed; the next is refused with the
+    // too-many-attempts page, and no login attempt is stored for it.
+    for attempt in 1..=30 {
+        let started = browser.get("/logg-inn").await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "attempt {attempt}");
+    }
+    let stored = number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await;
+    let refused = browser.get("/logg-inn").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.body.contains("For mange forsøk"), "{}", refused.body);
+    assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
+}
