@@ -1094,3 +1094,33 @@ async fn logins_from_one_address_are_rate_limited() {
     assert!(refused.body.contains("For mange forsøk"), "{}", refused.body);
     assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
 }
+
+#[tokio::test]
+async fn token_requests_from_one_address_are_rate_limited() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let request = async || {
+        let response = app
+            .client
+            .post(app.url("/maskinporten/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", "x.y.z")]))
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+    };
+    // 120 requests a minute from one address are answered (here: refused on their merits, each
+    // logged); the next is turned away before anything is read or written.
+    for attempt in 1..=120 {
+        let (status, body) = request().await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "attempt {attempt}: {body}");
+        assert_eq!(body["error"], "invalid_grant", "attempt {attempt}: {body}");
+    }
+    let logged = audit_count(&db, identity::actions::TOKEN_REFUSED).await;
+    assert_eq!(logged, 120);
+    let (status, body) = request().await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "slow_down", "{body}");
+    assert_eq!(audit_count(&db, identity::actions::TOKEN_REFUSED).await, logged);
+}
