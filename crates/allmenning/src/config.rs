@@ -207,7 +207,8 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
-    /// Mark cookies `Secure`; turn on when served over HTTPS.
+    /// Served over HTTPS (directly or behind a proxy): cookies are marked `Secure` and
+    /// responses carry `Strict-Transport-Security`. Turn on in production.
     pub secure_cookies: bool,
     /// The address people reach the server at, e.g. `https://tjenester.bergen.kommune.no`;
     /// login redirects come back here. Empty means `http://` and the `bind` address.

@@ -53,7 +53,8 @@ pub use crate::tenancy::MunicipalitySetting;
 pub struct WebConfig {
     /// Demo mode: shows the demo banner and the demo-only pages.
     pub demo: bool,
-    /// Mark cookies `Secure` (when served over TLS, directly or behind a proxy).
+    /// Served over TLS, directly or behind a proxy: cookies are marked `Secure` and responses
+    /// carry `Strict-Transport-Security`.
     pub secure_cookies: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -208,7 +209,7 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     PageError::Internal("handler panicked".to_owned()).into_response()
 }
 
-fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>, over_https: bool) -> Router<S> {
     let headers: [(&str, &str); 7] = [
         (
             "content-security-policy",
@@ -222,12 +223,22 @@ fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
         ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
         ("cache-control", "no-store"),
     ];
-    headers.into_iter().fold(router, |router, (name, value)| {
+    let router = headers.into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
         ))
-    })
+    });
+    // Served over HTTPS: browsers are told to come back only that way, for a year. Not for
+    // subdomains, which the municipality may serve otherwise.
+    if over_https {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    }
 }
 
 /// The whole application as one router; tests call it in-process, `serve` puts it on a socket.
@@ -258,7 +269,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = routes
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state.clone(), request_context));
-    let routes = security_headers(routes)
+    let routes = security_headers(routes, state.config.secure_cookies)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

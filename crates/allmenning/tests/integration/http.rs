@@ -111,6 +111,20 @@ async fn every_response_carries_the_security_headers_and_a_request_id() {
 }
 
 #[tokio::test]
+async fn only_a_server_behind_https_tells_browsers_to_keep_to_https() {
+    let plain = InProcess::new(Mode::Production).await;
+    assert!(!plain.get("/").await.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
+
+    let mut settings = test_settings(Mode::Production).await;
+    settings.settings.server.secure_cookies = true;
+    let https = InProcess::with(settings).await;
+    for path in ["/", "/api/v1/municipality", "/finnes-ikke"] {
+        let response = https.get(path).await;
+        assert_eq!(response.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000", "{path}");
+    }
+}
+
+#[tokio::test]
 async fn responses_are_compressed_when_asked() {
     let app = InProcess::new(Mode::Production).await;
     let response =
