@@ -65,6 +65,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
         db.migrate().await.context("cannot migrate the database")?;
+        check_deployment_mode(&db, settings.mode).await?;
         let blobs = BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
         let registers = registers::Registers::new(db.clone(), &settings.registers_config())
             .context("cannot set up the register adapters")?;
@@ -210,6 +211,41 @@ const TEST_EMPLOYEE_CLIENT: &str = "allmenning-ansatt";
 
 /// Login, sessions and machine clients, as the settings say. In demo mode a provider without
 /// an issuer is the built-in test provider; in production it is switched off.
+/// Marks a database with the mode it is first started in, and refuses to start in the other
+/// mode later: a demo (a test login where anyone can be anyone, synthetic people written into
+/// the registers) must never run on a production database, and production must never serve
+/// the demo's synthetic people.
+pub async fn check_deployment_mode(db: &Db, mode: Mode) -> anyhow::Result<()> {
+    let wanted = match mode {
+        Mode::Demo => "demo",
+        Mode::Production => "production",
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    db.execute(
+        "INSERT INTO deployment (id, mode, set_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+        &store::params![wanted, i64::try_from(now).unwrap_or(i64::MAX)],
+    )
+    .await
+    .context("cannot record what the database is for")?;
+    let stored = db
+        .lookup_texts("SELECT mode FROM deployment WHERE id = 1", &[])
+        .await
+        .context("cannot read what the database is for")?
+        .and_then(|row| row.into_iter().next().flatten())
+        .unwrap_or_default();
+    match (mode, stored.as_str()) {
+        (_, found) if found == wanted => Ok(()),
+        (Mode::Demo, _) => anyhow::bail!(
+            "this database was set up for production; the demo (with its test login and synthetic \
+             people) will not run on it. Give the demo its own data directory (--data-dir) or database URL"
+        ),
+        (Mode::Production, _) => anyhow::bail!(
+            "this database holds the demo's synthetic people; production will not run on it. Point \
+             database.url (or data_dir) at the production database"
+        ),
+    }
+}
+
 async fn build_identity(
     db: &Db,
     settings: &Settings,

@@ -201,6 +201,8 @@ async fn simulate(settings: &Settings, days: u32, seed: u64) -> anyhow::Result<(
         .await
         .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
     db.migrate().await.context("migration failed")?;
+    // The simulator rewrites register data: only ever on a demo's database.
+    crate::app::check_deployment_mode(&db, settings.mode).await?;
     let registers = registers::LocalRegisters::new(db.clone());
     anyhow::ensure!(
         registers.person_count().await? > 0,

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "person rows", include_str!("../migrations/sqlite/0003_person_rows.sql")),
     (4, "audit", include_str!("../migrations/sqlite/0004_audit.sql")),
     (5, "identity", include_str!("../migrations/sqlite/0005_identity.sql")),
+    (6, "deployment", include_str!("../migrations/sqlite/0006_deployment.sql")),
 ];
 
 /// (version, description, SQL) for PostgreSQL; the same versions as SQLite.
@@ -23,6 +24,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "person rows", include_str!("../migrations/postgres/0003_person_rows.sql")),
     (4, "audit", include_str!("../migrations/postgres/0004_audit.sql")),
     (5, "identity", include_str!("../migrations/postgres/0005_identity.sql")),
+    (6, "deployment", include_str!("../migrations/postgres/0006_deployment.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

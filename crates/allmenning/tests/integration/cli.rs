@@ -89,7 +89,7 @@ fn migrate_creates_and_migrates_the_database() {
     let url = format!("sqlite://{}", dir.path().join("m/allmenning.db").display());
     let output = allmenning().arg("migrate").env("ALLMENNING__DATABASE__URL", &url).output().expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("5 of 5 migrations applied"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("6 of 6 migrations applied"));
     assert!(dir.path().join("m/allmenning.db").exists());
 }
 
@@ -127,6 +127,33 @@ fn the_simulator_refuses_empty_registers_with_a_clear_message() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("the registers are empty"));
+}
+
+#[test]
+fn the_simulator_never_touches_a_production_database() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A production server starts once on the directory, which marks its database.
+    let mut server = allmenning()
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("a line");
+    server.kill().expect("stopped");
+    server.wait().expect("waited");
+    assert!(line.contains("listening"), "{line}");
+
+    let output = allmenning()
+        .args(["registers", "simulate", "--days", "3", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("set up for production"), "{stderr}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod deployment;
 mod helpers;
 mod http;
 mod identity;
