@@ -90,7 +90,7 @@ impl Application {
         );
         let web_config = web::WebConfig {
             demo: settings.mode == Mode::Demo,
-            secure_cookies: settings.server.secure_cookies,
+            secure_cookies: settings.served_over_https(),
             max_body_bytes: settings.server.max_body_bytes,
             designsystemet_dir: settings.server.designsystemet_dir.clone(),
             municipalities: settings.web_municipalities(),

@@ -208,7 +208,7 @@ pub struct ServerSettings {
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
     /// Served over HTTPS (directly or behind a proxy): cookies are marked `Secure` and
-    /// responses carry `Strict-Transport-Security`. Turn on in production.
+    /// responses carry `Strict-Transport-Security`. An `https://` `public_url` implies it.
     pub secure_cookies: bool,
     /// The address people reach the server at, e.g. `https://tjenester.bergen.kommune.no`;
     /// login redirects come back here. Empty means `http://` and the `bind` address.
@@ -652,6 +652,12 @@ impl Settings {
         web::tenancy::Municipalities::new(&self.web_municipalities())
             .map_err(|e| key_error("municipalities", &e.to_string()))?;
         Ok(())
+    }
+
+    /// Served over HTTPS: `server.secure_cookies` is on or `server.public_url` is an `https://`
+    /// address. Cookies are then `Secure` and responses carry `Strict-Transport-Security`.
+    pub fn served_over_https(&self) -> bool {
+        self.server.secure_cookies || self.server.public_url.starts_with("https://")
     }
 
     /// The public address, with the default filled in, without a trailing slash.

@@ -112,15 +112,26 @@ async fn every_response_carries_the_security_headers_and_a_request_id() {
 
 #[tokio::test]
 async fn only_a_server_behind_https_tells_browsers_to_keep_to_https() {
+    let language_cookie = async |app: &InProcess| {
+        let response = app.get("/sprak/en?tilbake=/").await;
+        response.headers()[header::SET_COOKIE].to_str().expect("a cookie").to_owned()
+    };
     let plain = InProcess::new(Mode::Production).await;
     assert!(!plain.get("/").await.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
+    assert!(!language_cookie(&plain).await.contains("Secure"));
 
-    let mut settings = test_settings(Mode::Production).await;
-    settings.settings.server.secure_cookies = true;
-    let https = InProcess::with(settings).await;
-    for path in ["/", "/api/v1/municipality", "/finnes-ikke"] {
-        let response = https.get(path).await;
-        assert_eq!(response.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000", "{path}");
+    // Either setting says so: `secure_cookies`, or a public address that is https://.
+    let mut by_flag = test_settings(Mode::Production).await;
+    by_flag.settings.server.secure_cookies = true;
+    let mut by_address = test_settings(Mode::Production).await;
+    by_address.settings.server.public_url = "https://tjenester.example.no".to_owned();
+    for settings in [by_flag, by_address] {
+        let https = InProcess::with(settings).await;
+        for path in ["/", "/api/v1/municipality", "/finnes-ikke"] {
+            let response = https.get(path).await;
+            assert_eq!(response.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000", "{path}");
+        }
+        assert!(language_cookie(&https).await.ends_with("; Secure"));
     }
 }
 
