@@ -117,14 +117,14 @@ fn id_tells_what_a_number_is() {
     assert_eq!(broken_config.status.code(), Some(0));
 }
 
+fn simulate_three_days(data_dir: &std::path::Path) -> std::process::Output {
+    allmenning().args(["registers", "simulate", "--days", "3", "--data-dir"]).arg(data_dir).output().expect("runs")
+}
+
 #[test]
 fn the_simulator_refuses_empty_registers_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = allmenning()
-        .args(["registers", "simulate", "--days", "3", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
+    let output = simulate_three_days(dir.path());
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("the registers are empty"));
 }
@@ -146,11 +146,7 @@ fn the_simulator_never_touches_a_production_database() {
     server.wait().expect("waited");
     assert!(line.contains("listening"), "{line}");
 
-    let output = allmenning()
-        .args(["registers", "simulate", "--days", "3", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
+    let output = simulate_three_days(dir.path());
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("set up for production"), "{stderr}");
