@@ -31,7 +31,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use kernel::Language;
@@ -183,8 +183,13 @@ async fn request_context(State(state): State<AppState>, mut request: Request, ne
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).map(str::to_owned);
 
     let response = next.run(request).await;
-    let Some(marker) = response.extensions().get::<ErrorPage>().copied() else {
-        return response;
+    let marker = match response.extensions().get::<ErrorPage>().copied() {
+        Some(marker) => marker,
+        None if !is_api_path(&path) => match extractor_rejection(&response) {
+            Some(status) => ErrorPage { status },
+            None => return response,
+        },
+        None => return response,
     };
     if is_api_path(&path) {
         let mut problem = problem_for_status(marker.status);
@@ -207,6 +212,25 @@ async fn fallback() -> PageError {
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     PageError::Internal("handler panicked".to_owned()).into_response()
+}
+
+/// An extractor's own refusal of a request to a page (a body that is not a form, one over
+/// the size limit): axum answers those in plain English text. They get the error page in the
+/// visitor's language instead, with the status they would have had (415 and 422 as 400).
+fn extractor_rejection(response: &Response) -> Option<StatusCode> {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    match response.status() {
+        _ if !plain => None,
+        StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
+            Some(StatusCode::BAD_REQUEST)
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => Some(StatusCode::PAYLOAD_TOO_LARGE),
+        _ => None,
+    }
 }
 
 fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>, over_https: bool) -> Router<S> {

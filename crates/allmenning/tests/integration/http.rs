@@ -136,6 +136,40 @@ async fn only_a_server_behind_https_tells_browsers_to_keep_to_https() {
 }
 
 #[tokio::test]
+async fn a_form_that_is_not_a_form_gets_the_error_page_in_the_visitors_language() {
+    let app = InProcess::new(Mode::Demo).await;
+    let post = |content_type: &str, body: Vec<u8>| {
+        Request::post("/logg-ut")
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::COOKIE, "lang=nn")
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let response = app.send(post("application/json", b"{}".to_vec())).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().expect("type").starts_with("text/html"));
+    let html = body_text(response).await;
+    assert!(html.contains("Førespurnaden kunne ikkje handsamast"), "{html}");
+
+    let too_large = format!("csrf={}", "x".repeat(2 * 1024 * 1024)).into_bytes();
+    let response = app.send(post("application/x-www-form-urlencoded", too_large)).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = body_text(response).await;
+    assert!(html.contains("For mykje innhald"), "{html}");
+
+    // The API keeps its problem+json.
+    let response = app
+        .send(
+            Request::post("/api/v1/feedback")
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from("a"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+}
+
+#[tokio::test]
 async fn responses_are_compressed_when_asked() {
     let app = InProcess::new(Mode::Production).await;
     let response =
