@@ -23,11 +23,12 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for MultiFor
 /// The body as a JSON object: a name given once maps to a string, a repeated one to a list.
 fn grouped(body: &[u8]) -> serde_json::Value {
     let mut object = serde_json::Map::new();
-    for (name, value) in pairs(body) {
-        let value = serde_json::Value::String(value);
-        match object.get_mut(&name) {
+    // Invalid escapes are kept as they are, and invalid UTF-8 becomes U+FFFD.
+    for (name, value) in form_urlencoded::parse(body) {
+        let value = serde_json::Value::String(value.into_owned());
+        match object.get_mut(name.as_ref()) {
             None => {
-                object.insert(name, value);
+                object.insert(name.into_owned(), value);
             }
             Some(serde_json::Value::Array(list)) => list.push(value),
             Some(single) => {
@@ -53,43 +54,6 @@ pub fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
     })
 }
 
-/// Percent-decoding of one `application/x-www-form-urlencoded` component; invalid escapes
-/// are kept as they are, and invalid UTF-8 becomes U+FFFD.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(bytes)
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +75,7 @@ mod tests {
         assert_eq!(parse("name=%C3%A6+b&areas=a").name.as_deref(), Some("æ b"));
         assert_eq!(parse("areas=x").areas, vec!["x"]);
         assert!(parse("name=").areas.is_empty());
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%FF"), "\u{FFFD}");
+        assert_eq!(parse("name=%zz%4").name.as_deref(), Some("%zz%4"));
+        assert_eq!(parse("name=%FF").name.as_deref(), Some("\u{FFFD}"));
     }
 }

@@ -214,52 +214,14 @@ fn section<'h>(html: &'h str, id: &str) -> &'h str {
     &rest[..rest.find("</ul>").unwrap_or(rest.len())]
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                char::from(byte).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
-}
-
 fn encode_form(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(name, value)| format!("{}={}", encode(name), encode(value))).collect::<Vec<_>>().join("&")
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let byte = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok());
-                out.push(byte.expect("a valid percent escape"));
-                i += 2;
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).expect("UTF-8")
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
 /// The decoded query parameters of a URL, in order.
 fn query_pairs(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).map(|(name, value)| (name.into_owned(), value.into_owned())).collect()
 }
 
 fn query_value(url: &str, name: &str) -> String {
@@ -837,7 +799,13 @@ async fn front_channel_logout_ends_the_session_of_that_provider_session_only() {
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert_eq!(sessions_of(&db, INGRID).await, 2);
 
-    let page = provider_frame.get(&format!("/logg-ut/frontkanal?iss={}&sid={}", encode(&issuer), encode(&sid))).await;
+    let page = provider_frame
+        .get(&format!(
+            "/logg-ut/frontkanal?iss={}&sid={}",
+            identity::oidc::form_encode(&issuer),
+            identity::oidc::form_encode(&sid)
+        ))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let csp = page.headers["content-security-policy"].to_str().expect("csp");
     assert!(csp.contains(&format!("frame-ancestors {}", app.url(""))), "{csp}");
