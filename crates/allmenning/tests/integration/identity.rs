@@ -121,6 +121,12 @@ impl Browser {
         self.send(request).await
     }
 
+    async fn post_raw(&mut self, target: &str, content_type: &str, body: &[u8]) -> Page {
+        let request =
+            self.client.post(self.absolute(target)).header(header::CONTENT_TYPE, content_type).body(body.to_vec());
+        self.send(request).await
+    }
+
     async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
         let request = self
             .client
@@ -1091,4 +1097,149 @@ async fn token_requests_from_one_address_are_rate_limited() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["error"], "slow_down", "{body}");
     assert_eq!(audit_count(&db, identity::actions::TOKEN_REFUSED).await, logged);
+}
+
+// ----- 13. Hostile input -----
+
+/// Everything a form could change, as text: the national identity tables row by row, and the
+/// municipality's employees, roles, units and feedback.
+async fn everything_changeable(db: &Db) -> Vec<String> {
+    let mut state = Vec::new();
+    for sql in [
+        "SELECT id_hash || ' ' || acting_as FROM sessions ORDER BY id_hash",
+        "SELECT id || ' ' || holder || ' ' || areas || ' ' || valid_to || ' ' || CAST(COALESCE(revoked_at, 0) AS TEXT) \
+         FROM fullmakter ORDER BY id",
+        "SELECT id FROM person_notices ORDER BY id",
+        "SELECT client_id || ' ' || name || ' ' || scopes || ' ' || CAST(COALESCE(disabled_at, 0) AS TEXT) \
+         FROM machine_clients ORDER BY client_id",
+        "SELECT client_id || ' ' || kid FROM machine_client_keys ORDER BY client_id, kid",
+        "SELECT issuer || ' ' || jti FROM used_jtis ORDER BY issuer, jti",
+        "SELECT CAST(COUNT(*) AS TEXT) FROM test_idp_codes",
+    ] {
+        state.push(texts(db, sql, &[]).await.join("\n"));
+    }
+    let bergen = kernel::Kommunenummer::parse("4601").expect("kommunenummer");
+    let employees = identity::employees::Employees::new(db.clone(), bergen);
+    state.push(format!("{:?}", employees.list().await.expect("employees")));
+    state.push(format!("{:?}", employees.units().await.expect("units")));
+    state.push(store::content::feedback_count(db.municipal(bergen)).await.expect("feedback").to_string());
+    state
+}
+
+#[tokio::test]
+async fn hostile_bodies_to_every_form_change_nothing_and_never_fail_the_server() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let mut ingrid = Browser::new(&app);
+    ingrid.login_as(INGRID).await;
+    let ingrid_csrf = ingrid.csrf("/min-side/fullmakt").await;
+    let mut admin = Browser::new(&app);
+    admin.login_employee("admin").await;
+    let admin_csrf = admin.csrf("/ansatt/admin").await;
+    let mut stranger = Browser::new(&app);
+    let before = everything_changeable(&db).await;
+
+    let long = "x".repeat(5_000);
+    let next_year = today_plus_years(1);
+    let far = today_plus_years(10);
+    // Bodies no form accepts: empty, not a form, broken escapes, not UTF-8, a wrong CSRF token.
+    let garbage: [(&str, &[u8]); 6] = [
+        ("application/x-www-form-urlencoded", b""),
+        ("application/json", b"{\"csrf\": \"x\"}"),
+        ("application/x-www-form-urlencoded", b"%ZZ=%&&=&csrf"),
+        ("application/x-www-form-urlencoded", b"csrf=\xff\xfe&name=\xc3"),
+        ("application/x-www-form-urlencoded", b"csrf=feil&som=myself&holder=17825133097&areas=helse-omsorg"),
+        ("text/plain", b"csrf=feil"),
+    ];
+    let resident_routes = ["/logg-ut", "/logg-ut/overalt", "/min-side/representere", "/min-side/fullmakt"];
+    let admin_routes = [
+        "/logg-ut",
+        "/logg-ut/overalt",
+        "/ansatt/admin/ansatte",
+        "/ansatt/admin/roller",
+        "/ansatt/admin/klienter",
+        "/ansatt/admin/klienter/nokler",
+        "/ansatt/admin/klienter/endre",
+    ];
+    let open_routes =
+        ["/tilgjengelighet/tilbakemelding", "/test-idp/authorize", "/test-idp/token", "/maskinporten/token"];
+    let mut answers = Vec::new();
+    for (content_type, body) in garbage {
+        for route in resident_routes.iter().chain(["/min-side/fullmakt/x/trekk"].iter()) {
+            answers.push((*route, ingrid.post_raw(route, content_type, body).await.status));
+        }
+        for route in admin_routes {
+            answers.push((route, admin.post_raw(route, content_type, body).await.status));
+        }
+        for route in open_routes.iter().chain(resident_routes.iter()).chain(admin_routes.iter()) {
+            answers.push((*route, stranger.post_raw(route, content_type, body).await.status));
+        }
+    }
+
+    // The right CSRF token, and fields that do not check out.
+    let resident_forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/min-side/representere", vec![("som", "")]),
+        ("/min-side/representere", vec![("som", "child:17825133097")]),
+        ("/min-side/representere", vec![("som", "organisation:999999999")]),
+        ("/min-side/representere", vec![("som", "fullmakt:finnes-ikke")]),
+        ("/min-side/representere", vec![("som", &long)]),
+        ("/min-side/fullmakt", vec![("holder", ""), ("areas", "helse-omsorg"), ("valid_to", &next_year)]),
+        ("/min-side/fullmakt", vec![("holder", "12345678901"), ("areas", "helse-omsorg"), ("valid_to", &next_year)]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("areas", "ukjent"), ("valid_to", &next_year)]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("valid_to", &next_year)]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("areas", "helse-omsorg"), ("valid_to", "2020-01-01")]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("areas", "helse-omsorg"), ("valid_to", "i morgen")]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("areas", "helse-omsorg"), ("valid_to", &far)]),
+        ("/min-side/fullmakt", vec![("holder", PER), ("areas", &long), ("valid_to", &next_year)]),
+        ("/min-side/fullmakt/finnes-ikke/trekk", vec![]),
+        ("/min-side/fullmakt/%27%20OR%201%3D1/trekk", vec![]),
+    ];
+    for (route, fields) in resident_forms {
+        let mut fields = fields;
+        fields.push(("csrf", &ingrid_csrf));
+        answers.push((route, ingrid.post_form(route, &fields).await.status));
+    }
+    let admin_forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/ansatt/admin/ansatte", vec![("subject", ""), ("name", "Ny Ansatt")]),
+        ("/ansatt/admin/ansatte", vec![("subject", "ny"), ("name", "")]),
+        ("/ansatt/admin/ansatte", vec![("subject", &long), ("name", "Ny Ansatt")]),
+        ("/ansatt/admin/ansatte", vec![("subject", "ny"), ("name", "Ny Ansatt"), ("email", "uten-krollalfa")]),
+        ("/ansatt/admin/ansatte", vec![("subject", "admin"), ("name", "En til")]),
+        ("/ansatt/admin/roller", vec![("employee", "finnes-ikke"), ("role", "leder"), ("unit", "barnehage")]),
+        ("/ansatt/admin/roller", vec![("employee", "finnes-ikke"), ("role", "keiser"), ("unit", "barnehage")]),
+        ("/ansatt/admin/roller", vec![("role", "leder"), ("unit", "ukjent")]),
+        ("/ansatt/admin/klienter", vec![("name", ""), ("orgnr", "974760673"), ("scopes", "allmenning:notices.read")]),
+        ("/ansatt/admin/klienter", vec![("name", "K"), ("orgnr", "123"), ("scopes", "allmenning:notices.read")]),
+        ("/ansatt/admin/klienter", vec![("name", "K"), ("orgnr", "974760673"), ("scopes", "ukjent:scope")]),
+        ("/ansatt/admin/klienter", vec![("name", "K"), ("orgnr", "974760673")]),
+        (
+            "/ansatt/admin/klienter",
+            vec![("name", &long), ("orgnr", "974760673"), ("scopes", "allmenning:notices.read")],
+        ),
+        ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "{}")]),
+        ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "ikke json")]),
+        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "disable")]),
+        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("kid", "k1"), ("action", "remove_key")]),
+        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "eksploder")]),
+    ];
+    for (route, fields) in admin_forms {
+        let mut fields = fields;
+        fields.push(("csrf", &admin_csrf));
+        answers.push((route, admin.post_form(route, &fields).await.status));
+    }
+    for (route, fields) in [
+        ("/tilgjengelighet/tilbakemelding", vec![("message", "")]),
+        ("/tilgjengelighet/tilbakemelding", vec![("message", "Hei"), ("contact_email", "ikke-en-adresse")]),
+        ("/tilgjengelighet/tilbakemelding", vec![("message", &"x".repeat(100_000))]),
+    ] {
+        answers.push((route, stranger.post_form(route, &fields).await.status));
+    }
+
+    for (route, status) in &answers {
+        assert!(status.is_client_error() || status.is_redirection(), "{route}: {status}");
+    }
+    assert_eq!(everything_changeable(&db).await, before, "a hostile body changed something");
+    // Both sessions are still there and still act as themselves.
+    assert_eq!(ingrid.get("/min-side").await.status, StatusCode::OK);
+    assert_eq!(acting_kind(&db, INGRID).await, "myself");
+    assert_eq!(admin.get("/ansatt/admin").await.status, StatusCode::OK);
 }
