@@ -215,11 +215,20 @@ async fn choose(
 struct GrantForm {
     #[serde(skip_serializing)]
     csrf: Option<String>,
+    // A field not given is left out, so the page shows an empty field rather than "none".
+    #[serde(skip_serializing_if = "Option::is_none")]
     holder: Option<String>,
     #[serde(default, deserialize_with = "crate::forms::one_or_many")]
     areas: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     valid_to: Option<String>,
+}
+
+/// A date as people in Norway write it, and as the access log shows it: 23.11.2026.
+fn shown_date(date: time::Date) -> String {
+    format!("{:02}.{:02}.{}", date.day(), u8::from(date.month()), date.year())
 }
 
 #[derive(Serialize)]
@@ -262,8 +271,8 @@ async fn fullmakt_view(
         id: f.id.clone(),
         name: known.iter().find(|(fnr, _)| fnr == other).map_or_else(String::new, |(_, n)| n.clone()),
         areas: f.areas.iter().map(|a| area_name(a, language)).collect(),
-        valid_from: f.valid_from.to_string(),
-        valid_to: f.valid_to.to_string(),
+        valid_from: shown_date(f.valid_from),
+        valid_to: shown_date(f.valid_to),
         active: f.active_on(day),
     };
     let given: Vec<FullmaktView> = given.iter().map(|f| view(f, &f.holder)).collect();

@@ -620,7 +620,10 @@ async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
     let fullmakter = || number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM fullmakter", &[]);
     let mut ingrid = Browser::new(&app);
     ingrid.login_as(INGRID).await;
-    let csrf = ingrid.csrf("/min-side/fullmakt").await;
+    let page = ingrid.get("/min-side/fullmakt").await;
+    assert!(page.body.contains(r#"id="holder" name="holder" maxlength="13" value="""#), "an empty field");
+    assert!(page.body.contains(r#"id="valid_to" name="valid_to" value="""#), "an empty field");
+    let csrf = csrf_of(&page.body);
     let next_year = today_plus_years(1);
 
     let unknown = valid_fnr("018150", true);
@@ -657,6 +660,11 @@ async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
     assert_eq!(texts(&db, notices, &params![INGRID]).await, ["fullmakt-granted-by-you"]);
     assert_eq!(texts(&db, notices, &params![PER]).await, ["fullmakt-granted-to-you"]);
     let id = texts(&db, "SELECT id FROM fullmakter", &[]).await.remove(0);
+    // The period as people write dates here: day, month, year.
+    let shown = |iso: &str| iso.split('-').rev().collect::<Vec<_>>().join(".");
+    let period = format!("Gjelder {} til {}.", shown(&today_plus_years(0)), shown(&next_year));
+    let page = ingrid.get("/min-side/fullmakt").await;
+    assert!(page.body.contains(&period), "{period}: {}", page.body);
 
     let mut per = Browser::new(&app);
     per.login_as(PER).await;
