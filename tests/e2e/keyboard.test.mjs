@@ -60,6 +60,10 @@ test('the skip link is focused first, is visible, and moves to the main content'
     assert.ok(skip.hasFocusIndicator, `the skip link shows focus (outline ${skip.outline}, box-shadow ${skip.boxShadow})`);
 
     await page.keyboard.press('Enter');
+    // Following an in-page link is a navigation of its own; give it a moment before asking.
+    await page
+      .waitForFunction(() => window.location.hash === '#hovedinnhold', null, { timeout: 5000 })
+      .catch(() => {});
     assert.equal(new URL(page.url()).hash, '#hovedinnhold', 'Enter on the skip link follows it');
     const target = await focused(page);
     assert.deepEqual(
