@@ -101,7 +101,15 @@ async fn admin_page(
         .await?
         .into_iter()
         .map(|e| {
-            let roles: Vec<_> = e.roles.iter().map(|g| context! { role => g.role.code(), unit => g.unit }).collect();
+            let roles: Vec<_> = e
+                .roles
+                .iter()
+                .map(|g| {
+                    // The unit as people know it; its code only where the unit is gone.
+                    let unit_name = units.iter().find(|u| u.code == g.unit).map(|u| u.name.clone());
+                    context! { role => g.role.code(), unit => g.unit, unit_name => unit_name }
+                })
+                .collect();
             context! { id => e.id, name => e.name, subject => e.subject, email => e.email, roles => roles }
         })
         .collect();

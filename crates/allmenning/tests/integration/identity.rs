@@ -891,6 +891,9 @@ async fn employees_see_what_their_roles_allow_and_administrators_grant_roles() {
     admin.login_employee("admin").await;
     let page = admin.get("/ansatt/admin").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // Roles name their unit as people know it.
+    assert!(page.body.contains("Saksbehandler (Barnehageavdelingen)"), "{}", page.body);
+    assert!(page.body.contains("Administrator (hele kommunen)"), "{}", page.body);
     let admin_csrf = csrf_of(&page.body);
 
     let mut kari = Browser::new(&app);
