@@ -38,9 +38,67 @@ impl Timestamp {
     }
 }
 
+/// Norway's offset from UTC at `at`: +01:00 (CET), and +02:00 (CEST) from 01:00 UTC on the
+/// last Sunday of March to 01:00 UTC on the last Sunday of October, the EU rule Norway follows.
+pub fn norway_offset(at: ::time::OffsetDateTime) -> ::time::UtcOffset {
+    use ::time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
+    let utc = at.to_offset(UtcOffset::UTC);
+    // March and October both have 31 days; step back from the 31st to its Sunday.
+    let last_sunday = |month: Month| {
+        Date::from_calendar_date(utc.year(), month, 31)
+            .ok()
+            .and_then(|last| {
+                last.checked_sub(::time::Duration::days(i64::from(last.weekday().number_days_from_sunday())))
+            })
+            .map(|sunday| {
+                PrimitiveDateTime::new(sunday, Time::from_hms(1, 0, 0).unwrap_or(Time::MIDNIGHT)).assume_utc()
+            })
+    };
+    let summer = match (last_sunday(Month::March), last_sunday(Month::October)) {
+        (Some(start), Some(end)) => utc >= start && utc < end,
+        _ => false,
+    };
+    let hours = if summer { 2 } else { 1 };
+    UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+/// `at` on Norwegian clocks.
+pub fn in_norway(at: ::time::OffsetDateTime) -> ::time::OffsetDateTime {
+    at.to_offset(norway_offset(at))
+}
+
+/// Now, on Norwegian clocks.
+pub fn now_in_norway() -> ::time::OffsetDateTime {
+    in_norway(::time::OffsetDateTime::now_utc())
+}
+
+/// Today's date in Norway.
+pub fn today_in_norway() -> ::time::Date {
+    now_in_norway().date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ::time::macros::datetime;
+
+    #[test]
+    fn norwegian_clocks_follow_summer_time() {
+        let hours = |at| norway_offset(at).whole_hours();
+        assert_eq!(hours(datetime!(2026-01-15 12:00 UTC)), 1);
+        assert_eq!(hours(datetime!(2026-07-15 12:00 UTC)), 2);
+        // 2026: summer time from Sunday 29 March to Sunday 25 October, at 01:00 UTC.
+        assert_eq!(hours(datetime!(2026-03-29 00:59:59 UTC)), 1);
+        assert_eq!(hours(datetime!(2026-03-29 01:00 UTC)), 2);
+        assert_eq!(hours(datetime!(2026-10-25 00:59:59 UTC)), 2);
+        assert_eq!(hours(datetime!(2026-10-25 01:00 UTC)), 1);
+        // 2027: 28 March and 31 October (the 31st itself is the last Sunday).
+        assert_eq!(hours(datetime!(2027-03-28 01:00 UTC)), 2);
+        assert_eq!(hours(datetime!(2027-10-31 00:30 UTC)), 2);
+        assert_eq!(hours(datetime!(2027-10-31 01:00 UTC)), 1);
+        // Late on New Year's Eve in UTC is already the new year in Norway.
+        assert_eq!(in_norway(datetime!(2026-12-31 23:30 UTC)).date(), ::time::macros::date!(2027 - 01 - 01));
+    }
 
     #[test]
     fn formats_rfc3339_in_utc() {

@@ -134,8 +134,9 @@ fn clear_cookie(response: &mut Response, state: &AppState, name: &str) {
     set_cookie(response, state, name, "", Some(0));
 }
 
+/// Today in Norway: a child turns 18, and a fullmakt starts and ends, on Norwegian dates.
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    kernel::time::today_in_norway()
 }
 
 /// Loads the session named by the cookie, checks it belongs here and that whom it acts as

@@ -25,8 +25,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/fullmakt/{id}/trekk", post(revoke))
 }
 
+/// Today in Norway: a child turns 18, and a fullmakt starts and ends, on Norwegian dates.
 fn today() -> time::Date {
-    time::OffsetDateTime::now_utc().date()
+    kernel::time::today_in_norway()
 }
 
 fn area_name(code: &str, language: Language) -> String {
@@ -106,6 +107,7 @@ async fn min_side(
         .map(|entry| {
             let at = time::OffsetDateTime::from_unix_timestamp(entry.at / 1000)
                 .ok()
+                .map(kernel::time::in_norway)
                 .and_then(|t| t.format(time::macros::format_description!("[day].[month].[year] [hour]:[minute]")).ok())
                 .unwrap_or_default();
             let (by_key, orgnr) = actor_key(&entry.actor, &me);

@@ -300,23 +300,12 @@ fn valid_fnr(ddmmyy: &str, synthetic: bool) -> kernel::Fnr {
         .expect("some individual number is valid")
 }
 
-/// Today (UTC, as the server sees it) moved by `years`, as YYYY-MM-DD.
-fn today_plus_years(years: i64) -> String {
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
-    let days = i64::try_from(seconds / 86_400).expect("days fit");
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+/// Today in Norway (as the server sees it) moved by `years`, as YYYY-MM-DD.
+fn today_plus_years(years: i32) -> String {
+    let today = kernel::time::today_in_norway();
     // 29 February is not in every year; the 28th is as good for these tests.
-    let day = if month == 2 && day == 29 { 28 } else { day };
-    format!("{:04}-{month:02}-{day:02}", year + years)
+    let day = if u8::from(today.month()) == 2 && today.day() == 29 { 28 } else { today.day() };
+    format!("{:04}-{:02}-{day:02}", today.year() + years, u8::from(today.month()))
 }
 
 // ----- 1. A whole login -----
@@ -325,6 +314,12 @@ fn today_plus_years(years: i64) -> String {
 async fn a_resident_logs_in_through_the_test_provider_and_a_new_login_replaces_the_session() {
     let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
     let mut browser = Browser::new(&app);
+    // The access log shows times on Norwegian clocks (the login's minute, or the next).
+    let clock = || {
+        let now = kernel::time::now_in_norway();
+        format!("{:02}.{:02}.{} {:02}:{:02}", now.day(), u8::from(now.month()), now.year(), now.hour(), now.minute())
+    };
+    let before = clock();
     let finished = browser.login_as(INGRID).await;
     let cookie = finished.set_cookie("sesjon").expect("the session cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -332,6 +327,8 @@ async fn a_resident_logs_in_through_the_test_provider_and_a_new_login_replaces_t
     let page = browser.get("/min-side").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Ingrid Solberg"), "{}", page.body);
+    let log = section(&page.body, "access-log");
+    assert!(log.contains(&before) || log.contains(&clock()), "{before}: {log}");
     let logins = "SELECT CAST(COUNT(*) AS TEXT) FROM audit_log WHERE action = 'identity.login' AND subject = $1";
     assert_eq!(number(&db, logins, &params![INGRID]).await, 1);
     assert_eq!(sessions_of(&db, INGRID).await, 1);
