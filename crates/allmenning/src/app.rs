@@ -209,8 +209,6 @@ fn configured_provider(
 const TEST_CITIZEN_CLIENT: &str = "allmenning-innbygger";
 const TEST_EMPLOYEE_CLIENT: &str = "allmenning-ansatt";
 
-/// Login, sessions and machine clients, as the settings say. In demo mode a provider without
-/// an issuer is the built-in test provider; in production it is switched off.
 /// Marks a database with the mode it is first started in, and refuses to start in the other
 /// mode later: a demo (a test login where anyone can be anyone, synthetic people written into
 /// the registers) must never run on a production database, and production must never serve
@@ -246,6 +244,8 @@ pub async fn check_deployment_mode(db: &Db, mode: Mode) -> anyhow::Result<()> {
     }
 }
 
+/// Login, sessions and machine clients, as the settings say. In demo mode a provider without
+/// an issuer is the built-in test provider; in production it is switched off.
 async fn build_identity(
     db: &Db,
     settings: &Settings,

@@ -134,11 +134,6 @@ fn clear_cookie(response: &mut Response, state: &AppState, name: &str) {
     set_cookie(response, state, name, "", Some(0));
 }
 
-/// Today in Norway: a child turns 18, and a fullmakt starts and ends, on Norwegian dates.
-fn today() -> time::Date {
-    kernel::time::today_in_norway()
-}
-
 /// Loads the session named by the cookie, checks it belongs here and that whom it acts as
 /// still holds, and puts a [`CurrentUser`] in the request.
 pub(crate) async fn load_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
@@ -166,7 +161,9 @@ async fn current_user(
     }
     let mut user = CurrentUser { session: session.clone(), fullmakt_areas: vec![], acting_ended: false };
     if let Principal::Person(me) = &session.principal {
-        match acting::still_valid(&state.identity.fullmakter, me, &session.acting_as, today()).await? {
+        match acting::still_valid(&state.identity.fullmakter, me, &session.acting_as, kernel::time::today_in_norway())
+            .await?
+        {
             acting::Check::Valid { fullmakt_areas } => user.fullmakt_areas = fullmakt_areas,
             acting::Check::Ended => {
                 state.identity.sessions.set_acting_as(&session, &ActingAs::Myself, None).await?;

@@ -25,11 +25,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/fullmakt/{id}/trekk", post(revoke))
 }
 
-/// Today in Norway: a child turns 18, and a fullmakt starts and ends, on Norwegian dates.
-fn today() -> time::Date {
-    kernel::time::today_in_norway()
-}
-
 fn area_name(code: &str, language: Language) -> String {
     fullmakt::SERVICE_AREAS
         .iter()
@@ -147,7 +142,7 @@ async fn options(state: &AppState, citizen: &Citizen) -> Result<Vec<acting::Acti
         &caller,
         &citizen.me,
         &citizen.user.session.display_name,
-        today(),
+        kernel::time::today_in_norway(),
     )
     .await?)
 }
@@ -268,7 +263,7 @@ async fn fullmakt_view(
     people.dedup();
     people.truncate(registers::MAX_BATCH);
     let known = names(state, citizen, &people).await?;
-    let day = today();
+    let day = kernel::time::today_in_norway();
     let view = |f: &fullmakt::Fullmakt, other: &Fnr| FullmaktView {
         id: f.id.clone(),
         name: known.iter().find(|(fnr, _)| fnr == other).map_or_else(String::new, |(_, n)| n.clone()),
@@ -338,7 +333,7 @@ async fn grant(
     if holder.is_none() {
         errors.push(("holder", "fullmakt-error-holder"));
     }
-    let day = today();
+    let day = kernel::time::today_in_norway();
     let valid_from = match form.valid_from.as_deref().filter(|v| !v.trim().is_empty()) {
         None => Some(day),
         Some(text) => parse_date(Some(text)),
