@@ -16,13 +16,27 @@ use serde::{Deserialize, Serialize};
 use crate::error::PageError;
 use crate::{AppState, Lang};
 
-/// The demo employees the test provider offers: subject, name, what they do.
+/// The demo employees the test provider offers: subject, name, and the message that says
+/// what they do.
 pub const DEMO_EMPLOYEES: [(&str, &str, &str); 4] = [
-    ("kari.saksbehandler", "Kari Nilsen", "saksbehandler, barnehage"),
-    ("ola.leder", "Ola Dahl", "leder, barnehage"),
-    ("anne.arkivar", "Anne Moen", "arkivar"),
-    ("admin", "Per Admin", "administrator"),
+    ("kari.saksbehandler", "Kari Nilsen", "test-idp-employee-kari"),
+    ("ola.leder", "Ola Dahl", "test-idp-employee-ola"),
+    ("anne.arkivar", "Anne Moen", "test-idp-employee-anne"),
+    ("admin", "Per Admin", "test-idp-employee-admin"),
 ];
+
+/// The message that tells a persona's situation, so a demo user knows whom to pick.
+fn persona_story(persona: Persona) -> &'static str {
+    match persona {
+        Persona::ParentOfNewborn => "test-idp-persona-parent-of-newborn",
+        Persona::JustMovedIn => "test-idp-persona-just-moved-in",
+        Persona::ReservedAgainstDigitalPost => "test-idp-persona-reserved",
+        Persona::StrengtFortrolig => "test-idp-persona-strengt-fortrolig",
+        Persona::DagligLederOfNewBusiness => "test-idp-persona-daglig-leder",
+        Persona::NewInNorway => "test-idp-persona-new-in-norway",
+        Persona::NextOfKinOfDeceased => "test-idp-persona-next-of-kin",
+    }
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -50,6 +64,7 @@ struct Choice {
     value: String,
     name: String,
     detail: String,
+    story: String,
 }
 
 /// The request's parameters, carried through the login form as hidden fields.
@@ -113,14 +128,20 @@ fn render_login(
     let choices: Vec<Choice> = match audience {
         Audience::Residents => Persona::ALL
             .iter()
-            .map(|p| Choice { value: p.fnr().as_digits(), name: p.name().to_owned(), detail: p.fnr().as_digits() })
+            .map(|p| Choice {
+                value: p.fnr().as_digits(),
+                name: p.name().to_owned(),
+                detail: p.fnr().as_digits(),
+                story: state.i18n.message(language, persona_story(*p), &[]),
+            })
             .collect(),
         Audience::Employees => DEMO_EMPLOYEES
             .iter()
-            .map(|(subject, name, detail)| Choice {
+            .map(|(subject, name, story)| Choice {
                 value: (*subject).to_owned(),
                 name: (*name).to_owned(),
-                detail: (*detail).to_owned(),
+                detail: (*subject).to_owned(),
+                story: state.i18n.message(language, story, &[]),
             })
             .collect(),
     };
@@ -273,4 +294,19 @@ async fn end_session(State(state): State<AppState>, Query(query): Query<EndSessi
         query.state.as_deref(),
     );
     Ok(Redirect::to(target.as_deref().unwrap_or("/")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_persona_and_demo_employee_has_a_story_in_every_language() {
+        for (language, source) in crate::i18n::SOURCES {
+            let ids = crate::i18n::message_ids(source);
+            for key in Persona::ALL.map(persona_story).into_iter().chain(DEMO_EMPLOYEES.map(|(_, _, key)| key)) {
+                assert!(ids.iter().any(|id| id == key), "{key} is missing in {language}");
+            }
+        }
+    }
 }

@@ -477,6 +477,10 @@ async fn the_test_provider_accepts_only_synthetic_numbers_and_known_clients_and_
     let codes = || number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM test_idp_codes", &[]);
     let mut browser = Browser::new(&app);
     let authorize = browser.start_login("/logg-inn").await;
+    // Each persona comes with its situation, so a demo user knows whom to pick.
+    let page = browser.get(&authorize).await;
+    assert!(page.body.contains("Har nettopp fått en datter, Emma."), "{}", page.body);
+    assert!(page.body.contains("aria-describedby=\"who-1-story\""), "{}", page.body);
 
     let real = valid_fnr("010150", false).as_digits();
     let page = browser.submit_login(&authorize, &[("who", INGRID), ("pid", &real), ("acr", SUBSTANTIAL)]).await;
