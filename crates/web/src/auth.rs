@@ -490,16 +490,7 @@ async fn logout(
     let Some(user) = user else { return Ok(Redirect::to("/").into_response()) };
     check_csrf(&user, form.csrf.as_deref())?;
     state.identity.sessions.end(&user.session).await?;
-    let subject = user.person().copied();
-    identity::record(
-        &state.db,
-        user.session.principal.actor(),
-        None,
-        actions::LOGOUT,
-        subject.as_ref(),
-        Some("logout"),
-    )
-    .await?;
+    record_logout(&state, &user, "logout").await?;
     let provider = match user.session.provider.as_str() {
         "employees" => state.identity.employees.as_ref(),
         _ => state.identity.citizens.as_ref(),
@@ -524,6 +515,14 @@ async fn logout(
     Ok(response)
 }
 
+/// The logout in the access log; `how` is `logout` or `everywhere`.
+async fn record_logout(state: &AppState, user: &CurrentUser, how: &str) -> Result<(), PageError> {
+    let subject = user.person().copied();
+    identity::record(&state.db, user.session.principal.actor(), None, actions::LOGOUT, subject.as_ref(), Some(how))
+        .await?;
+    Ok(())
+}
+
 async fn logout_everywhere(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -532,16 +531,7 @@ async fn logout_everywhere(
     let Some(user) = user else { return Ok(Redirect::to("/").into_response()) };
     check_csrf(&user, form.csrf.as_deref())?;
     let ended = state.identity.sessions.end_all(&user.session.principal).await?;
-    let subject = user.person().copied();
-    identity::record(
-        &state.db,
-        user.session.principal.actor(),
-        None,
-        actions::LOGOUT,
-        subject.as_ref(),
-        Some("everywhere"),
-    )
-    .await?;
+    record_logout(&state, &user, "everywhere").await?;
     tracing::info!(sessions.ended = ended, "logged out everywhere");
     let mut response = Redirect::to("/logg-ut/ferdig").into_response();
     clear_cookie(&mut response, &state, SESSION_COOKIE);

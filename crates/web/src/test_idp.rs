@@ -199,65 +199,32 @@ async fn authorize_submit(
     if form.avbryt.is_some() {
         return Ok(Redirect::to(&idp.cancel(&request)).into_response());
     }
+    // The login page again, with what was wrong.
+    let refuse =
+        |error: &str| render_login(&state, language, &form.request, request.audience, &request.acr, Some(error));
     let login = match request.audience {
         Audience::Residents => {
             let typed = form.pid.as_deref().map(str::trim).filter(|p| !p.is_empty());
             let chosen = typed.or(form.who.as_deref());
             let pid = match chosen.map(Fnr::parse) {
                 Some(Ok(fnr)) if fnr.is_synthetic() => fnr,
-                Some(Ok(_)) => {
-                    return render_login(
-                        &state,
-                        language,
-                        &form.request,
-                        request.audience,
-                        &request.acr,
-                        Some("test-idp-error-not-synthetic"),
-                    );
-                }
-                Some(Err(_)) => {
-                    return render_login(
-                        &state,
-                        language,
-                        &form.request,
-                        request.audience,
-                        &request.acr,
-                        Some("test-idp-error-invalid"),
-                    );
-                }
-                None => {
-                    return render_login(
-                        &state,
-                        language,
-                        &form.request,
-                        request.audience,
-                        &request.acr,
-                        Some("test-idp-error-choose"),
-                    );
-                }
+                Some(Ok(_)) => return refuse("test-idp-error-not-synthetic"),
+                Some(Err(_)) => return refuse("test-idp-error-invalid"),
+                None => return refuse("test-idp-error-choose"),
             };
             let acr = form.acr.clone().unwrap_or_else(|| request.acr.clone());
             TestLogin::Resident { pid, acr }
         }
         Audience::Employees => {
             let Some((subject, name, _)) = DEMO_EMPLOYEES.iter().find(|(s, ..)| Some(*s) == form.who.as_deref()) else {
-                return render_login(
-                    &state,
-                    language,
-                    &form.request,
-                    request.audience,
-                    &request.acr,
-                    Some("test-idp-error-choose"),
-                );
+                return refuse("test-idp-error-choose");
             };
             TestLogin::Employee { subject: (*subject).to_owned(), name: (*name).to_owned() }
         }
     };
     match idp.approve(&request, &login).await {
         Ok(url) => Ok(Redirect::to(&url).into_response()),
-        Err(identity::IdentityError::Invalid(_)) => {
-            render_login(&state, language, &form.request, request.audience, &request.acr, Some("test-idp-error-level"))
-        }
+        Err(identity::IdentityError::Invalid(_)) => refuse("test-idp-error-level"),
         Err(other) => Err(other.into()),
     }
 }
