@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kernel::Language;
+use store::consumers::{ConsumerConfig, Consumers};
 use store::jobs::{Handlers, Worker, WorkerConfig};
-use store::{BlobStore, Db};
+use store::{BlobStore, Db, Migration, Migrations, Schema};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -22,6 +23,34 @@ use identity::test_idp::{Audience, TestClient, TestIdp};
 
 use crate::config::{LoginSettings, Mode, Settings};
 
+/// The binary's own table: what the database was set up for (see [`check_deployment_mode`]).
+pub static MIGRATIONS: Migrations = Migrations {
+    context: "deployment",
+    builds_on: &[],
+    tables: &["deployment"],
+    municipal_tables: &[],
+    migrations: &[Migration {
+        version: 1,
+        description: "deployment mode",
+        sqlite: include_str!("../migrations/sqlite/0001_deployment.sql"),
+        postgres: include_str!("../migrations/postgres/0001_deployment.sql"),
+        legacy_version: Some(6),
+    }],
+};
+
+/// Every context this binary runs, in floor order; their migrations run in this order.
+pub fn schema() -> anyhow::Result<Schema> {
+    Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS, &identity::MIGRATIONS, &content::MIGRATIONS, &MIGRATIONS])
+        .context("the contexts' migrations do not fit together")
+}
+
+/// Opens the database the settings name, with every context's schema; does not migrate.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    Db::connect_with(&settings.database_url(), schema()?, &settings.database.options())
+        .await
+        .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))
+}
+
 /// A built application: bound to its port, migrated, ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -31,26 +60,28 @@ pub struct Application {
     db: Db,
     router: axum::Router,
     worker: Worker,
+    consumers: Consumers,
     workers: usize,
 }
 
-/// The job handlers this binary knows.
-pub fn job_handlers() -> Handlers {
+/// The job handlers this binary knows: each context registers its own.
+pub fn job_handlers(db: &Db, settings: &Settings) -> Handlers {
     let mut handlers = Handlers::new();
-    // Until the post context can send e-mail, the accessibility contact learns of new feedback
-    // from this log line (which carries ids only, never the message or the sender).
-    handlers.register("feedback.notify", |job| async move {
-        let feedback_id = job.payload.get("feedback_id").and_then(|v| v.as_str()).map(str::to_owned);
-        match feedback_id {
-            Some(id) => {
-                let kommune = job.kommunenummer.map_or_else(|| "-".to_owned(), |k| k.to_string());
-                tracing::info!(feedback.id = %id, kommune = %kommune, "accessibility feedback received");
-                Ok(())
-            }
-            None => Err("payload has no feedback_id".to_owned()),
-        }
-    });
+    content::register_jobs(&mut handlers);
+    settings.retention.retention().register(&mut handlers, db.clone());
     handlers
+}
+
+/// The event consumers this binary runs: none yet (proactive services, webhooks and KPIs will
+/// be the first).
+pub fn event_consumers(db: &Db, settings: &Settings) -> Consumers {
+    Consumers::new(
+        db.clone(),
+        ConsumerConfig {
+            poll_interval: Duration::from_millis(settings.jobs.poll_interval_ms),
+            ..ConsumerConfig::default()
+        },
+    )
 }
 
 impl Application {
@@ -61,11 +92,12 @@ impl Application {
             format!("cannot listen on {} (is another process using the port?)", settings.server.bind)
         })?;
         let address = listener.local_addr().context("cannot read the bound address")?;
-        let db = Db::connect(&settings.database_url(), settings.database.max_connections)
-            .await
-            .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+        let db = open_database(settings).await?;
         db.migrate().await.context("cannot migrate the database")?;
         check_deployment_mode(&db, settings.mode).await?;
+        settings.retention.retention().schedule(&db).await.context("cannot schedule the retention purge")?;
+        let consumers = event_consumers(&db, settings);
+        consumers.register().await.context("cannot register the event consumers")?;
         let blobs = BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
         let registers = registers::Registers::new(db.clone(), &settings.registers_config())
             .context("cannot set up the register adapters")?;
@@ -79,7 +111,7 @@ impl Application {
         );
         let worker = Worker::new(
             db.clone(),
-            job_handlers(),
+            job_handlers(&db, settings),
             WorkerConfig {
                 concurrency: settings.jobs.workers.max(1),
                 poll_interval: Duration::from_millis(settings.jobs.poll_interval_ms),
@@ -113,6 +145,7 @@ impl Application {
             db,
             router: web::router(state),
             worker,
+            consumers,
             workers: settings.jobs.workers,
         })
     }
@@ -142,6 +175,11 @@ impl Application {
         &self.worker
     }
 
+    /// The event consumers, for tests.
+    pub fn consumers(&self) -> &Consumers {
+        &self.consumers
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
     /// running jobs, and closes the database.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
@@ -150,11 +188,14 @@ impl Application {
             // Waits for `true`; a dropped sender also means stop.
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let worker_task = if self.workers > 0 {
+        let (worker_task, consumer_task) = if self.workers > 0 {
             let worker = self.worker.clone();
-            Some(tokio::spawn(worker.run(stopped(stop_receiver.clone()))))
+            (
+                Some(tokio::spawn(worker.run(stopped(stop_receiver.clone())))),
+                Some(tokio::spawn(self.consumers.clone().run(stopped(stop_receiver.clone())))),
+            )
         } else {
-            None
+            (None, None)
         };
         let server = web::serve(self.listener, self.router, stopped(stop_receiver));
         let signal = tokio::spawn(async move {
@@ -164,7 +205,7 @@ impl Application {
         });
         let served = server.await;
         signal.abort();
-        if let Some(task) = worker_task {
+        for task in [worker_task, consumer_task].into_iter().flatten() {
             let _ = task.await;
         }
         self.db.close().await;
@@ -226,10 +267,10 @@ pub async fn check_deployment_mode(db: &Db, mode: Mode) -> anyhow::Result<()> {
     .await
     .context("cannot record what the database is for")?;
     let stored = db
-        .lookup_texts("SELECT mode FROM deployment WHERE id = 1", &[])
+        .fetch_optional::<(String,)>("SELECT mode FROM deployment WHERE id = 1", &[])
         .await
         .context("cannot read what the database is for")?
-        .and_then(|row| row.into_iter().next().flatten())
+        .map(|(mode,)| mode)
         .unwrap_or_default();
     match (mode, stored.as_str()) {
         (_, found) if found == wanted => Ok(()),
@@ -405,18 +446,18 @@ async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     seed_employees(db, settings).await?;
     for municipality in &settings.municipalities {
         let scoped = db.municipal(municipality.kommunenummer);
-        if !store::content::notices(scoped, 1).await?.is_empty() {
+        if !content::notices(scoped, 1).await?.is_empty() {
             continue;
         }
         let name = municipality.kommunenummer.navn();
-        store::content::publish_notice(
+        content::publish_notice(
             scoped,
             Language::Bokmal,
             "Planlagt vedlikehold natt til søndag",
             &format!("{name} kommunes digitale tjenester kan være utilgjengelige mellom kl. 02 og 04 natt til søndag."),
         )
         .await?;
-        store::content::publish_notice(
+        content::publish_notice(
             scoped,
             Language::Bokmal,
             "Ny innlogging kommer",

@@ -185,9 +185,7 @@ fn identify(number: &str) -> ExitCode {
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     use anyhow::Context;
-    let db = store::Db::connect(&settings.database_url(), 2)
-        .await
-        .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+    let db = crate::app::open_database(settings).await?;
     db.migrate().await.context("migration failed")?;
     let status = db.migration_status().await?;
     println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
@@ -197,9 +195,7 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 
 async fn simulate(settings: &Settings, days: u32, seed: u64) -> anyhow::Result<()> {
     use anyhow::Context;
-    let db = store::Db::connect(&settings.database_url(), 4)
-        .await
-        .with_context(|| format!("cannot open the database at {}", settings.database_url_redacted()))?;
+    let db = crate::app::open_database(settings).await?;
     db.migrate().await.context("migration failed")?;
     // The simulator rewrites register data: only ever on a demo's database.
     crate::app::check_deployment_mode(&db, settings.mode).await?;

@@ -67,8 +67,10 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// The blob store.
     pub blobs: BlobSettings,
-    /// Background jobs.
+    /// Background jobs and event consumers.
     pub jobs: JobSettings,
+    /// How long finished jobs and consumed events are kept.
+    pub retention: RetentionSettings,
     /// Logging.
     pub log: LogSettings,
     /// Where the base registers are.
@@ -185,6 +187,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
+            retention: RetentionSettings::default(),
             blobs: BlobSettings::default(),
             jobs: JobSettings::default(),
             log: LogSettings::default(),
@@ -235,13 +238,67 @@ impl Default for ServerSettings {
 pub struct DatabaseSettings {
     /// `sqlite://path` or `postgres://...`; empty means `sqlite://<data_dir>/allmenning.db`.
     pub url: Secret,
-    /// Connections in the pool.
+    /// Connections in the pool (PostgreSQL).
     pub max_connections: u32,
+    /// SQLite only: `full` (the default: a commit is on disk before it is acknowledged, so not
+    /// even a power cut loses it) or `normal` (a commit reaches the operating system but not
+    /// the disk: a killed process loses nothing, a power cut can lose the last commits).
+    pub sqlite_synchronous: store::Synchronous,
+    /// SQLite only: transactions committing at the same time share one commit (one flush).
+    pub group_commit: bool,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: Secret::default(), max_connections: 10 }
+        Self {
+            url: Secret::default(),
+            max_connections: 10,
+            sqlite_synchronous: store::Synchronous::Full,
+            group_commit: true,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The store's options.
+    pub fn options(&self) -> store::DbOptions {
+        store::DbOptions {
+            max_connections: self.max_connections,
+            sqlite: store::SqliteOptions { synchronous: self.sqlite_synchronous, group_commit: self.group_commit },
+        }
+    }
+}
+
+/// How long finished work is kept; 0 keeps it for ever.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Days a finished job is kept.
+    pub done_jobs_days: u32,
+    /// Days a dead-lettered job is kept (long enough for someone to look at it).
+    pub dead_jobs_days: u32,
+    /// Days an event is kept once every consumer has passed it.
+    pub events_days: u32,
+    /// How often the purge runs, in minutes.
+    pub interval_minutes: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { done_jobs_days: 14, dead_jobs_days: 90, events_days: 90, interval_minutes: 60 }
+    }
+}
+
+impl RetentionSettings {
+    /// The store's retention.
+    pub fn retention(&self) -> store::retention::Retention {
+        let days = |n: u32| (n > 0).then(|| std::time::Duration::from_secs(u64::from(n) * 24 * 3600));
+        store::retention::Retention {
+            done_jobs: days(self.done_jobs_days),
+            dead_jobs: days(self.dead_jobs_days),
+            events: days(self.events_days),
+            interval: std::time::Duration::from_secs(u64::from(self.interval_minutes.max(1)) * 60),
+        }
     }
 }
 
@@ -648,6 +705,9 @@ impl Settings {
         }
         if self.jobs.poll_interval_ms == 0 || self.jobs.lease_seconds == 0 {
             return Err(key_error("jobs", "poll_interval_ms and lease_seconds must be above 0"));
+        }
+        if self.retention.interval_minutes == 0 {
+            return Err(key_error("retention.interval_minutes", "must be at least 1"));
         }
         web::tenancy::Municipalities::new(&self.web_municipalities())
             .map_err(|e| key_error("municipalities", &e.to_string()))?;

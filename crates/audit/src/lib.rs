@@ -15,7 +15,22 @@ use std::fmt;
 
 use kernel::{Fnr, OrgNr, Timestamp};
 use sha2::{Digest, Sha256};
-use store::{Backend, Db, Param, Tx, params};
+use store::{Backend, Db, Migration, Migrations, Param, Tx, params};
+
+/// The access log's tables and their migrations.
+pub static MIGRATIONS: Migrations = Migrations {
+    context: "audit",
+    builds_on: &[],
+    tables: &["audit_log", "audit_head"],
+    municipal_tables: &[],
+    migrations: &[Migration {
+        version: 1,
+        description: "access log",
+        sqlite: include_str!("../migrations/sqlite/0001_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0001_audit.sql"),
+        legacy_version: Some(4),
+    }],
+};
 
 /// Why the access log refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +166,7 @@ pub struct Access<'a> {
 }
 
 /// An entry in the log.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Entry {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -200,7 +215,7 @@ impl Entry {
 
 const COLUMNS: &str = "seq, at, actor, acting_for, action, subject, resource, purpose, legal_basis, prev_hash, hash";
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct Head {
     seq: i64,
     hash: String,

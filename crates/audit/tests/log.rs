@@ -26,7 +26,8 @@ fn read(subject: &Fnr) -> Access<'_> {
 
 #[tokio::test]
 async fn a_person_sees_the_reads_about_them_and_no_one_elses() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) =
+        TestDatabase::migrated(store::Schema::new(&[&audit::MIGRATIONS]).expect("schema")).await.expect("database");
     let log = AuditLog::new(db);
     let (kari, ola) = (person(3), person(4));
     log.record(&context(), &[read(&kari), read(&ola)]).await.expect("record");
@@ -59,7 +60,8 @@ fn no_entry_without_a_purpose_and_a_legal_basis() {
 
 #[tokio::test]
 async fn concurrent_writers_keep_one_chain() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) =
+        TestDatabase::migrated(store::Schema::new(&[&audit::MIGRATIONS]).expect("schema")).await.expect("database");
     let log = AuditLog::new(db);
     let subject = person(6);
     let mut tasks = Vec::new();
@@ -79,7 +81,8 @@ async fn concurrent_writers_keep_one_chain() {
 
 #[tokio::test]
 async fn a_changed_or_removed_entry_is_found() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) =
+        TestDatabase::migrated(store::Schema::new(&[&audit::MIGRATIONS]).expect("schema")).await.expect("database");
     let log = AuditLog::new(db.clone());
     let subject = person(7);
     for _ in 0..4 {
@@ -98,7 +101,8 @@ async fn a_changed_or_removed_entry_is_found() {
 
 #[tokio::test]
 async fn removing_the_newest_entry_is_found_too() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) =
+        TestDatabase::migrated(store::Schema::new(&[&audit::MIGRATIONS]).expect("schema")).await.expect("database");
     let log = AuditLog::new(db.clone());
     let subject = person(8);
     log.record(&context(), &[read(&subject), read(&subject)]).await.expect("record");

@@ -27,7 +27,7 @@ pub struct Employee {
 }
 
 /// An organisational unit (enhet).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Unit {
     /// The code.
     pub code: String,
@@ -37,7 +37,7 @@ pub struct Unit {
     pub service_area: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct Row {
     id: String,
     subject: String,
@@ -46,7 +46,7 @@ struct Row {
     active: bool,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct RoleRow {
     employee_id: String,
     role: String,

@@ -65,7 +65,7 @@ pub struct PersonNotice {
     pub created_at: i64,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct Row {
     id: String,
     giver: String,
@@ -288,7 +288,7 @@ impl Fullmakter {
 
     /// The notices to a person, newest first.
     pub async fn notices(&self, person: &Fnr, limit: u32) -> Result<Vec<PersonNotice>, IdentityError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct NoticeRow {
             kind: String,
             details: String,

@@ -13,7 +13,7 @@ use crate::{IdentityError, now_seconds};
 
 /// The key for `purpose` (e.g. `test-idp`), made and stored if there is none yet.
 pub async fn platform_key(db: &Db, purpose: &str) -> Result<Arc<SigningKey>, IdentityError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Row {
         kid: String,
         pkcs8: String,

@@ -30,6 +30,36 @@ pub mod sessions;
 pub mod test_idp;
 
 use kernel::{Fnr, OrgNr};
+
+/// Identity's tables and their migrations: logins in progress, sessions, employees, units and
+/// roles (municipal), fullmakter, notices to persons, machine clients and their keys, used token
+/// ids, the platform's signing keys, and the test provider's codes.
+pub static MIGRATIONS: store::Migrations = store::Migrations {
+    context: "identity",
+    builds_on: &["registers"],
+    tables: &[
+        "login_attempts",
+        "sessions",
+        "staff",
+        "org_units",
+        "staff_roles",
+        "fullmakter",
+        "person_notices",
+        "machine_clients",
+        "machine_client_keys",
+        "used_jtis",
+        "platform_keys",
+        "test_idp_codes",
+    ],
+    municipal_tables: &["staff", "org_units", "staff_roles"],
+    migrations: &[store::Migration {
+        version: 1,
+        description: "identity",
+        sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0001_identity.sql"),
+        legacy_version: Some(5),
+    }],
+};
 use registers::model::OrganisationRole;
 use serde::{Deserialize, Serialize};
 

@@ -154,7 +154,7 @@ fn server_error(error: &dyn std::fmt::Display) -> TokenError {
     TokenError::new("server_error", "the token could not be issued; try again later")
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct ClientRow {
     client_id: String,
     name: String,
@@ -164,7 +164,7 @@ struct ClientRow {
     disabled_at: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct KeyRow {
     client_id: String,
     kid: String,
@@ -731,7 +731,7 @@ fn significant_bits(bytes: &[u8]) -> usize {
 }
 
 async fn client_exists(tx: &mut Tx, client_id: &str) -> Result<bool, IdentityError> {
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Found {
         #[allow(dead_code)]
         client_id: String,

@@ -142,7 +142,7 @@ pub struct Authenticated {
     pub kommunenummer: Option<Kommunenummer>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct Attempt {
     browser_hash: String,
     provider: String,

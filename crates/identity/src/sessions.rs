@@ -75,8 +75,8 @@ pub struct NewSession {
     pub id_token: Option<String>,
 }
 
-/// A stored session as read by [`Sessions::find`]: every column as text, so the read can take
-/// the store's direct point-lookup path (see [`store::Db::lookup_texts`]).
+/// A stored session as read by [`Sessions::find`].
+#[derive(serde::Deserialize)]
 struct Row {
     id_hash: String,
     principal_kind: String,
@@ -93,46 +93,7 @@ struct Row {
     last_seen_at: i64,
 }
 
-impl Row {
-    fn from_texts(columns: Vec<Option<String>>) -> Option<Row> {
-        let [
-            id_hash,
-            principal_kind,
-            principal,
-            display_name,
-            kommunenummer,
-            acting_as,
-            csrf_token,
-            provider,
-            acr,
-            idp_sid,
-            id_token,
-            created_at,
-            last_seen_at,
-        ]: [Option<String>; 13] = columns.try_into().ok()?;
-        Some(Row {
-            id_hash: id_hash?,
-            principal_kind: principal_kind?,
-            principal: principal?,
-            display_name: display_name?,
-            kommunenummer,
-            acting_as: acting_as?,
-            csrf_token: csrf_token?,
-            provider: provider?,
-            acr,
-            idp_sid,
-            id_token,
-            created_at: created_at?.parse().ok()?,
-            last_seen_at: last_seen_at?.parse().ok()?,
-        })
-    }
-}
-
 /// The columns [`Sessions::find`] reads, all as text.
-const COLUMNS_AS_TEXT: &str = "id_hash, principal_kind, principal, display_name, kommunenummer, acting_as, \
-                               csrf_token, provider, acr, idp_sid, id_token, CAST(created_at AS TEXT), \
-                               CAST(last_seen_at AS TEXT)";
-
 const COLUMNS: &str = "id_hash, principal_kind, principal, display_name, kommunenummer, acting_as, csrf_token, \
                        provider, acr, idp_sid, id_token, created_at, last_seen_at";
 
@@ -228,16 +189,15 @@ impl Sessions {
             return Ok(None);
         }
         let id_hash = sha256_base64url(cookie);
-        // Every page a logged-in person opens starts here, so the read takes the point-lookup
-        // path (on SQLite a direct connection on this thread, not a hand-off to sqlx's).
+        // Every page a logged-in person opens starts here: one primary-key read.
         let found = self
             .db
-            .lookup_texts(
-                &format!("SELECT {COLUMNS_AS_TEXT} FROM sessions WHERE id_hash = $1"),
+            .fetch_optional::<Row>(
+                &format!("SELECT {COLUMNS} FROM sessions WHERE id_hash = $1"),
                 &params![id_hash.as_str()],
             )
             .await?;
-        let Some(row) = found.and_then(Row::from_texts) else {
+        let Some(row) = found else {
             return Ok(None);
         };
         let now = now_seconds();
@@ -336,7 +296,7 @@ impl Sessions {
 
     /// How many live sessions a principal has.
     pub async fn count_for(&self, principal: &Principal) -> Result<i64, IdentityError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Count {
             n: i64,
         }

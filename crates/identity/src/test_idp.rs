@@ -157,7 +157,7 @@ pub enum TestLogin {
     },
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct Code {
     client_id: String,
     redirect_uri: String,

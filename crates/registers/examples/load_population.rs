@@ -71,7 +71,8 @@ const RAW: Table = Table { name: "bench_raw", columns: &["a", "b", "c", "d"] };
 async fn main() -> anyhow::Result<()> {
     let persons: u32 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(5_600_000);
     let everything = std::env::args().any(|a| a == "--everything");
-    let (_guard, db) = TestDatabase::migrated().await?;
+    let (_guard, db) =
+        TestDatabase::migrated(store::Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS])?).await?;
     let registers = LocalRegisters::new(db.clone());
     let plan = country(persons)?;
 

@@ -29,6 +29,39 @@ use std::time::Duration;
 
 use model::ProtectedAddressGrant;
 
+/// The local registers' tables and their migrations. National tables: no row belongs to one
+/// municipality.
+pub static MIGRATIONS: store::Migrations = store::Migrations {
+    context: "registers",
+    builds_on: &["audit"],
+    tables: &[
+        "persons",
+        "organisations",
+        "organisation_roles",
+        "properties",
+        "property_owners",
+        "contacts",
+        "register_clock",
+    ],
+    municipal_tables: &[],
+    migrations: &[
+        store::Migration {
+            version: 1,
+            description: "base registers",
+            sqlite: include_str!("../migrations/sqlite/0001_registers.sql"),
+            postgres: include_str!("../migrations/postgres/0001_registers.sql"),
+            legacy_version: Some(2),
+        },
+        store::Migration {
+            version: 2,
+            description: "a person is one row",
+            sqlite: include_str!("../migrations/sqlite/0002_person_rows.sql"),
+            postgres: include_str!("../migrations/postgres/0002_person_rows.sql"),
+            legacy_version: Some(3),
+        },
+    ],
+};
+
 /// The most identifiers one batch lookup may carry (KRR and Folkeregisteret's bulk lookups).
 pub const MAX_BATCH: usize = 1000;
 

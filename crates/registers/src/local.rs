@@ -182,27 +182,48 @@ impl PersonColumns {
 }
 
 /// A person from the texts of the first 17 columns of `persons`.
-fn person_from_texts(texts: Vec<Option<String>>) -> Result<Person, RegisterError> {
-    let [
-        fnr_text,
-        given,
-        middle,
-        family,
-        birth,
+/// A row of `persons` as a lookup reads it: every column but `updated_at`, all text.
+#[derive(serde::Deserialize)]
+struct PersonRow {
+    fnr: Option<String>,
+    given_name: Option<String>,
+    middle_name: Option<String>,
+    family_name: Option<String>,
+    birth_date: Option<String>,
+    birth_kommune: Option<String>,
+    birth_country: Option<String>,
+    sex: Option<String>,
+    status: Option<String>,
+    bosted_kommune: Option<String>,
+    adressebeskyttelse: Option<String>,
+    citizenships: Option<String>,
+    death_date: Option<String>,
+    guardian_fnr: Option<String>,
+    residences: Option<String>,
+    relations: Option<String>,
+    responsible_for: Option<String>,
+}
+
+fn person_from_row(row: PersonRow) -> Result<Person, RegisterError> {
+    let PersonRow {
+        fnr: fnr_text,
+        given_name: given,
+        middle_name: middle,
+        family_name: family,
+        birth_date: birth,
         birth_kommune,
-        country,
+        birth_country: country,
         sex,
         status,
-        bosted,
-        protection,
+        bosted_kommune: bosted,
+        adressebeskyttelse: protection,
         citizenships,
-        death,
-        guardian,
+        death_date: death,
+        guardian_fnr: guardian,
         residences,
         relations,
-        children,
-    ]: [Option<String>; 17] =
-        texts.try_into().map_err(|_| RegisterError::Malformed("a person row of the wrong width".to_owned()))?;
+        responsible_for: children,
+    } = row;
     let required = |text: Option<String>, column: &str| {
         text.ok_or_else(|| RegisterError::Malformed(format!("persons.{column} is empty")))
     };
@@ -587,14 +608,14 @@ impl LocalRegisters {
         Ok(LoadReport { persons, rows: bulk.rows, bulk })
     }
 
-    /// Writes a changed person and its event in one transaction; returns the event's sequence
-    /// number in the change feed.
+    /// Writes a changed person and its event in one transaction; returns the event's position
+    /// in the change feed.
     pub async fn record_change(
         &self,
         person: &Person,
         event_type: &str,
         data: serde_json::Value,
-    ) -> Result<i64, RegisterError> {
+    ) -> Result<store::Position, RegisterError> {
         self.record_changes(std::slice::from_ref(person), event_type, data).await
     }
 
@@ -605,7 +626,7 @@ impl LocalRegisters {
         persons: &[Person],
         event_type: &str,
         data: serde_json::Value,
-    ) -> Result<i64, RegisterError> {
+    ) -> Result<store::Position, RegisterError> {
         let mut tx = self.db.begin().await?;
         for person in persons {
             Self::save_person(&mut tx, person).await?;
@@ -619,7 +640,7 @@ impl LocalRegisters {
     }
 
     /// Registers a new organisation with its roles and publishes the event, in one transaction.
-    pub async fn record_new_organisation(&self, organisation: &Organisation) -> Result<i64, RegisterError> {
+    pub async fn record_new_organisation(&self, organisation: &Organisation) -> Result<store::Position, RegisterError> {
         let mut tx = self.db.begin().await?;
         Self::insert_organisations(&mut tx, std::slice::from_ref(organisation)).await?;
         let data = serde_json::json!({ "orgnr": organisation.orgnr.as_digits() });
@@ -641,10 +662,7 @@ impl LocalRegisters {
     pub async fn person(&self, id: &Fnr) -> Result<Option<Person>, RegisterError> {
         static SQL: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| format!("{} WHERE fnr = $1", select_persons()));
-        match self.db.lookup_texts(&SQL, &params![id.as_digits()]).await? {
-            Some(texts) => Ok(Some(person_from_texts(texts)?)),
-            None => Ok(None),
-        }
+        self.db.fetch_optional::<PersonRow>(&SQL, &params![id.as_digits()]).await?.map(person_from_row).transpose()
     }
 
     /// Up to [`crate::MAX_BATCH`] persons in one query; unknown identifiers are left out, the
@@ -659,8 +677,13 @@ impl LocalRegisters {
         let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!("{} WHERE fnr IN ({})", select_persons(), list.join(", "));
         let values: Vec<Param> = ids.iter().map(|f| Param::from(f.as_digits())).collect();
-        let mut found: Vec<Person> =
-            self.db.fetch_texts(&sql, &values).await?.into_iter().map(person_from_texts).collect::<Result<_, _>>()?;
+        let mut found: Vec<Person> = self
+            .db
+            .fetch_all::<PersonRow>(&sql, &values)
+            .await?
+            .into_iter()
+            .map(person_from_row)
+            .collect::<Result<_, _>>()?;
         let order: std::collections::HashMap<Fnr, usize> = ids.iter().enumerate().map(|(i, f)| (*f, i)).collect();
         found.sort_by_key(|p| order.get(&p.fnr).copied().unwrap_or(usize::MAX));
         Ok(found)
@@ -668,7 +691,7 @@ impl LocalRegisters {
 
     /// How many persons the register holds, in every municipality.
     pub async fn person_count(&self) -> Result<i64, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Count {
             n: i64,
         }
@@ -689,7 +712,7 @@ impl LocalRegisters {
 
     /// How many persons live in a municipality.
     pub async fn resident_count(&self, kommunenummer: Kommunenummer) -> Result<i64, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Count {
             n: i64,
         }
@@ -711,7 +734,7 @@ impl LocalRegisters {
 
     /// One organisation with its roles.
     pub async fn organisation(&self, orgnr: &OrgNr) -> Result<Option<Organisation>, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             orgnr: String,
             name: String,
@@ -725,7 +748,7 @@ impl LocalRegisters {
             deleted: Option<String>,
             bankrupt: bool,
         }
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct RoleRow {
             role: String,
             fnr: String,
@@ -771,7 +794,7 @@ impl LocalRegisters {
 
     /// The organisations where a person holds a role.
     pub async fn roles_of(&self, person: &Fnr) -> Result<Vec<(OrgNr, OrganisationRole)>, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             orgnr: String,
             role: String,
@@ -791,7 +814,7 @@ impl LocalRegisters {
 
     /// The persons `guardian` is verge for (index `persons_by_guardian`).
     pub async fn wards_of(&self, guardian: &Fnr) -> Result<Vec<Fnr>, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             fnr: String,
         }
@@ -807,12 +830,12 @@ impl LocalRegisters {
 
     /// One property with its owners.
     pub async fn property(&self, matrikkelnummer: &Matrikkelnummer) -> Result<Option<Property>, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             addresses: String,
             buildings: String,
         }
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct OwnerRow {
             owner_fnr: Option<String>,
             owner_orgnr: Option<String>,
@@ -862,7 +885,7 @@ impl LocalRegisters {
 
     /// KRR entries for up to 1,000 persons; persons without an entry are left out.
     pub async fn contacts(&self, persons: &[Fnr]) -> Result<Vec<Contact>, RegisterError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Row {
             fnr: String,
             reserved: bool,

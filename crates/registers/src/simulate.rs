@@ -59,22 +59,22 @@ pub struct SimulationReport {
     pub today: Option<Date>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct FnrRow {
     fnr: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct KommuneRow {
     bosted_kommune: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct TodayRow {
     today: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct CountRow {
     n: i64,
 }

@@ -10,7 +10,7 @@ use registers::{
 use store::testing::TestDatabase;
 
 async fn loaded(residents: u32) -> (TestDatabase, LocalRegisters, synthetic::Population) {
-    let (guard, db) = TestDatabase::migrated().await.expect("database");
+    let (guard, db) = TestDatabase::migrated(schema()).await.expect("database");
     let spec = PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents, seed: 42 };
     let population = synthetic::generate(&spec, |_, _| {});
     let registers = LocalRegisters::new(db);
@@ -20,7 +20,7 @@ async fn loaded(residents: u32) -> (TestDatabase, LocalRegisters, synthetic::Pop
 
 /// The index definitions of a database, by name.
 async fn indexes(db: &store::Db) -> Vec<(String, String)> {
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Index {
         name: String,
         definition: String,
@@ -37,9 +37,17 @@ async fn indexes(db: &store::Db) -> Vec<(String, String)> {
     db.fetch_all::<Index>(sql, &[]).await.expect("indexes").into_iter().map(|i| (i.name, i.definition)).collect()
 }
 
+/// How long a test waits for the change feed (on PostgreSQL another test's transaction that
+/// began earlier holds it back until it ends).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn schema() -> store::Schema {
+    store::Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS]).expect("schema")
+}
+
 #[tokio::test]
 async fn a_bulk_load_reads_back_exactly_and_rebuilds_its_indexes() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = TestDatabase::migrated(schema()).await.expect("database");
     let before = indexes(&db).await;
     let spec =
         PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents: 900, seed: 5 };
@@ -89,7 +97,7 @@ async fn a_bulk_load_reads_back_exactly_and_rebuilds_its_indexes() {
 
 #[tokio::test]
 async fn a_bulk_load_that_fails_keeps_what_was_committed_and_nothing_of_the_failed_batch() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = TestDatabase::migrated(schema()).await.expect("database");
     let registers = LocalRegisters::new(db.clone());
     let spec =
         PopulationSpec { kommunenummer: Kommunenummer::parse("4632").expect("Austrheim"), residents: 300, seed: 8 };
@@ -107,7 +115,7 @@ async fn a_bulk_load_that_fails_keeps_what_was_committed_and_nothing_of_the_fail
 
 #[tokio::test]
 async fn a_bulk_load_into_empty_registers_is_all_or_nothing() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = TestDatabase::migrated(schema()).await.expect("database");
     let before = indexes(&db).await;
     let registers = LocalRegisters::new(db.clone());
     let spec =
@@ -134,8 +142,8 @@ fn registers_first_orgnr(spec: &PopulationSpec) -> kernel::OrgNr {
 #[tokio::test]
 async fn the_person_rows_migration_carries_existing_persons_over() {
     let guard = TestDatabase::create().await.expect("database");
-    let db = store::Db::connect(&guard.url, 2).await.expect("connect");
-    db.migrate_up_to(2).await.expect("migrate to 2");
+    let db = store::Db::connect(&guard.url, schema()).await.expect("connect");
+    db.migrate_until("registers", 1).await.expect("migrate to registers 1");
     let ingrid = Persona::ParentOfNewborn.fnr().as_digits();
     let child = "0".repeat(11);
     db.execute(
@@ -169,7 +177,7 @@ async fn the_person_rows_migration_carries_existing_persons_over() {
     .expect("responsibility");
     db.migrate().await.expect("migrate to the end");
 
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Row {
         residences: String,
         relations: String,
@@ -266,8 +274,9 @@ async fn a_change_is_written_with_its_event() {
         .expect("change");
     let read = PersonSource::person(&registers, &per.fnr).await.expect("lookup").expect("exists");
     assert_eq!(read.name.to_string(), "Per Kristian Olsen");
-    let events = registers.db().events_after(seq - 1, 10).await.expect("feed");
+    let events = registers.db().committed_events_after(store::Position::START, PATIENCE).await.expect("feed");
     assert_eq!(events.len(), 1);
+    assert_eq!(events[0].position, seq);
     assert_eq!(events[0].event.event_type, "no.allmenning.folkeregister.person.name-changed.v1");
 }
 
@@ -287,7 +296,7 @@ async fn simulated_days_change_the_registers_and_fill_the_change_feed() {
         + report.moves_in
         + report.moves_out
         + report.new_businesses;
-    let feed = registers.db().events_after(0, 10_000).await.expect("feed");
+    let feed = registers.db().committed_events_after(store::Position::START, PATIENCE).await.expect("feed");
     assert_eq!(feed.len(), usize::try_from(changes).expect("count"), "one event per change");
     assert_eq!(registers.person_count().await.expect("count"), before + i64::from(report.births + report.moves_in));
 

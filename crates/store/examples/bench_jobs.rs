@@ -111,7 +111,7 @@ async fn run(db: &Db, count: u64) -> anyhow::Result<Vec<Phase>> {
         claimed += batch.len() as u64;
         let started = Instant::now();
         for job in batch {
-            jobs::complete(db, job.id).await?;
+            jobs::complete(db, &job).await?;
         }
         complete_time += started.elapsed();
     }
@@ -158,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
     if count == 0 {
         bail!("N must be at least 1");
     }
-    let (database, db) = TestDatabase::migrated().await.context("cannot create a test database")?;
+    let (database, db) =
+        TestDatabase::migrated(store::Schema::store_only()).await.context("cannot create a test database")?;
     let backend = db.backend().name();
     let result = run(&db, count).await;
     db.close().await;

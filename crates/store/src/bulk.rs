@@ -1,11 +1,11 @@
 //! Bulk loading: millions of rows into the registers' tables at the speed of the engine, for
 //! the synthetic population and for a first import from a real register.
 //!
-//! The ordinary query path (sqlx) costs a thread hand-off and a statement build per call; that
-//! caps SQLite at tens of thousands of rows per second. Here:
-//! - **SQLite**: one dedicated connection (rusqlite, linked against the same SQLite library as
-//!   sqlx) with prepared statements, `synchronous = OFF` and a large page cache, one
-//!   transaction per item under the same writer lock every other write takes;
+//! The ordinary write path commits every transaction durably and keeps every index up to date
+//! row by row. Here:
+//! - **SQLite**: one dedicated connection with prepared statements, `synchronous = OFF` and a
+//!   large page cache, one transaction per item under the same writer lock every other write
+//!   takes;
 //! - **PostgreSQL**: `COPY ... FROM STDIN` in text format, one transaction per item;
 //! - both: the items are produced (and, for PostgreSQL, encoded) on their own thread while the
 //!   previous one is written, and secondary indexes named by the caller are dropped first and
@@ -17,8 +17,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Mutex;
 
 use crate::{Backend, Db, StoreError};
 
@@ -267,7 +265,7 @@ fn sqlite_error(error: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Conflict(error.to_string())
         }
-        other => StoreError::Malformed(format!("SQLite: {other}")),
+        other => crate::sqlite::sqlite_error(other),
     }
 }
 
@@ -301,11 +299,9 @@ pub struct BulkOptions {
     pub empty_on_failure: Vec<&'static str>,
 }
 
-/// Opens a SQLite connection to the database file for bulk writes or fast reads.
-pub(crate) fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let conn = rusqlite::Connection::open(path).map_err(sqlite_error)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_error)?;
-    Ok(conn)
+/// Opens a SQLite connection to the database file for bulk writes.
+fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    crate::sqlite::open(path)
 }
 
 /// Starts a named thread (the name shows in profilers and `top -H`). Spawning only fails
@@ -388,11 +384,11 @@ impl Db {
     {
         let deferred = self.drop_indexes(&options.deferred_indexes).await?;
         let started = Instant::now();
-        let loaded = match self.sqlite_file() {
-            Some((path, writer)) => load_sqlite(path, writer, source, write, &mut after_each).await,
-            None if self.backend() == Backend::Sqlite => {
-                Err(StoreError::Malformed("a bulk load needs a SQLite file, not an in-memory database".into()))
+        let loaded = match self.sqlite_engine() {
+            Some(engine) if engine.path().is_some() => {
+                load_sqlite(engine.clone(), source, write, &mut after_each).await
             }
+            Some(_) => Err(StoreError::Malformed("a bulk load needs a SQLite file, not an in-memory database".into())),
             None => self.load_postgres(source, write, &mut after_each).await,
         };
         let loading = started.elapsed();
@@ -415,7 +411,7 @@ impl Db {
             };
         }
         let indexing = indexing_started.elapsed();
-        if let Some((path, _)) = self.sqlite_file() {
+        if let Some(path) = self.sqlite_engine().and_then(|engine| engine.path()) {
             // Fold the write-ahead log back into the file so it does not stay gigabytes large.
             let path = path.to_owned();
             tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
@@ -440,7 +436,7 @@ impl Db {
 
     /// Drops the named indexes, returning the statements that recreate them.
     async fn drop_indexes(&self, names: &[&'static str]) -> Result<Vec<String>, StoreError> {
-        #[derive(sqlx::FromRow)]
+        #[derive(serde::Deserialize)]
         struct Definition {
             definition: String,
         }
@@ -466,14 +462,15 @@ impl Db {
     /// Builds the indexes in order; on failure says how many were built before it. On SQLite
     /// they are built on a direct connection that may sort with a helper thread.
     async fn create_indexes(&self, definitions: &[String]) -> Result<(), (usize, StoreError)> {
-        if let Some((path, writer)) = self.sqlite_file() {
+        if let Some(engine) = self.sqlite_engine().filter(|engine| engine.path().is_some()).cloned() {
             let definitions = definitions.to_vec();
             return tokio::task::spawn_blocking(move || {
-                let conn = open_sqlite(&path).map_err(|e| (0, e))?;
+                let path = engine.path().ok_or((0, StoreError::Malformed("no SQLite file".into())))?;
+                let conn = open_sqlite(path).map_err(|e| (0, e))?;
                 conn.execute_batch("PRAGMA threads = 2; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
                     .map_err(|e| (0, sqlite_error(e)))?;
                 for (built, definition) in definitions.iter().enumerate() {
-                    let _guard = writer.blocking_lock();
+                    let _guard = engine.exclusive_blocking().map_err(|e| (built, e))?;
                     conn.execute_batch(definition).map_err(|e| (built, sqlite_error(e)))?;
                 }
                 Ok(())
@@ -482,7 +479,7 @@ impl Db {
             .map_err(|e| (0, StoreError::Malformed(format!("index thread: {e}"))))?;
         }
         for (built, definition) in definitions.iter().enumerate() {
-            self.execute(definition, &[]).await.map_err(|error| (built, unique_violation(error)))?;
+            self.execute(definition, &[]).await.map_err(|error| (built, error))?;
         }
         Ok(())
     }
@@ -527,27 +524,16 @@ impl Db {
         let Some(pool) = self.postgres_pool() else {
             return Err(StoreError::Malformed("COPY needs PostgreSQL".into()));
         };
-        let mut tx = pool.begin().await.map_err(StoreError::Database)?;
+        let mut tx = pool.begin().await?;
         for (table, data) in &buffers.tables {
-            let mut copy = tx.copy_in_raw(&table.copy_sql()).await.map_err(StoreError::Database)?;
+            let mut copy = tx.copy_in_raw(&table.copy_sql()).await?;
             if let Err(error) = copy.send(data.as_bytes()).await {
                 let _ = copy.abort("send failed").await;
-                return Err(StoreError::Database(error));
+                return Err(error.into());
             }
             copy.finish().await.map_err(|e| copy_error(table, e))?;
         }
-        tx.commit().await.map_err(StoreError::Database)
-    }
-}
-
-/// A unique index that cannot be built over duplicates is a conflict, like the insert would have
-/// been.
-fn unique_violation(error: StoreError) -> StoreError {
-    match error {
-        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        other => other,
+        Ok(tx.commit().await?)
     }
 }
 
@@ -557,12 +543,11 @@ fn copy_error(table: &Table, error: sqlx::Error) -> StoreError {
     {
         return StoreError::Conflict(format!("{}: {}", table.name, db.message()));
     }
-    StoreError::Database(error)
+    error.into()
 }
 
 async fn load_sqlite<T, I, W>(
-    path: PathBuf,
-    writer: Arc<Mutex<()>>,
+    engine: Arc<crate::sqlite::Engine>,
     source: I,
     write: W,
     after_each: &mut impl FnMut(&T),
@@ -578,6 +563,7 @@ where
     let (to_caller, mut from_writer) =
         tokio::sync::mpsc::channel::<Result<(T, u64, Duration, Duration), StoreError>>(2);
     let producer = spawn_source(source, write, move |message| to_writer.send(message).is_ok());
+    let path: PathBuf = engine.path().map(Path::to_owned).unwrap_or_default();
     // The write-ahead log is folded back into the file by a thread of its own, on the core the
     // writer does not use, instead of by the writer after every commit.
     let checkpointing = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -606,7 +592,7 @@ where
                 let (item, owned, count, took) = message?;
                 let writing = Instant::now();
                 {
-                    let _guard = writer.blocking_lock();
+                    let _guard = engine.exclusive_blocking()?;
                     conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
                     if let Err(error) = owned.write(&conn) {
                         let _ = conn.execute_batch("ROLLBACK");
@@ -681,8 +667,8 @@ mod tests {
 
     #[test]
     fn statements_name_every_column() {
-        let table = Table { name: "persons", columns: &["fnr", "name"] };
-        assert_eq!(table.insert_sql(), "INSERT INTO persons (fnr, name) VALUES (?1, ?2)");
-        assert_eq!(table.copy_sql(), "COPY persons (fnr, name) FROM STDIN");
+        let table = Table { name: "people", columns: &["fnr", "name"] };
+        assert_eq!(table.insert_sql(), "INSERT INTO people (fnr, name) VALUES (?1, ?2)");
+        assert_eq!(table.copy_sql(), "COPY people (fnr, name) FROM STDIN");
     }
 }

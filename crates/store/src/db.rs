@@ -1,31 +1,26 @@
 //! One handle over SQLite or PostgreSQL.
 //!
 //! Most SQL is portable: both engines accept `$1`-style placeholders, `RETURNING`, and
-//! `ON CONFLICT`. Where the dialects differ (job claiming, for instance) the caller asks
+//! `ON CONFLICT`. Where the dialects differ (job claiming, the event feed) the caller asks
 //! [`Db::backend`] and keeps the two statements side by side.
 //!
-//! SQLite allows one writer at a time. Rather than letting writers spin on `SQLITE_BUSY`, every
-//! write on SQLite first takes an in-process writer lock and then `BEGIN IMMEDIATE`, so writes
-//! queue fairly and reads carry on in parallel (WAL).
+//! SQLite runs through rusqlite on the calling thread, with one writer and group commit
+//! (see [`crate::sqlite`]); PostgreSQL through sqlx's connection pool. Rows decode through serde
+//! on both ([`Record`]).
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kernel::{Kommunenummer, Timestamp};
+use serde::de::DeserializeOwned;
+use sqlx::Transaction;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{FromRow, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
-
-/// Tables whose rows belong to one municipality. Each has `kommunenummer TEXT NOT NULL`; a test
-/// checks this list against the migrated schema on both backends.
-pub const MUNICIPAL_TABLES: &[&str] = &["notices", "feedback", "staff", "org_units", "staff_roles"];
+use crate::row::{OwnedCell, OwnedRow};
+use crate::schema::Schema;
+use crate::sqlite::{self, Engine, SqliteOptions};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +120,12 @@ macro_rules! params {
     };
 }
 
-/// A row type that decodes on both engines; derive `sqlx::FromRow` to get it.
-pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+/// A row type that decodes on both engines: any `#[derive(serde::Deserialize)]` struct whose
+/// fields are named like the selected columns, or a tuple of the columns in order.
+pub trait Record: DeserializeOwned + Send {}
+impl<T> Record for T where T: DeserializeOwned + Send {}
 
-/// Binds an optional leading municipality and then `params` to a query.
+/// Binds an optional leading municipality and then `params` to a PostgreSQL query.
 macro_rules! bound {
     ($query:expr, $first:expr, $params:expr) => {{
         let mut query = $query;
@@ -149,51 +145,59 @@ macro_rules! bound {
     }};
 }
 
-/// Where a statement runs: a pool or an open transaction, on either engine.
-enum Exec<'c> {
-    SqlitePool(&'c SqlitePool),
-    PgPool(&'c PgPool),
-    SqliteConn(&'c mut SqliteConnection),
-    PgConn(&'c mut PgConnection),
+/// A PostgreSQL row's cells, converted by column type.
+fn pg_cells(row: &PgRow) -> Result<Vec<OwnedCell>, StoreError> {
+    use sqlx::{Column, Row, TypeInfo, ValueRef};
+    let mut cells = Vec::with_capacity(row.len());
+    for (index, column) in row.columns().iter().enumerate() {
+        if row.try_get_raw(index)?.is_null() {
+            cells.push(OwnedCell::Null);
+            continue;
+        }
+        let cell = match column.type_info().name() {
+            "INT8" => OwnedCell::Int(row.try_get::<i64, _>(index)?),
+            "INT4" => OwnedCell::Int(i64::from(row.try_get::<i32, _>(index)?)),
+            "INT2" => OwnedCell::Int(i64::from(row.try_get::<i16, _>(index)?)),
+            "BOOL" => OwnedCell::Bool(row.try_get::<bool, _>(index)?),
+            "FLOAT8" => OwnedCell::Real(row.try_get::<f64, _>(index)?),
+            "FLOAT4" => OwnedCell::Real(f64::from(row.try_get::<f32, _>(index)?)),
+            "BYTEA" => OwnedCell::Blob(row.try_get::<Vec<u8>, _>(index)?),
+            _ => OwnedCell::Text(row.try_get::<String, _>(index).map_err(|_| {
+                StoreError::Malformed(format!(
+                    "column `{}` has the type {}, which the store does not read; cast it to text",
+                    column.name(),
+                    column.type_info().name()
+                ))
+            })?),
+        };
+        cells.push(cell);
+    }
+    Ok(cells)
 }
 
-impl Exec<'_> {
-    async fn execute(self, sql: &str, first: Option<&str>, params: &[Param]) -> Result<u64, sqlx::Error> {
-        Ok(match self {
-            Exec::SqlitePool(p) => bound!(sqlx::query(sql), first, params).execute(p).await?.rows_affected(),
-            Exec::PgPool(p) => bound!(sqlx::query(sql), first, params).execute(p).await?.rows_affected(),
-            Exec::SqliteConn(c) => bound!(sqlx::query(sql), first, params).execute(c).await?.rows_affected(),
-            Exec::PgConn(c) => bound!(sqlx::query(sql), first, params).execute(c).await?.rows_affected(),
-        })
-    }
+fn pg_decode<T: Record>(rows: &[PgRow]) -> Result<Vec<T>, StoreError> {
+    use sqlx::{Column, Row};
+    let Some(first) = rows.first() else { return Ok(Vec::new()) };
+    let names: Vec<String> = first.columns().iter().map(|c| c.name().to_owned()).collect();
+    rows.iter().map(|row| crate::row::decode(&OwnedRow { names: &names, cells: pg_cells(row)? })).collect()
+}
 
-    async fn fetch_all<T: Record>(
-        self,
-        sql: &str,
-        first: Option<&str>,
-        params: &[Param],
-    ) -> Result<Vec<T>, sqlx::Error> {
-        match self {
-            Exec::SqlitePool(p) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_all(p).await,
-            Exec::PgPool(p) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_all(p).await,
-            Exec::SqliteConn(c) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_all(c).await,
-            Exec::PgConn(c) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_all(c).await,
-        }
-    }
+async fn pg_execute(
+    conn: &mut PgConnection,
+    sql: &str,
+    first: Option<&str>,
+    params: &[Param],
+) -> Result<u64, StoreError> {
+    Ok(bound!(sqlx::query(sql), first, params).execute(conn).await?.rows_affected())
+}
 
-    async fn fetch_optional<T: Record>(
-        self,
-        sql: &str,
-        first: Option<&str>,
-        params: &[Param],
-    ) -> Result<Option<T>, sqlx::Error> {
-        match self {
-            Exec::SqlitePool(p) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_optional(p).await,
-            Exec::PgPool(p) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_optional(p).await,
-            Exec::SqliteConn(c) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_optional(c).await,
-            Exec::PgConn(c) => bound!(sqlx::query_as::<_, T>(sql), first, params).fetch_optional(c).await,
-        }
-    }
+async fn pg_fetch<T: Record>(
+    conn: &mut PgConnection,
+    sql: &str,
+    first: Option<&str>,
+    params: &[Param],
+) -> Result<Vec<T>, StoreError> {
+    pg_decode(&bound!(sqlx::query(sql), first, params).fetch_all(conn).await?)
 }
 
 fn identifiers(sql: &str) -> impl Iterator<Item = &str> {
@@ -202,11 +206,12 @@ fn identifiers(sql: &str) -> impl Iterator<Item = &str> {
 
 /// Refuses SQL that names a municipal table: such tables are only reachable through a
 /// municipal scope.
-fn check_national(sql: &str) -> Result<(), StoreError> {
+fn check_national(schema: &Schema, sql: &str) -> Result<(), StoreError> {
     for token in identifiers(sql) {
-        if let Some(table) = MUNICIPAL_TABLES.iter().find(|t| token.eq_ignore_ascii_case(t)) {
+        if schema.is_municipal(token) {
             return Err(StoreError::Unscoped(format!(
-                "`{table}` belongs to a municipality; query it through Db::municipal or Tx::municipal"
+                "`{}` belongs to a municipality; query it through Db::municipal or Tx::municipal",
+                token.to_ascii_lowercase()
             )));
         }
     }
@@ -237,310 +242,212 @@ fn is_read(sql: &str) -> bool {
 }
 
 #[derive(Debug, Clone)]
-enum Pools {
-    Sqlite {
-        pool: SqlitePool,
-        writer: Arc<Mutex<()>>,
-        /// The database file; `None` for an in-memory database, which only sqlx can reach.
-        file: Option<Arc<SqliteFile>>,
-    },
+pub(crate) enum Pools {
+    Sqlite(Arc<Engine>),
     Postgres(PgPool),
 }
 
-/// A SQLite database file, with the direct connections used for point lookups and bulk loads.
-struct SqliteFile {
-    path: std::path::PathBuf,
-    readers: std::sync::Mutex<Vec<rusqlite::Connection>>,
+/// How a [`Db`] connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbOptions {
+    /// The most PostgreSQL connections in the pool.
+    pub max_connections: u32,
+    /// How SQLite commits.
+    pub sqlite: SqliteOptions,
 }
 
-impl std::fmt::Debug for SqliteFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteFile").field("path", &self.path).finish_non_exhaustive()
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, sqlite: SqliteOptions::default() }
     }
 }
 
-/// How many idle direct read connections are kept.
-const IDLE_READERS: usize = 8;
-
-impl SqliteFile {
-    /// Runs `read` on a direct read-only connection, borrowed from the idle ones or opened.
-    fn read<R>(&self, read: impl FnOnce(&rusqlite::Connection) -> Result<R, rusqlite::Error>) -> Result<R, StoreError> {
-        let idle = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let conn = crate::bulk::open_sqlite(&self.path)?;
-                conn.execute_batch("PRAGMA query_only = ON")
-                    .map_err(|e| StoreError::Malformed(format!("SQLite: {e}")))?;
-                conn
-            }
-        };
-        let result = read(&conn).map_err(|e| StoreError::Malformed(format!("SQLite: {e}")));
-        let mut readers = self.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if readers.len() < IDLE_READERS {
-            readers.push(conn);
-        }
-        result
-    }
-}
-
-/// Binds `params` to a prepared statement and reads every row's columns as optional text.
-fn read_texts(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    params: &[Param],
-    limit: usize,
-) -> Result<Vec<Vec<Option<String>>>, rusqlite::Error> {
-    use rusqlite::types::Value as V;
-    let mut statement = conn.prepare_cached(&sqlite_placeholders(sql))?;
-    for (index, param) in params.iter().enumerate() {
-        let value = match param {
-            Param::Text(t) | Param::OptText(Some(t)) => V::Text(t.clone()),
-            Param::Int(i) | Param::OptInt(Some(i)) => V::Integer(*i),
-            Param::Bool(b) => V::Integer(i64::from(*b)),
-            Param::OptText(None) | Param::OptInt(None) => V::Null,
-        };
-        statement.raw_bind_parameter(index + 1, value)?;
-    }
-    let width = statement.column_count();
-    let mut rows = statement.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut columns = Vec::with_capacity(width);
-        for column in 0..width {
-            columns.push(row.get::<_, Option<String>>(column)?);
-        }
-        out.push(columns);
-        if out.len() == limit {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// `$1` becomes `?1`: rusqlite numbers parameters the same way under another sigil.
-fn sqlite_placeholders(sql: &str) -> std::borrow::Cow<'_, str> {
-    if sql.contains('$') { std::borrow::Cow::Owned(sql.replace('$', "?")) } else { std::borrow::Cow::Borrowed(sql) }
-}
-
-/// A connection pool to SQLite or PostgreSQL, chosen by URL scheme. Cheap to clone.
+/// A handle to SQLite or PostgreSQL, chosen by URL scheme, with the schema of the contexts it
+/// serves. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pools: Pools,
+    pub(crate) pools: Pools,
+    schema: Arc<Schema>,
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`) and checks that
-    /// the database answers. For SQLite the file and its directory are created if missing.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`) with default
+    /// options. For SQLite the file and its directory are created if missing.
+    pub async fn connect(url: &str, schema: Schema) -> Result<Db, StoreError> {
+        Self::connect_with(url, schema, &DbOptions::default()).await
+    }
+
+    /// Connects to `url` with `options` and checks that the database answers.
+    pub async fn connect_with(url: &str, schema: Schema, options: &DbOptions) -> Result<Db, StoreError> {
         let scheme = url.split(':').next().unwrap_or_default();
-        match scheme {
+        let pools = match scheme {
             "sqlite" => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(StoreError::Connect)?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true);
-                let file = options.get_filename().to_owned();
-                if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
-                    && !url.contains(":memory:")
-                {
-                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
-                }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections.max(2))
-                    // A local file does not drop connections; a ping per acquire only costs.
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                let path = sqlite::path_of(url);
+                let sqlite_options = options.sqlite;
+                let engine = tokio::task::spawn_blocking(move || Engine::open(path, sqlite_options))
                     .await
-                    .map_err(StoreError::Connect)?;
-                let file = (!url.contains(":memory:") && !url.contains("mode=memory"))
-                    .then(|| Arc::new(SqliteFile { path: file, readers: std::sync::Mutex::new(Vec::new()) }));
-                Ok(Db { pools: Pools::Sqlite { pool, writer: Arc::new(Mutex::new(())), file } })
+                    .map_err(|e| StoreError::Connect(format!("open thread: {e}")))??;
+                Pools::Sqlite(engine)
             }
             "postgres" | "postgresql" => {
-                let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+                let connect = PgConnectOptions::from_str(url).map_err(|e| StoreError::Connect(e.to_string()))?;
                 let pool = PgPoolOptions::new()
-                    .max_connections(max_connections.max(2))
+                    .max_connections(options.max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .connect_with(connect)
                     .await
-                    .map_err(StoreError::Connect)?;
-                Ok(Db { pools: Pools::Postgres(pool) })
+                    .map_err(|e| StoreError::Connect(e.to_string()))?;
+                Pools::Postgres(pool)
             }
-            other => Err(StoreError::UnknownScheme(other.chars().take(32).collect())),
-        }
+            other => return Err(StoreError::UnknownScheme(other.chars().take(32).collect())),
+        };
+        Ok(Db { pools, schema: Arc::new(schema) })
     }
 
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         match self.pools {
-            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Sqlite(_) => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
         }
     }
 
-    /// Closes every connection; waits for checked-out ones to come back.
+    /// The contexts this handle serves.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Closes every connection; on SQLite, commits what is open and folds the write-ahead log
+    /// back into the file.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { pool, file, .. } => {
-                if let Some(file) = file {
-                    file.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
-                }
-                pool.close().await;
-            }
+            Pools::Sqlite(engine) => engine.close().await,
             Pools::Postgres(pool) => pool.close().await,
         }
     }
 
     /// Checks that the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct One {
-            #[allow(dead_code)]
-            one: i32,
-        }
-        self.fetch_optional::<One>("SELECT 1 AS one", &[]).await.map(|_| ())
+        self.fetch_optional::<(i64,)>("SELECT 1 AS one", &[]).await.map(|_| ())
     }
 
-    pub(crate) fn sqlite_pool(&self) -> Option<&SqlitePool> {
+    pub(crate) fn sqlite_engine(&self) -> Option<&Arc<Engine>> {
         match &self.pools {
-            Pools::Sqlite { pool, .. } => Some(pool),
+            Pools::Sqlite(engine) => Some(engine),
             Pools::Postgres(_) => None,
         }
-    }
-
-    /// The SQLite file and its writer lock, when this is a SQLite file database.
-    pub(crate) fn sqlite_file(&self) -> Option<(std::path::PathBuf, Arc<Mutex<()>>)> {
-        match &self.pools {
-            Pools::Sqlite { writer, file: Some(file), .. } => Some((file.path.clone(), writer.clone())),
-            _ => None,
-        }
-    }
-
-    /// Whether [`Db::load_in_bulk`] can run here: everywhere but an in-memory SQLite database.
-    pub fn supports_bulk(&self) -> bool {
-        !matches!(self.pools, Pools::Sqlite { file: None, .. })
-    }
-
-    /// A point lookup: the first row of a read on national tables, every column as optional
-    /// text (select only text columns). On a SQLite file it runs on a direct connection with a
-    /// cached prepared statement, on the calling thread: a primary-key lookup takes
-    /// microseconds, less than handing it to another thread would. Elsewhere it goes through
-    /// the pool like any query.
-    pub async fn lookup_texts(&self, sql: &str, params: &[Param]) -> Result<Option<Vec<Option<String>>>, StoreError> {
-        check_national(sql)?;
-        if !is_read(sql) {
-            return Err(StoreError::Malformed("lookup_texts only reads".into()));
-        }
-        if let Pools::Sqlite { file: Some(file), .. } = &self.pools {
-            return Ok(file.read(|conn| read_texts(conn, sql, params, 1))?.into_iter().next());
-        }
-        Ok(self.fetch_texts_pooled(sql, params).await?.into_iter().next())
-    }
-
-    /// Every row of a read on national tables, every column as optional text. On a SQLite file
-    /// it runs on a direct connection on the blocking thread pool.
-    pub async fn fetch_texts(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>, StoreError> {
-        check_national(sql)?;
-        if !is_read(sql) {
-            return Err(StoreError::Malformed("fetch_texts only reads".into()));
-        }
-        if let Pools::Sqlite { file: Some(file), .. } = &self.pools {
-            let (file, sql, params) = (file.clone(), sql.to_owned(), params.to_vec());
-            return tokio::task::spawn_blocking(move || file.read(|conn| read_texts(conn, &sql, &params, usize::MAX)))
-                .await
-                .map_err(|e| StoreError::Malformed(format!("read thread: {e}")))?;
-        }
-        self.fetch_texts_pooled(sql, params).await
-    }
-
-    async fn fetch_texts_pooled(&self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>, StoreError> {
-        use sqlx::Row as _;
-        let rows = match self.exec() {
-            Exec::SqlitePool(pool) => {
-                let rows = bound!(sqlx::query(sql), None::<&str>, params)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(StoreError::Database)?;
-                rows.iter()
-                    .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
-                    .collect::<Result<Vec<Vec<_>>, _>>()
-            }
-            Exec::PgPool(pool) => {
-                let rows = bound!(sqlx::query(sql), None::<&str>, params)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(StoreError::Database)?;
-                rows.iter()
-                    .map(|row| (0..row.len()).map(|i| row.try_get::<Option<String>, _>(i)).collect())
-                    .collect::<Result<Vec<Vec<_>>, _>>()
-            }
-            _ => return Err(StoreError::Malformed("a pool was expected".into())),
-        };
-        rows.map_err(StoreError::Database)
     }
 
     pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
         match &self.pools {
             Pools::Postgres(pool) => Some(pool),
-            Pools::Sqlite { .. } => None,
+            Pools::Sqlite(_) => None,
         }
     }
 
-    async fn writer_lock(&self) -> Option<OwnedMutexGuard<()>> {
-        match &self.pools {
-            Pools::Sqlite { writer, .. } => Some(writer.clone().lock_owned().await),
-            Pools::Postgres(_) => None,
-        }
+    /// On SQLite, how many transactions and physical commits there have been, and how many
+    /// transactions wait for the writer now; `None` on PostgreSQL.
+    pub fn write_stats(&self) -> Option<sqlite::WriteStats> {
+        self.sqlite_engine().map(|engine| engine.stats())
     }
 
-    fn exec(&self) -> Exec<'_> {
-        match &self.pools {
-            Pools::Sqlite { pool, .. } => Exec::SqlitePool(pool),
-            Pools::Postgres(pool) => Exec::PgPool(pool),
-        }
+    /// Whether [`Db::load_in_bulk`] can run here: everywhere but an in-memory SQLite database.
+    pub fn supports_bulk(&self) -> bool {
+        !matches!(&self.pools, Pools::Sqlite(engine) if engine.path().is_none())
     }
 
     async fn execute_inner(&self, sql: &str, first: Option<&str>, params: &[Param]) -> Result<u64, StoreError> {
-        let _writer = if is_read(sql) { None } else { self.writer_lock().await };
-        Ok(self.exec().execute(sql, first, params).await?)
+        match &self.pools {
+            Pools::Sqlite(engine) if is_read(sql) => {
+                engine.read(|conn| sqlite::execute(conn, sql, first, params)).await
+            }
+            Pools::Sqlite(engine) => {
+                let mut tx = engine.begin().await?;
+                let changed = tx.execute(sql, first, params)?;
+                tx.commit().await?;
+                Ok(changed)
+            }
+            Pools::Postgres(pool) => Ok(bound!(sqlx::query(sql), first, params).execute(pool).await?.rows_affected()),
+        }
     }
 
-    /// Runs a statement on national (non-municipal) tables; returns the rows affected.
+    async fn fetch_inner<T: Record>(
+        &self,
+        sql: &str,
+        first: Option<&str>,
+        params: &[Param],
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite(engine) if is_read(sql) => {
+                engine.read(|conn| sqlite::query(conn, sql, first, params, limit)).await
+            }
+            Pools::Sqlite(engine) => {
+                let mut tx = engine.begin().await?;
+                let rows = tx.query(sql, first, params, limit)?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+            Pools::Postgres(pool) => {
+                let rows = bound!(sqlx::query(sql), first, params).fetch_all(pool).await?;
+                let mut decoded = pg_decode(&rows)?;
+                decoded.truncate(limit);
+                Ok(decoded)
+            }
+        }
+    }
+
+    /// Runs a statement on national (non-municipal) tables; returns the rows affected. A write
+    /// is a transaction of its own.
     pub async fn execute(&self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
-        check_national(sql)?;
+        check_national(&self.schema, sql)?;
         self.execute_inner(sql, None, params).await
     }
 
     /// Fetches every row of a query on national tables.
     pub async fn fetch_all<T: Record>(&self, sql: &str, params: &[Param]) -> Result<Vec<T>, StoreError> {
-        check_national(sql)?;
-        let _writer = if is_read(sql) { None } else { self.writer_lock().await };
-        Ok(self.exec().fetch_all(sql, None, params).await?)
+        check_national(&self.schema, sql)?;
+        self.fetch_inner(sql, None, params, usize::MAX).await
     }
 
     /// Fetches at most one row of a query on national tables.
     pub async fn fetch_optional<T: Record>(&self, sql: &str, params: &[Param]) -> Result<Option<T>, StoreError> {
-        check_national(sql)?;
-        let _writer = if is_read(sql) { None } else { self.writer_lock().await };
-        Ok(self.exec().fetch_optional(sql, None, params).await?)
+        check_national(&self.schema, sql)?;
+        Ok(self.fetch_inner(sql, None, params, 1).await?.into_iter().next())
     }
 
-    /// Starts a transaction. On SQLite it holds the single writer lock until it ends.
+    /// Runs a script of several statements in one transaction, on national tables: for tools
+    /// and tests that set a database up by hand (migrations have their own runner).
+    pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        check_national(&self.schema, sql)?;
+        match &self.pools {
+            Pools::Sqlite(engine) => {
+                let guard = engine.exclusive().await?;
+                let conn = guard.conn();
+                conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite::sqlite_error)?;
+                match conn.execute_batch(sql) {
+                    Ok(()) => conn.execute_batch("COMMIT").map_err(sqlite::sqlite_error),
+                    Err(error) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        Err(sqlite::sqlite_error(error))
+                    }
+                }
+            }
+            Pools::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                Ok(tx.commit().await?)
+            }
+        }
+    }
+
+    /// Starts a transaction. On SQLite it holds the single writer until it ends.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { pool, writer, .. } => {
-                let guard = writer.clone().lock_owned().await;
-                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                TxInner::Sqlite { tx, _writer: guard }
-            }
-            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            Pools::Sqlite(engine) => TxInner::Sqlite(engine.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?, None),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, schema: self.schema.clone() })
     }
 
     /// The view of one municipality's records.
@@ -572,70 +479,90 @@ impl MunicipalDb<'_> {
     /// Fetches every row; `$1` is the kommunenummer, `params` start at `$2`.
     pub async fn fetch_all<T: Record>(&self, sql: &str, params: &[Param]) -> Result<Vec<T>, StoreError> {
         check_municipal(sql)?;
-        let _writer = if is_read(sql) { None } else { self.db.writer_lock().await };
-        Ok(self.db.exec().fetch_all(sql, Some(self.kommunenummer.as_str()), params).await?)
+        self.db.fetch_inner(sql, Some(self.kommunenummer.as_str()), params, usize::MAX).await
     }
 
     /// Fetches at most one row; `$1` is the kommunenummer, `params` start at `$2`.
     pub async fn fetch_optional<T: Record>(&self, sql: &str, params: &[Param]) -> Result<Option<T>, StoreError> {
         check_municipal(sql)?;
-        let _writer = if is_read(sql) { None } else { self.db.writer_lock().await };
-        Ok(self.db.exec().fetch_optional(sql, Some(self.kommunenummer.as_str()), params).await?)
+        Ok(self.db.fetch_inner(sql, Some(self.kommunenummer.as_str()), params, 1).await?.into_iter().next())
     }
 }
 
 enum TxInner {
-    Sqlite { tx: Transaction<'static, sqlx::Sqlite>, _writer: OwnedMutexGuard<()> },
-    Postgres(Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlite::Transaction),
+    /// With the first error, if a statement failed: PostgreSQL then aborts the whole
+    /// transaction, and its `COMMIT` would quietly roll back.
+    Postgres(Transaction<'static, sqlx::Postgres>, Option<String>),
 }
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     inner: TxInner,
+    schema: Arc<Schema>,
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let backend = match self.inner {
-            TxInner::Sqlite { .. } => "sqlite",
-            TxInner::Postgres(_) => "postgres",
-        };
-        f.debug_struct("Tx").field("backend", &backend).finish()
+        f.debug_struct("Tx").field("backend", &self.backend().name()).finish()
     }
 }
 
 impl Tx {
-    fn exec(&mut self) -> Exec<'_> {
-        match &mut self.inner {
-            TxInner::Sqlite { tx, .. } => Exec::SqliteConn(tx),
-            TxInner::Postgres(tx) => Exec::PgConn(tx),
-        }
-    }
-
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
         match self.inner {
-            TxInner::Sqlite { .. } => Backend::Sqlite,
-            TxInner::Postgres(_) => Backend::Postgres,
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(..) => Backend::Postgres,
+        }
+    }
+
+    async fn execute_inner(&mut self, sql: &str, first: Option<&str>, params: &[Param]) -> Result<u64, StoreError> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => tx.execute(sql, first, params),
+            TxInner::Postgres(tx, failed) => {
+                let result = pg_execute(tx, sql, first, params).await;
+                note_failure(failed, &result);
+                result
+            }
+        }
+    }
+
+    async fn fetch_inner<T: Record>(
+        &mut self,
+        sql: &str,
+        first: Option<&str>,
+        params: &[Param],
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => tx.query(sql, first, params, limit),
+            TxInner::Postgres(tx, failed) => {
+                let result = pg_fetch(tx, sql, first, params).await;
+                note_failure(failed, &result);
+                let mut rows = result?;
+                rows.truncate(limit);
+                Ok(rows)
+            }
         }
     }
 
     /// Runs a statement on national tables.
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
-        check_national(sql)?;
-        Ok(self.exec().execute(sql, None, params).await?)
+        check_national(&self.schema, sql)?;
+        self.execute_inner(sql, None, params).await
     }
 
     /// Fetches every row of a query on national tables.
     pub async fn fetch_all<T: Record>(&mut self, sql: &str, params: &[Param]) -> Result<Vec<T>, StoreError> {
-        check_national(sql)?;
-        Ok(self.exec().fetch_all(sql, None, params).await?)
+        check_national(&self.schema, sql)?;
+        self.fetch_inner(sql, None, params, usize::MAX).await
     }
 
     /// Fetches at most one row of a query on national tables.
     pub async fn fetch_optional<T: Record>(&mut self, sql: &str, params: &[Param]) -> Result<Option<T>, StoreError> {
-        check_national(sql)?;
-        Ok(self.exec().fetch_optional(sql, None, params).await?)
+        check_national(&self.schema, sql)?;
+        Ok(self.fetch_inner(sql, None, params, 1).await?.into_iter().next())
     }
 
     /// The view of one municipality's records inside this transaction.
@@ -643,22 +570,38 @@ impl Tx {
         MunicipalTx { tx: self, kommunenummer }
     }
 
-    /// Makes every change of the transaction durable.
+    /// Makes every change of the transaction durable. On SQLite a commit may be shared with
+    /// transactions committing at the same time; it returns when the shared commit is done.
+    /// On PostgreSQL, where a failed statement aborts the whole transaction, a transaction in
+    /// which a statement failed is rolled back and the commit returns an error.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.inner {
-            TxInner::Sqlite { tx, _writer } => tx.commit().await?,
-            TxInner::Postgres(tx) => tx.commit().await?,
+            TxInner::Sqlite(tx) => tx.commit().await,
+            TxInner::Postgres(tx, None) => Ok(tx.commit().await?),
+            TxInner::Postgres(tx, Some(error)) => {
+                tx.rollback().await?;
+                Err(StoreError::Database(format!("the transaction was rolled back after an earlier error: {error}")))
+            }
         }
-        Ok(())
     }
 
     /// Discards every change of the transaction.
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self.inner {
-            TxInner::Sqlite { tx, _writer } => tx.rollback().await?,
-            TxInner::Postgres(tx) => tx.rollback().await?,
+            TxInner::Sqlite(tx) => {
+                tx.rollback();
+                Ok(())
+            }
+            TxInner::Postgres(tx, _) => Ok(tx.rollback().await?),
         }
-        Ok(())
+    }
+}
+
+fn note_failure<T>(failed: &mut Option<String>, result: &Result<T, StoreError>) {
+    if let Err(error) = result
+        && failed.is_none()
+    {
+        *failed = Some(error.to_string());
     }
 }
 
@@ -679,14 +622,21 @@ impl MunicipalTx<'_> {
     pub async fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64, StoreError> {
         check_municipal(sql)?;
         let kommunenummer = self.kommunenummer;
-        Ok(self.tx.exec().execute(sql, Some(kommunenummer.as_str()), params).await?)
+        self.tx.execute_inner(sql, Some(kommunenummer.as_str()), params).await
     }
 
     /// Fetches every row; `$1` is the kommunenummer, `params` start at `$2`.
     pub async fn fetch_all<T: Record>(&mut self, sql: &str, params: &[Param]) -> Result<Vec<T>, StoreError> {
         check_municipal(sql)?;
         let kommunenummer = self.kommunenummer;
-        Ok(self.tx.exec().fetch_all(sql, Some(kommunenummer.as_str()), params).await?)
+        self.tx.fetch_inner(sql, Some(kommunenummer.as_str()), params, usize::MAX).await
+    }
+
+    /// Fetches at most one row; `$1` is the kommunenummer, `params` start at `$2`.
+    pub async fn fetch_optional<T: Record>(&mut self, sql: &str, params: &[Param]) -> Result<Option<T>, StoreError> {
+        check_municipal(sql)?;
+        let kommunenummer = self.kommunenummer;
+        Ok(self.tx.fetch_inner(sql, Some(kommunenummer.as_str()), params, 1).await?.into_iter().next())
     }
 
     /// The whole transaction, for national tables, jobs and events.
@@ -698,31 +648,43 @@ impl MunicipalTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::Migrations;
+
+    static TOWN: Migrations = Migrations {
+        context: "town",
+        builds_on: &[],
+        tables: &["notes", "memos"],
+        municipal_tables: &["notes", "memos"],
+        migrations: &[],
+    };
 
     #[test]
     fn national_queries_may_not_name_municipal_tables() {
-        assert!(check_national("SELECT * FROM jobs WHERE id = $1").is_ok());
-        assert!(check_national("SELECT * FROM notices").is_err());
-        assert!(check_national("select n.title from jobs j join FEEDBACK f on 1=1").is_err());
+        let schema = Schema::new(&[&TOWN]).expect("schema");
+        assert!(check_national(&schema, "SELECT * FROM jobs WHERE id = $1").is_ok());
+        assert!(check_national(&schema, "SELECT * FROM notes").is_err());
+        assert!(check_national(&schema, "select n.title from jobs j join MEMOS f on 1=1").is_err());
         // A column that merely contains a table name as a substring is fine.
-        assert!(check_national("SELECT notices_count FROM jobs").is_ok());
+        assert!(check_national(&schema, "SELECT notes_count FROM jobs").is_ok());
+        // Tables are municipal only where a context says so.
+        assert!(check_national(&Schema::store_only(), "SELECT * FROM notes").is_ok());
     }
 
     #[test]
     fn municipal_queries_must_filter_on_the_bound_kommunenummer() {
-        assert!(check_municipal("SELECT * FROM notices WHERE kommunenummer = $1").is_ok());
-        assert!(check_municipal("SELECT * FROM notices WHERE kommunenummer   =\n $1 AND id = $2").is_ok());
-        assert!(check_municipal("INSERT INTO notices (id, kommunenummer) VALUES ($2, $1)").is_ok());
-        assert!(check_municipal("SELECT * FROM notices").is_err());
-        assert!(check_municipal("SELECT * FROM notices WHERE kommunenummer = $2").is_err());
-        assert!(check_municipal("DELETE FROM notices WHERE id = $1").is_err());
-        assert!(check_municipal("INSERT INTO notices (id, title) VALUES ($1, $2)").is_err());
+        assert!(check_municipal("SELECT * FROM notes WHERE kommunenummer = $1").is_ok());
+        assert!(check_municipal("SELECT * FROM notes WHERE kommunenummer   =\n $1 AND id = $2").is_ok());
+        assert!(check_municipal("INSERT INTO notes (id, kommunenummer) VALUES ($2, $1)").is_ok());
+        assert!(check_municipal("SELECT * FROM notes").is_err());
+        assert!(check_municipal("SELECT * FROM notes WHERE kommunenummer = $2").is_err());
+        assert!(check_municipal("DELETE FROM notes WHERE id = $1").is_err());
+        assert!(check_municipal("INSERT INTO notes (id, title) VALUES ($1, $2)").is_err());
     }
 
     #[test]
     fn unknown_schemes_are_refused() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        let result = runtime.block_on(Db::connect("mysql://localhost/x", 2));
+        let result = runtime.block_on(Db::connect("mysql://localhost/x", Schema::store_only()));
         assert!(matches!(result, Err(StoreError::UnknownScheme(s)) if s == "mysql"));
     }
 }

@@ -1,5 +1,7 @@
 use kernel::ErrorKind;
 
+use crate::schema::SchemaError;
+
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -8,10 +10,10 @@ pub enum StoreError {
     UnknownScheme(String),
     /// The database could not be reached or opened.
     #[error("could not connect to the database: {0}")]
-    Connect(#[source] sqlx::Error),
-    /// Applying migrations failed.
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Connect(String),
+    /// The contexts' migrations do not fit together, or applying them failed.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
     /// A query touched a municipal table without being scoped to a municipality.
     #[error("query is not scoped to a municipality: {0}")]
     Unscoped(String),
@@ -21,10 +23,17 @@ pub enum StoreError {
     /// The write conflicts with an existing row.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// Any other database error.
+    /// A worker's claim on a job is no longer its own (its lease ran out and the job was claimed
+    /// again), so its result was refused.
+    #[error("stale claim: {0}")]
+    StaleClaim(String),
+    /// Another process held the database's write lock for too long.
+    #[error("the database is busy: {0}")]
+    Busy(String),
+    /// Any other database error, with the engine's message.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
-    /// A stored value could not be (de)serialised.
+    Database(String),
+    /// A stored value could not be (de)serialised, or a statement was malformed.
     #[error("stored value is malformed: {0}")]
     Malformed(String),
     /// The blob store failed.
@@ -37,7 +46,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::NotFound => ErrorKind::NotFound,
-            StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Conflict(_) | StoreError::StaleClaim(_) => ErrorKind::Conflict,
             _ => ErrorKind::Other,
         }
     }
@@ -48,7 +57,7 @@ impl From<sqlx::Error> for StoreError {
         match &error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
-            _ => StoreError::Database(error),
+            _ => StoreError::Database(error.to_string()),
         }
     }
 }

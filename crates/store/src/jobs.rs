@@ -74,7 +74,7 @@ impl NewJob {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct IdRow {
     id: String,
 }
@@ -130,12 +130,39 @@ impl Db {
 
     /// How many jobs are in each state, for metrics and tests.
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        #[derive(sqlx::FromRow)]
-        struct Count {
-            status: String,
-            n: i64,
-        }
         let rows = self.fetch_all::<Count>("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status", &[]).await?;
+        Ok(JobCounts::from_rows(rows))
+    }
+
+    /// How many jobs of one kind are in each state.
+    pub async fn job_counts_of(&self, kind: &str) -> Result<JobCounts, StoreError> {
+        let rows = self
+            .fetch_all::<Count>(
+                "SELECT status, COUNT(*) AS n FROM jobs WHERE kind = $1 GROUP BY status",
+                &params![kind],
+            )
+            .await?;
+        Ok(JobCounts::from_rows(rows))
+    }
+
+    /// Every dead-lettered job, oldest first, with its last error.
+    pub async fn dead_jobs(&self) -> Result<Vec<DeadJob>, StoreError> {
+        self.fetch_all::<DeadJob>(
+            "SELECT id, kind, attempts, last_error FROM jobs WHERE status = 'dead' ORDER BY created_at",
+            &[],
+        )
+        .await
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    status: String,
+    n: i64,
+}
+
+impl JobCounts {
+    fn from_rows(rows: Vec<Count>) -> Self {
         let mut counts = JobCounts::default();
         for row in rows {
             match row.status.as_str() {
@@ -146,16 +173,7 @@ impl Db {
                 _ => {}
             }
         }
-        Ok(counts)
-    }
-
-    /// Every dead-lettered job, oldest first, with its last error.
-    pub async fn dead_jobs(&self) -> Result<Vec<DeadJob>, StoreError> {
-        self.fetch_all::<DeadJob>(
-            "SELECT id, kind, attempts, last_error FROM jobs WHERE status = 'dead' ORDER BY created_at",
-            &[],
-        )
-        .await
+        counts
     }
 }
 
@@ -173,7 +191,7 @@ pub struct JobCounts {
 }
 
 /// A dead-lettered job.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct DeadJob {
     /// The job's id.
     pub id: String,
@@ -200,9 +218,13 @@ pub struct ClaimedJob {
     pub attempt: u32,
     /// How many attempts it gets.
     pub max_attempts: u32,
+    /// The worker holding the claim. With [`ClaimedJob::attempt`] it fences every change of the
+    /// job's state: once the lease has run out and another worker has claimed the job again,
+    /// this claim's outcome is refused.
+    pub worker: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct ClaimRow {
     id: String,
     kommunenummer: Option<String>,
@@ -210,6 +232,7 @@ struct ClaimRow {
     payload: String,
     attempts: i64,
     max_attempts: i64,
+    locked_by: String,
 }
 
 impl ClaimRow {
@@ -225,6 +248,7 @@ impl ClaimRow {
             attempt: u32::try_from(self.attempts).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(self.max_attempts).unwrap_or(1),
             kind: self.kind,
+            worker: self.locked_by,
         })
     }
 }
@@ -234,14 +258,14 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET status = 'running', attempts = attem
      WHERE id IN (SELECT id FROM jobs \
                   WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
                   ORDER BY run_at LIMIT $4) \
-     RETURNING id, kommunenummer, kind, payload, attempts, max_attempts";
+     RETURNING id, kommunenummer, kind, payload, attempts, max_attempts, locked_by";
 
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, \
      locked_by = $2, updated_at = $3 \
      WHERE id IN (SELECT id FROM jobs \
                   WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
                   ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kommunenummer, kind, payload, attempts, max_attempts";
+     RETURNING id, kommunenummer, kind, payload, attempts, max_attempts, locked_by";
 
 /// Claims up to `limit` due jobs for `worker`, leasing them until `now + lease`.
 pub async fn claim(
@@ -263,29 +287,73 @@ pub async fn claim(
     rows.into_iter().map(ClaimRow::into_claimed).collect()
 }
 
-/// Marks a claimed job as done.
-pub async fn complete(db: &Db, id: JobId) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE jobs SET status = 'done', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $1 \
-         WHERE id = $2",
-        &params![Timestamp::now(), id.to_string()],
-    )
-    .await?;
-    Ok(())
+/// Refuses (and logs) an outcome whose claim is no longer the job's.
+fn fenced(changed: u64, job: &ClaimedJob) -> Result<(), StoreError> {
+    if changed == 1 {
+        return Ok(());
+    }
+    tracing::warn!(
+        job.id = %job.id,
+        job.kind = %job.kind,
+        job.attempt = job.attempt,
+        "a job's lease ran out before its handler finished and the job was claimed again; this outcome was refused"
+    );
+    Err(StoreError::StaleClaim(format!("job {} attempt {}", job.id, job.attempt)))
+}
+
+/// Marks a claimed job as done, if the claim is still the job's: a worker whose lease ran out
+/// and whose job another worker has claimed since gets [`StoreError::StaleClaim`], and nothing
+/// changes.
+pub async fn complete(db: &Db, job: &ClaimedJob) -> Result<(), StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE jobs SET status = 'done', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $1 \
+             WHERE id = $2 AND status = 'running' AND locked_by = $3 AND attempts = $4",
+            &params![Timestamp::now(), job.id.to_string(), job.worker.as_str(), i64::from(job.attempt)],
+        )
+        .await?;
+    fenced(changed, job)
 }
 
 /// Records a failed attempt: back to the queue after `retry_at`, or dead when it was the last.
-/// Returns true when the job was dead-lettered.
+/// Returns true when the job was dead-lettered. Fenced like [`complete`].
 pub async fn fail(db: &Db, job: &ClaimedJob, error: &str, retry_at: Timestamp) -> Result<bool, StoreError> {
     let dead = job.attempt >= job.max_attempts;
     let error: String = error.chars().take(2000).collect();
-    db.execute(
-        "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, locked_until = NULL, locked_by = NULL, \
-         updated_at = $4 WHERE id = $5",
-        &params![if dead { "dead" } else { "queued" }, retry_at, error, Timestamp::now(), job.id.to_string()],
-    )
-    .await?;
+    let changed = db
+        .execute(
+            "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, locked_until = NULL, locked_by = NULL, \
+             updated_at = $4 WHERE id = $5 AND status = 'running' AND locked_by = $6 AND attempts = $7",
+            &params![
+                if dead { "dead" } else { "queued" },
+                retry_at,
+                error,
+                Timestamp::now(),
+                job.id.to_string(),
+                job.worker.as_str(),
+                i64::from(job.attempt),
+            ],
+        )
+        .await?;
+    fenced(changed, job)?;
     Ok(dead)
+}
+
+/// Deletes finished jobs: done ones last changed before `done_before`, dead ones before
+/// `dead_before`. Returns how many went.
+pub async fn purge_finished(
+    db: &Db,
+    done_before: Option<Timestamp>,
+    dead_before: Option<Timestamp>,
+) -> Result<u64, StoreError> {
+    let mut purged = 0;
+    for (status, before) in [("done", done_before), ("dead", dead_before)] {
+        if let Some(before) = before {
+            purged +=
+                db.execute("DELETE FROM jobs WHERE status = $1 AND updated_at < $2", &params![status, before]).await?;
+        }
+    }
+    Ok(purged)
 }
 
 /// The delay before retry number `attempt + 1`: `base · 2^(attempt−1)`, capped, with up to 10 %
@@ -370,6 +438,8 @@ pub struct JobStats {
     pub failed_attempts: AtomicU64,
     /// Jobs dead-lettered.
     pub dead_lettered: AtomicU64,
+    /// Outcomes refused because the claim had run out and the job was claimed again.
+    pub stale_outcomes: AtomicU64,
 }
 
 /// What a run of the queue did.
@@ -381,6 +451,8 @@ pub struct RunReport {
     pub failed_attempts: u64,
     /// Jobs dead-lettered.
     pub dead_lettered: u64,
+    /// Outcomes refused because the claim had run out and the job was claimed again.
+    pub stale_outcomes: u64,
 }
 
 /// Why [`Worker::drain`] failed.
@@ -446,28 +518,36 @@ impl Worker {
                 Err(join_error) => Err(format!("handler was cancelled: {join_error}")),
             },
         };
-        match outcome {
-            Ok(()) => {
-                complete(&self.db, job.id).await?;
+        let recorded = match outcome {
+            Ok(()) => complete(&self.db, &job).await.map(|()| {
                 self.stats.completed.fetch_add(1, Ordering::Relaxed);
                 report.completed += 1;
-            }
+            }),
             Err(error) => {
                 let delay = backoff(job.attempt, self.config.base_backoff, self.config.max_backoff);
                 let retry_at = Timestamp::now().plus_millis(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-                let dead = fail(&self.db, &job, &error, retry_at).await?;
-                self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                report.failed_attempts += 1;
-                if dead {
-                    self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                    report.dead_lettered += 1;
-                    tracing::error!(job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt, "job dead-lettered");
-                } else {
-                    tracing::warn!(job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt, "job attempt failed; will retry");
-                }
+                fail(&self.db, &job, &error, retry_at).await.map(|dead| {
+                    self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    report.failed_attempts += 1;
+                    if dead {
+                        self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                        report.dead_lettered += 1;
+                        tracing::error!(job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt, "job dead-lettered");
+                    } else {
+                        tracing::warn!(job.id = %job.id, job.kind = %job.kind, job.attempt = job.attempt, "job attempt failed; will retry");
+                    }
+                })
             }
+        };
+        match recorded {
+            // The job belongs to another worker's claim now; its outcome there counts.
+            Err(StoreError::StaleClaim(_)) => {
+                self.stats.stale_outcomes.fetch_add(1, Ordering::Relaxed);
+                report.stale_outcomes += 1;
+                Ok(())
+            }
+            other => other,
         }
-        Ok(())
     }
 
     /// Claims and runs one batch of jobs due at `now`; returns what it did.
@@ -485,26 +565,50 @@ impl Worker {
     /// are counted, not treated as an error.
     pub async fn run_until_idle(&self) -> Result<RunReport, StoreError> {
         let mut total = RunReport::default();
-        // Far enough ahead that every retry is due, near enough that leases do not overflow.
-        let far_future = Timestamp::now().plus_millis(10 * 365 * 24 * 3600 * 1000);
         for _ in 0..100_000 {
-            let report = self.run_once(far_future).await?;
+            let now = Timestamp::now();
+            let report = self.run_once(now).await?;
             if report == RunReport::default() {
-                break;
+                // Retries waiting out their backoff, and jobs whose worker's lease has not run
+                // out, are brought forward; jobs scheduled for later (the next retention purge)
+                // are left for their time.
+                let hastened = self
+                    .db
+                    .execute(
+                        "UPDATE jobs SET run_at = $1, locked_until = $1 \
+                         WHERE (status = 'queued' AND attempts > 0 AND run_at > $1) \
+                            OR (status = 'running' AND locked_until >= $1)",
+                        &params![now.plus_millis(-1)],
+                    )
+                    .await?;
+                if hastened == 0 {
+                    break;
+                }
+                continue;
             }
             total.completed += report.completed;
             total.failed_attempts += report.failed_attempts;
             total.dead_lettered += report.dead_lettered;
+            total.stale_outcomes += report.stale_outcomes;
         }
         Ok(total)
     }
 
-    /// For tests: runs every job to the end and fails if any job is left queued, running or
-    /// dead-lettered.
+    /// For tests: runs every job to the end and fails if any job is left queued (but for jobs
+    /// scheduled for later that have not been tried), running or dead-lettered.
     pub async fn drain(&self) -> Result<RunReport, DrainError> {
         let report = self.run_until_idle().await?;
-        let counts = self.db.job_counts().await?;
-        if counts.queued > 0 || counts.running > 0 || counts.dead > 0 {
+        let (left,): (i64,) = self
+            .db
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('running', 'dead') \
+                 OR (status = 'queued' AND (attempts > 0 OR run_at <= $1))",
+                &params![Timestamp::now()],
+            )
+            .await?
+            .unwrap_or((0,));
+        if left > 0 {
+            let counts = self.db.job_counts().await?;
             let dead = self.db.dead_jobs().await?;
             return Err(DrainError::Left { counts, dead });
         }

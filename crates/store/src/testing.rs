@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Backend, Db, StoreError};
+use crate::{Backend, Db, Schema, StoreError};
 
 /// The environment variable that points the tests at a PostgreSQL server.
 pub const POSTGRES_ENV: &str = "ALLMENNING_TEST_POSTGRES_URL";
@@ -26,7 +26,7 @@ impl TestDatabase {
         let name = format!("allmenning_test_{}", uuid::Uuid::now_v7().simple());
         match std::env::var(POSTGRES_ENV) {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let admin = Db::connect(&admin_url, 2).await?;
+                let admin = Db::connect(&admin_url, Schema::store_only()).await?;
                 admin.execute(&format!("CREATE DATABASE {name}"), &[]).await?;
                 admin.close().await;
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
@@ -34,16 +34,16 @@ impl TestDatabase {
             }
             _ => {
                 let dir = std::env::temp_dir().join(name);
-                std::fs::create_dir_all(&dir).map_err(|e| StoreError::Connect(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(&dir).map_err(|e| StoreError::Connect(e.to_string()))?;
                 Ok(TestDatabase { url: format!("sqlite://{}", dir.join("test.db").display()), dir: Some(dir) })
             }
         }
     }
 
-    /// Creates a database, connects and migrates it.
-    pub async fn migrated() -> Result<(TestDatabase, Db), StoreError> {
+    /// Creates a database, connects with `schema` and migrates it.
+    pub async fn migrated(schema: Schema) -> Result<(TestDatabase, Db), StoreError> {
         let database = Self::create().await?;
-        let db = Db::connect(&database.url, 8).await?;
+        let db = Db::connect(&database.url, schema).await?;
         db.migrate().await?;
         Ok((database, db))
     }

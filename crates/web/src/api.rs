@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use content::Feedback;
 use kernel::Language;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use store::content::{self, Feedback};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::tenancy::Municipality;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -204,7 +204,7 @@ async fn submit_feedback(
         body.contact_email.as_deref(),
         body.language.unwrap_or_default(),
     )
-    .map_err(ApiError::Validation)?;
+    .map_err(|errors| ApiError::Validation(errors.into_iter().map(FieldError::from).collect()))?;
     let id = content::record_feedback(&state.db, kommune, &feedback).await?;
     Ok((StatusCode::CREATED, Json(FeedbackReceipt { id: id.to_string() })).into_response())
 }

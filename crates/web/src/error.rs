@@ -8,8 +8,22 @@ use axum::response::{IntoResponse, Response};
 use kernel::ErrorKind;
 use serde::Serialize;
 use store::StoreError;
-use store::content::FieldError;
 use utoipa::ToSchema;
+
+/// One broken rule on one field, as the API reports it: `{"field": "message", "rule": "required"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's name as in the form and the API body.
+    pub field: &'static str,
+    /// The rule it broke, e.g. `required`, `too_long`, `invalid_email`.
+    pub rule: &'static str,
+}
+
+impl From<content::FeedbackError> for FieldError {
+    fn from(error: content::FeedbackError) -> Self {
+        Self { field: error.field.name(), rule: error.rule.code() }
+    }
+}
 
 /// A problem details body (RFC 9457), extended with a stable `code` and field `errors`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -86,6 +100,15 @@ pub enum ApiError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<content::ContentError> for ApiError {
+    fn from(error: content::ContentError) -> Self {
+        match error {
+            content::ContentError::Store(store) => ApiError::Store(store),
+            other => ApiError::Store(StoreError::Malformed(other.to_string())),
+        }
+    }
 }
 
 impl ApiError {
@@ -187,6 +210,15 @@ pub enum PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
+        match error.kind() {
+            ErrorKind::NotFound => PageError::NotFound,
+            _ => PageError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<content::ContentError> for PageError {
+    fn from(error: content::ContentError) -> Self {
         match error.kind() {
             ErrorKind::NotFound => PageError::NotFound,
             _ => PageError::Internal(error.to_string()),

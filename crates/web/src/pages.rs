@@ -7,10 +7,10 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use content::{FEEDBACK_MAX_CHARS, FEEDBACK_PAGE_MAX_CHARS, Feedback, FeedbackError, FeedbackField, FeedbackRule};
 use kernel::{Kommunenummer, Language};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use store::content::{self, FEEDBACK_MAX_CHARS, FEEDBACK_PAGE_MAX_CHARS, Feedback, FieldError, FieldRule};
 
 use crate::error::PageError;
 use crate::tenancy::Municipality;
@@ -146,12 +146,12 @@ struct ShownError {
     text: String,
 }
 
-fn error_text(state: &AppState, language: Language, error: &FieldError) -> String {
+fn error_text(state: &AppState, language: Language, error: &FeedbackError) -> String {
     let (key, max) = match (error.field, error.rule) {
-        ("message", FieldRule::Required) => ("error-message-required", None),
-        ("message", FieldRule::TooLong) => ("error-message-too-long", Some(FEEDBACK_MAX_CHARS)),
-        ("page", _) => ("error-page-too-long", Some(FEEDBACK_PAGE_MAX_CHARS)),
-        _ => ("error-contact_email-invalid-email", None),
+        (FeedbackField::Message, FeedbackRule::Required) => ("error-message-required", None),
+        (FeedbackField::Message, _) => ("error-message-too-long", Some(FEEDBACK_MAX_CHARS)),
+        (FeedbackField::Page, _) => ("error-page-too-long", Some(FEEDBACK_PAGE_MAX_CHARS)),
+        (FeedbackField::ContactEmail, _) => ("error-contact_email-invalid-email", None),
     };
     let args: Vec<(&str, String)> = max.map(|m| ("max", m.to_string())).into_iter().collect();
     state.i18n.message(language, key, &args)
@@ -163,10 +163,10 @@ fn accessibility_page(
     kommune: Kommunenummer,
     received: bool,
     form: &FeedbackForm,
-    errors: &[FieldError],
+    errors: &[FeedbackError],
 ) -> Result<Html<String>, PageError> {
     let shown: Vec<ShownError> =
-        errors.iter().map(|e| ShownError { field: e.field, text: error_text(state, language, e) }).collect();
+        errors.iter().map(|e| ShownError { field: e.field.name(), text: error_text(state, language, e) }).collect();
     let field_errors: std::collections::BTreeMap<&str, &str> =
         shown.iter().map(|e| (e.field, e.text.as_str())).collect();
     let base = base_context(state, language, Some(kommune), "/tilgjengelighet", "accessibility", None);

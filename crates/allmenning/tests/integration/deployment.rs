@@ -9,13 +9,8 @@ use store::Db;
 use crate::helpers::test_settings;
 
 async fn count(db: &Db, table: &str) -> i64 {
-    let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}");
-    db.lookup_texts(&sql, &[])
-        .await
-        .expect("count")
-        .and_then(|row| row.into_iter().next().flatten())
-        .and_then(|n| n.parse().ok())
-        .expect("a number")
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    db.fetch_optional::<(i64,)>(&sql, &[]).await.expect("count").map(|(n,)| n).expect("a number")
 }
 
 #[tokio::test]

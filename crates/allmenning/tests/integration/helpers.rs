@@ -36,6 +36,11 @@ pub async fn test_settings(mode: Mode) -> TestSettings {
     TestSettings { settings, database, _data_dir: data_dir }
 }
 
+/// A handle on a test's database with every context's schema, as the binary opens it.
+pub async fn open_db(url: &str) -> Db {
+    Db::connect(url, allmenning::app::schema().expect("schema")).await.expect("connect")
+}
+
 pub fn kommune(number: &str) -> Kommunenummer {
     Kommunenummer::parse(number).expect("valid kommunenummer")
 }

@@ -256,11 +256,11 @@ fn replace_param(url: &str, name: &str, value: &str) -> String {
 
 /// The first column of every row, as text (cast numbers in the SQL: `CAST(x AS TEXT)`).
 async fn texts(db: &Db, sql: &str, params: &[store::Param]) -> Vec<String> {
-    db.fetch_texts(sql, params)
+    db.fetch_all::<(Option<String>,)>(sql, params)
         .await
         .expect("query")
         .into_iter()
-        .map(|row| row.into_iter().next().flatten().unwrap_or_default())
+        .map(|(first,)| first.unwrap_or_default())
         .collect()
 }
 
@@ -1134,7 +1134,7 @@ async fn everything_changeable(db: &Db) -> Vec<String> {
     let employees = identity::employees::Employees::new(db.clone(), bergen);
     state.push(format!("{:?}", employees.list().await.expect("employees")));
     state.push(format!("{:?}", employees.units().await.expect("units")));
-    state.push(store::content::feedback_count(db.municipal(bergen)).await.expect("feedback").to_string());
+    state.push(content::feedback_count(db.municipal(bergen)).await.expect("feedback").to_string());
     state
 }
 

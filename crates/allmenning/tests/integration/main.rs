@@ -8,5 +8,6 @@ mod deployment;
 mod helpers;
 mod http;
 mod identity;
+mod schema;
 mod shutdown;
 mod tenancy;

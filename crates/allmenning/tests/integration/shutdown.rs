@@ -81,13 +81,17 @@ async fn sigterm_under_load_loses_no_accepted_job() {
     assert!(refused.load(Ordering::SeqCst), "the load outlasted the server");
 
     let accepted = i64::try_from(accepted.load(Ordering::SeqCst)).expect("count");
-    let db = store::Db::connect(&database.url, 2).await.expect("reconnect");
-    assert_eq!(store::content::feedback_count(db.municipal(kommune("4601"))).await.expect("count"), accepted);
-    let counts = db.job_counts().await.expect("counts");
+    let db = crate::helpers::open_db(&database.url).await;
+    assert_eq!(content::feedback_count(db.municipal(kommune("4601"))).await.expect("count"), accepted);
+    let counts = db.job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts");
     assert_eq!(counts.queued + counts.running + counts.done, accepted, "{counts:?}");
     assert_eq!(counts.dead, 0);
     // Whatever was left queued or in flight runs to the end on the next start.
-    let worker = Worker::new(db.clone(), allmenning::app::job_handlers(), Default::default());
+    let worker = Worker::new(
+        db.clone(),
+        allmenning::app::job_handlers(&db, &allmenning::config::Settings::default()),
+        Default::default(),
+    );
     worker.drain().await.expect("every accepted job completes");
-    assert_eq!(db.job_counts().await.expect("counts").done, accepted);
+    assert_eq!(db.job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").done, accepted);
 }

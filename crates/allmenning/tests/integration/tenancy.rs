@@ -17,10 +17,10 @@ async fn each_host_sees_only_its_own_municipality() {
     two_municipalities(&mut settings.settings);
     let app = InProcess::with(settings).await;
     let (bergen, stavanger) = (kommune("4601"), kommune("1103"));
-    store::content::publish_notice(app.db().municipal(bergen), kernel::Language::Bokmal, "Vann i Bergen", "b")
+    content::publish_notice(app.db().municipal(bergen), kernel::Language::Bokmal, "Vann i Bergen", "b")
         .await
         .expect("publish");
-    store::content::publish_notice(app.db().municipal(stavanger), kernel::Language::Bokmal, "Vei i Stavanger", "s")
+    content::publish_notice(app.db().municipal(stavanger), kernel::Language::Bokmal, "Vei i Stavanger", "s")
         .await
         .expect("publish");
 
@@ -53,7 +53,7 @@ async fn feedback_lands_in_the_municipality_of_the_host() {
         .body(Body::from("{\"message\":\"Kart uten tekstalternativ\"}"))
         .expect("request");
     assert_eq!(app.send(request).await.status(), StatusCode::CREATED);
-    let count = |k| store::content::feedback_count(app.db().municipal(kommune(k)));
+    let count = |k| content::feedback_count(app.db().municipal(kommune(k)));
     assert_eq!(count("1103").await.expect("count"), 1);
     assert_eq!(count("4601").await.expect("count"), 0);
 }

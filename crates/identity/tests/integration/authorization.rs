@@ -77,7 +77,7 @@ fn employee_allowed(role: Role, action: Action, thing: Thing) -> bool {
 
 #[tokio::test]
 async fn employees_roles_by_actions_by_resources() {
-    let (_database, db) = TestDatabase::migrated().await.expect("database");
+    let (_database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
     let bergen = Kommunenummer::parse("4601").expect("kommunenummer");
     let employees = Employees::new(db.clone(), bergen);
     employees.add_unit("barnehage", "Barnehageavdelingen", "barnehage-skole").await.expect("unit");
@@ -145,7 +145,7 @@ async fn employees_roles_by_actions_by_resources() {
         Decision::Deny("no role for this")
     );
     // Every role change is in the access log.
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
     }
@@ -174,7 +174,7 @@ enum As {
 
 #[tokio::test]
 async fn persons_acting_as_by_actions_by_owner() {
-    let (_database, db) = TestDatabase::migrated().await.expect("database");
+    let (_database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
     let fullmakter = Fullmakter::new(db.clone());
     let me = person(date!(1985 - 03 - 14), 200);
     let minor = person(date!(2015 - 06 - 01), 300);

@@ -5,3 +5,8 @@ mod authorization;
 mod maskinporten;
 mod oidc;
 mod sessions;
+
+/// The contexts identity runs on, in floor order.
+pub fn schema() -> store::Schema {
+    store::Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS, &identity::MIGRATIONS]).expect("schema")
+}

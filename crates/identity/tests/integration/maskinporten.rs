@@ -90,7 +90,7 @@ struct Setup {
 
 impl Setup {
     async fn new() -> Setup {
-        let (database, db) = TestDatabase::migrated().await.expect("database");
+        let (database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
         let platform_key = Arc::new(ec_key("maskinporten-1"));
         let maskinporten = Maskinporten::new(db.clone(), ISSUER.to_owned(), platform_key.clone());
         let client = maskinporten
@@ -153,14 +153,14 @@ struct Counts {
 }
 
 async fn count(db: &Db, sql: &str, parameter: &str) -> i64 {
-    #[derive(sqlx::FromRow)]
+    #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
     }
     db.fetch_optional::<Count>(sql, &params![parameter]).await.expect("count").map_or(0, |c| c.n)
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, serde::Deserialize)]
 struct LoggedEntry {
     actor: String,
     resource: Option<String>,

@@ -78,7 +78,7 @@ struct Setup {
 }
 
 async fn setup(minimum_acr: Option<&str>) -> Setup {
-    let (database, db) = TestDatabase::migrated().await.expect("database");
+    let (database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let issuer = format!("http://{}", listener.local_addr().expect("address"));
     let fake = Arc::new(Fake {

@@ -4,8 +4,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use kernel::Timestamp;
+use store::StoreError;
 use store::jobs::{self, DrainError, Handlers, NewJob, Worker, WorkerConfig};
-use store::testing::TestDatabase;
+use store::retention::Retention;
 
 fn quick_config() -> WorkerConfig {
     WorkerConfig {
@@ -19,7 +20,7 @@ fn quick_config() -> WorkerConfig {
 
 #[tokio::test]
 async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let mut tx = db.begin().await.expect("begin");
     tx.enqueue(&NewJob::new("x", serde_json::json!({}))).await.expect("enqueue");
     tx.rollback().await.expect("rollback");
@@ -33,7 +34,7 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_yields_one_job() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let job = NewJob::new("letter.send", serde_json::json!({"letter": 1})).idempotency_key("letter:1");
     let first = db.enqueue(&job).await.expect("first");
     let second = db.enqueue(&job).await.expect("second");
@@ -43,7 +44,7 @@ async fn the_same_idempotency_key_yields_one_job() {
 
 #[tokio::test]
 async fn drain_runs_every_job_with_its_payload() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut handlers = Handlers::new();
     let sink = seen.clone();
@@ -69,7 +70,7 @@ async fn drain_runs_every_job_with_its_payload() {
 
 #[tokio::test]
 async fn a_failing_job_is_retried_then_dead_lettered_with_its_last_error() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let attempts = Arc::new(AtomicU32::new(0));
     let counter = attempts.clone();
     let mut handlers = Handlers::new();
@@ -95,7 +96,7 @@ async fn a_failing_job_is_retried_then_dead_lettered_with_its_last_error() {
 
 #[tokio::test]
 async fn a_job_that_succeeds_on_retry_is_done() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let mut handlers = Handlers::new();
     handlers.register("second-time-lucky", |job| async move {
         if job.attempt < 2 { Err("temporarily unavailable".to_owned()) } else { Ok(()) }
@@ -108,7 +109,7 @@ async fn a_job_that_succeeds_on_retry_is_done() {
 
 #[tokio::test]
 async fn a_panicking_job_is_dead_lettered_without_blocking_the_queue() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let mut handlers = Handlers::new();
     handlers.register("explode", |_job| async move {
         #[allow(clippy::panic)]
@@ -142,7 +143,7 @@ async fn a_panicking_job_is_dead_lettered_without_blocking_the_queue() {
 
 #[tokio::test]
 async fn a_job_without_a_handler_is_dead_lettered_with_a_clear_error() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     db.enqueue(&NewJob::new("nobody.knows", serde_json::json!({})).max_attempts(1)).await.expect("enqueue");
     let worker = Worker::new(db.clone(), Handlers::new(), quick_config());
     worker.run_until_idle().await.expect("run");
@@ -152,7 +153,7 @@ async fn a_job_without_a_handler_is_dead_lettered_with_a_clear_error() {
 
 #[tokio::test]
 async fn concurrent_claims_never_hand_out_the_same_job_twice() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     for n in 0..60 {
         db.enqueue(&NewJob::new("x", serde_json::json!({ "n": n }))).await.expect("enqueue");
     }
@@ -184,7 +185,7 @@ async fn concurrent_claims_never_hand_out_the_same_job_twice() {
 
 #[tokio::test]
 async fn a_job_whose_worker_died_is_claimed_again_after_its_lease() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     db.enqueue(&NewJob::new("x", serde_json::json!({}))).await.expect("enqueue");
     let now = Timestamp::now();
     let first = jobs::claim(&db, "dies", 10, now, Duration::from_secs(30)).await.expect("claim");
@@ -201,7 +202,7 @@ async fn a_job_whose_worker_died_is_claimed_again_after_its_lease() {
 
 #[tokio::test]
 async fn a_retry_waits_for_its_backoff() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     db.enqueue(&NewJob::new("x", serde_json::json!({}))).await.expect("enqueue");
     let now = Timestamp::now();
     let claimed = jobs::claim(&db, "w", 1, now, Duration::from_secs(60)).await.expect("claim");
@@ -228,7 +229,7 @@ fn backoff_doubles_and_is_capped() {
 
 #[tokio::test]
 async fn a_running_worker_processes_jobs_and_stops_when_asked() {
-    let (_guard, db) = TestDatabase::migrated().await.expect("database");
+    let (_guard, db) = crate::database().await;
     let done = Arc::new(tokio::sync::Notify::new());
     let count = Arc::new(AtomicU32::new(0));
     let mut handlers = Handlers::new();
@@ -256,4 +257,100 @@ async fn a_running_worker_processes_jobs_and_stops_when_asked() {
     assert_eq!(count.load(Ordering::SeqCst), 10);
     let counts = db.job_counts().await.expect("counts");
     assert_eq!((counts.done, counts.queued, counts.running), (10, 0, 0));
+}
+
+#[tokio::test]
+async fn a_stale_workers_completion_is_refused_and_changes_nothing() {
+    let (_guard, db) = crate::database().await;
+    db.enqueue(&NewJob::new("letter.send", serde_json::json!({}))).await.expect("enqueue");
+    let now = Timestamp::now();
+    let lease = Duration::from_secs(30);
+    let stale = jobs::claim(&db, "slow", 1, now, lease).await.expect("claim").remove(0);
+    // The slow worker's lease runs out; another worker claims the job and is still at it.
+    let fresh = jobs::claim(&db, "fresh", 1, now.plus_millis(31_000), lease).await.expect("claim").remove(0);
+    assert_eq!((fresh.id, fresh.attempt), (stale.id, 2));
+
+    let completed = jobs::complete(&db, &stale).await;
+    assert!(matches!(completed, Err(StoreError::StaleClaim(_))), "{completed:?}");
+    let failed = jobs::fail(&db, &stale, "too late", now).await;
+    assert!(matches!(failed, Err(StoreError::StaleClaim(_))), "{failed:?}");
+    let counts = db.job_counts().await.expect("counts");
+    assert_eq!((counts.running, counts.done, counts.queued), (1, 0, 0), "the fresh claim still holds the job");
+
+    // The fresh worker's outcome is the one recorded, once.
+    jobs::complete(&db, &fresh).await.expect("fresh completes");
+    assert_eq!(db.job_counts().await.expect("counts").done, 1);
+    assert!(matches!(jobs::complete(&db, &fresh).await, Err(StoreError::StaleClaim(_))), "not twice");
+}
+
+#[tokio::test]
+async fn a_worker_whose_claim_ran_out_counts_its_outcome_as_stale() {
+    let (_guard, db) = crate::database().await;
+    db.enqueue(&NewJob::new("slow", serde_json::json!({}))).await.expect("enqueue");
+    let (started, release) = (Arc::new(tokio::sync::Notify::new()), Arc::new(tokio::sync::Notify::new()));
+    let mut handlers = Handlers::new();
+    let (started_in, release_in) = (started.clone(), release.clone());
+    handlers.register("slow", move |_job| {
+        let (started, release) = (started_in.clone(), release_in.clone());
+        async move {
+            started.notify_one();
+            release.notified().await;
+            Ok(())
+        }
+    });
+    let worker = Worker::new(db.clone(), handlers, WorkerConfig { lease: Duration::from_millis(1), ..quick_config() });
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.run_once(Timestamp::now()).await }
+    });
+    started.notified().await;
+    // While the handler runs past its lease, another worker takes the job over.
+    let taken = jobs::claim(&db, "other", 1, Timestamp::now().plus_millis(1_000), Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert_eq!(taken.len(), 1);
+    release.notify_one();
+    let report = running.await.expect("task").expect("run");
+    assert_eq!((report.completed, report.stale_outcomes), (0, 1));
+    assert_eq!(worker.stats().stale_outcomes.load(Ordering::Relaxed), 1);
+    jobs::complete(&db, &taken[0]).await.expect("the new claim completes");
+}
+
+#[tokio::test]
+async fn retention_purges_old_finished_jobs_and_schedules_itself_once_per_interval() {
+    let (_guard, db) = crate::database().await;
+    for n in 0..3 {
+        db.enqueue(&NewJob::new("x", serde_json::json!({ "n": n }))).await.expect("enqueue");
+    }
+    db.enqueue(&NewJob::new("doomed", serde_json::json!({})).max_attempts(1)).await.expect("enqueue");
+    let mut handlers = Handlers::new();
+    handlers.register("x", |_job| async { Ok(()) });
+    handlers.register("doomed", |_job| async { Err("no".to_owned()) });
+    Worker::new(db.clone(), handlers, quick_config()).run_until_idle().await.expect("run");
+    let counts = db.job_counts().await.expect("counts");
+    assert_eq!((counts.done, counts.dead), (3, 1));
+
+    let retention = Retention {
+        done_jobs: Some(Duration::from_secs(3600)),
+        dead_jobs: Some(Duration::from_secs(7200)),
+        ..Retention::default()
+    };
+    // Nothing is old enough yet.
+    let purged = retention.purge(&db, Timestamp::now()).await.expect("purge");
+    assert_eq!(purged.jobs, 0);
+    // Two hours on, the done jobs are past their hour; the dead one is kept two hours.
+    let later = Timestamp::now().plus_millis(2 * 3600 * 1000 - 60_000);
+    assert_eq!(retention.purge(&db, later).await.expect("purge").jobs, 3);
+    assert_eq!(db.job_counts().await.expect("counts").dead, 1);
+    assert_eq!(retention.purge(&db, later.plus_millis(120_000)).await.expect("purge").jobs, 1);
+
+    // However many instances schedule it, one job per interval; running it schedules the next.
+    let first = retention.schedule(&db).await.expect("schedule");
+    assert_eq!(retention.schedule(&db).await.expect("again"), first);
+    let mut handlers = Handlers::new();
+    retention.register(&mut handlers, db.clone());
+    let report = Worker::new(db.clone(), handlers, quick_config()).run_once(Timestamp::now()).await.expect("run");
+    assert_eq!(report.completed, 1);
+    let counts = db.job_counts().await.expect("counts");
+    assert_eq!((counts.done, counts.queued), (1, 1), "the next interval's run waits");
 }

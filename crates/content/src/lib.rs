@@ -1,12 +1,56 @@
-//! The first municipal records: notices (driftsmeldinger) on the front page, and feedback on
-//! accessibility, which the accessibility statement must offer. They live here until a
-//! context of their own owns them; they exist now so that multi-municipality scoping is
-//! exercised from the foundation on.
+//! A municipality's own content: notices (driftsmeldinger) on the front page, and feedback on
+//! accessibility, which the accessibility statement must offer. Both belong to one
+//! municipality (tables `notices` and `feedback`, municipal).
+//!
+//! Invariants:
+//! - Feedback is stored, its notification job enqueued and its event published in one
+//!   transaction; the event and the job carry the id only, never the message or the sender.
+//! - Every rule a feedback field breaks is reported at once, as a [`FeedbackError`] this crate
+//!   owns (the web layer turns it into its own wire shape).
+#![forbid(unsafe_code)]
 
 use kernel::{CloudEvent, Kommunenummer, Language, Timestamp};
+use store::jobs::NewJob;
+use store::{Db, Migration, Migrations, MunicipalDb, StoreError, params};
 
-use crate::jobs::NewJob;
-use crate::{Db, MunicipalDb, StoreError, params};
+/// The tables this context owns, and their migrations.
+pub static MIGRATIONS: Migrations = Migrations {
+    context: "content",
+    builds_on: &[],
+    tables: &["notices", "feedback"],
+    municipal_tables: &["notices", "feedback"],
+    migrations: &[Migration {
+        version: 1,
+        description: "notices and feedback",
+        sqlite: include_str!("../migrations/sqlite/0001_notices_and_feedback.sql"),
+        postgres: include_str!("../migrations/postgres/0001_notices_and_feedback.sql"),
+        legacy_version: Some(1),
+    }],
+};
+
+/// The job that tells the municipality's accessibility contact about new feedback.
+pub const FEEDBACK_NOTIFY_JOB: &str = "feedback.notify";
+
+/// Why content could not be read or stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored row does not read back.
+    #[error("stored content is malformed: {0}")]
+    Malformed(String),
+}
+
+impl ContentError {
+    /// The shared error kind, for mapping to a response.
+    pub fn kind(&self) -> kernel::ErrorKind {
+        match self {
+            ContentError::Store(error) => error.kind(),
+            ContentError::Malformed(_) => kernel::ErrorKind::Other,
+        }
+    }
+}
 
 kernel::uuid_id!(
     /// Identifies one notice.
@@ -32,7 +76,7 @@ pub struct Notice {
     pub published_at: Timestamp,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct NoticeRow {
     id: String,
     language: String,
@@ -42,7 +86,7 @@ struct NoticeRow {
 }
 
 /// The newest notices of one municipality, newest first.
-pub async fn notices(db: MunicipalDb<'_>, limit: u32) -> Result<Vec<Notice>, StoreError> {
+pub async fn notices(db: MunicipalDb<'_>, limit: u32) -> Result<Vec<Notice>, ContentError> {
     let rows = db
         .fetch_all::<NoticeRow>(
             "SELECT id, language, title, body, published_at FROM notices WHERE kommunenummer = $1 \
@@ -53,7 +97,7 @@ pub async fn notices(db: MunicipalDb<'_>, limit: u32) -> Result<Vec<Notice>, Sto
     rows.into_iter()
         .map(|row| {
             Ok(Notice {
-                language: row.language.parse().map_err(|_| StoreError::Malformed(format!("notice {}", row.id)))?,
+                language: row.language.parse().map_err(|_| ContentError::Malformed(format!("notice {}", row.id)))?,
                 id: row.id,
                 title: row.title,
                 body: row.body,
@@ -69,7 +113,7 @@ pub async fn publish_notice(
     language: Language,
     title: &str,
     body: &str,
-) -> Result<NoticeId, StoreError> {
+) -> Result<NoticeId, ContentError> {
     let id = NoticeId::new();
     db.execute(
         "INSERT INTO notices (kommunenummer, id, language, title, body, published_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -84,10 +128,31 @@ pub const FEEDBACK_MAX_CHARS: usize = 5000;
 /// The longest page reference accepted, in characters.
 pub const FEEDBACK_PAGE_MAX_CHARS: usize = 500;
 
+/// A field of feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackField {
+    /// What the person wants to say.
+    Message,
+    /// The page it is about.
+    Page,
+    /// Where to answer, if anywhere.
+    ContactEmail,
+}
+
+impl FeedbackField {
+    /// Its name in the form and the API body.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedbackField::Message => "message",
+            FeedbackField::Page => "page",
+            FeedbackField::ContactEmail => "contact_email",
+        }
+    }
+}
+
 /// A rule a feedback field broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldRule {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedbackRule {
     /// The field must be filled in.
     Required,
     /// The field is longer than allowed.
@@ -96,13 +161,24 @@ pub enum FieldRule {
     InvalidEmail,
 }
 
-/// One broken rule on one field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    /// The field's name as in the form and the API body.
-    pub field: &'static str,
+impl FeedbackRule {
+    /// A stable code: `required`, `too_long`, `invalid_email`.
+    pub fn code(self) -> &'static str {
+        match self {
+            FeedbackRule::Required => "required",
+            FeedbackRule::TooLong => "too_long",
+            FeedbackRule::InvalidEmail => "invalid_email",
+        }
+    }
+}
+
+/// One broken rule on one field of feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackError {
+    /// The field.
+    pub field: FeedbackField,
     /// The rule it broke.
-    pub rule: FieldRule,
+    pub rule: FeedbackRule,
 }
 
 /// Feedback that has passed every rule.
@@ -138,23 +214,23 @@ impl Feedback {
         page: Option<&str>,
         contact_email: Option<&str>,
         language: Language,
-    ) -> Result<Self, Vec<FieldError>> {
+    ) -> Result<Self, Vec<FeedbackError>> {
         let mut errors = Vec::new();
         let message = blank_to_none(message);
         match &message {
-            None => errors.push(FieldError { field: "message", rule: FieldRule::Required }),
+            None => errors.push(FeedbackError { field: FeedbackField::Message, rule: FeedbackRule::Required }),
             Some(m) if m.chars().count() > FEEDBACK_MAX_CHARS => {
-                errors.push(FieldError { field: "message", rule: FieldRule::TooLong });
+                errors.push(FeedbackError { field: FeedbackField::Message, rule: FeedbackRule::TooLong });
             }
             Some(_) => {}
         }
         let page = blank_to_none(page);
         if page.as_ref().is_some_and(|p| p.chars().count() > FEEDBACK_PAGE_MAX_CHARS) {
-            errors.push(FieldError { field: "page", rule: FieldRule::TooLong });
+            errors.push(FeedbackError { field: FeedbackField::Page, rule: FeedbackRule::TooLong });
         }
         let contact_email = blank_to_none(contact_email);
         if contact_email.as_ref().is_some_and(|e| !looks_like_email(e)) {
-            errors.push(FieldError { field: "contact_email", rule: FieldRule::InvalidEmail });
+            errors.push(FeedbackError { field: FeedbackField::ContactEmail, rule: FeedbackRule::InvalidEmail });
         }
         match message {
             Some(message) if errors.is_empty() => Ok(Self { message, page, contact_email, language }),
@@ -170,7 +246,7 @@ pub async fn record_feedback(
     db: &Db,
     kommunenummer: Kommunenummer,
     feedback: &Feedback,
-) -> Result<FeedbackId, StoreError> {
+) -> Result<FeedbackId, ContentError> {
     let id = FeedbackId::new();
     let mut tx = db.begin().await?;
     tx.municipal(kommunenummer)
@@ -189,7 +265,7 @@ pub async fn record_feedback(
         .await?;
     let payload = serde_json::json!({ "feedback_id": id.to_string() });
     tx.enqueue(
-        &NewJob::new("feedback.notify", payload.clone())
+        &NewJob::new(FEEDBACK_NOTIFY_JOB, payload.clone())
             .for_kommune(kommunenummer)
             .idempotency_key(format!("feedback.notify:{id}")),
     )
@@ -206,14 +282,27 @@ pub async fn record_feedback(
     Ok(id)
 }
 
+/// Registers this context's job handlers. Until the post context can send e-mail, the
+/// accessibility contact learns of new feedback from a log line (which carries ids only,
+/// never the message or the sender).
+pub fn register_jobs(handlers: &mut store::jobs::Handlers) {
+    handlers.register(FEEDBACK_NOTIFY_JOB, |job| async move {
+        let feedback_id = job.payload.get("feedback_id").and_then(|v| v.as_str()).map(str::to_owned);
+        match feedback_id {
+            Some(id) => {
+                let kommune = job.kommunenummer.map_or_else(|| "-".to_owned(), |k| k.to_string());
+                tracing::info!(feedback.id = %id, kommune = %kommune, "accessibility feedback received");
+                Ok(())
+            }
+            None => Err("payload has no feedback_id".to_owned()),
+        }
+    });
+}
+
 /// How much feedback a municipality has received.
-pub async fn feedback_count(db: MunicipalDb<'_>) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Count {
-        n: i64,
-    }
-    let row = db.fetch_optional::<Count>("SELECT COUNT(*) AS n FROM feedback WHERE kommunenummer = $1", &[]).await?;
-    Ok(row.map_or(0, |r| r.n))
+pub async fn feedback_count(db: MunicipalDb<'_>) -> Result<i64, ContentError> {
+    let row = db.fetch_optional::<(i64,)>("SELECT COUNT(*) AS n FROM feedback WHERE kommunenummer = $1", &[]).await?;
+    Ok(row.map_or(0, |(n,)| n))
 }
 
 #[cfg(test)]
@@ -227,15 +316,15 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                FieldError { field: "message", rule: FieldRule::Required },
-                FieldError { field: "page", rule: FieldRule::TooLong },
-                FieldError { field: "contact_email", rule: FieldRule::InvalidEmail },
+                FeedbackError { field: FeedbackField::Message, rule: FeedbackRule::Required },
+                FeedbackError { field: FeedbackField::Page, rule: FeedbackRule::TooLong },
+                FeedbackError { field: FeedbackField::ContactEmail, rule: FeedbackRule::InvalidEmail },
             ]
         );
         let long = "æ".repeat(FEEDBACK_MAX_CHARS + 1);
         assert_eq!(
             Feedback::parse(Some(&long), None, None, Language::English),
-            Err(vec![FieldError { field: "message", rule: FieldRule::TooLong }])
+            Err(vec![FeedbackError { field: FeedbackField::Message, rule: FeedbackRule::TooLong }])
         );
     }
 

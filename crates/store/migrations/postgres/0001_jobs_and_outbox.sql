@@ -1,4 +1,5 @@
--- The foundation: job queue, event outbox, and the first municipal records.
+-- The job queue and the event outbox (until 2026-12 the first half of the shared list's
+-- 0001_foundation, which also created content's notices and feedback).
 -- Released migrations are never edited; add a new file instead.
 
 CREATE TABLE jobs (
@@ -29,24 +30,3 @@ CREATE TABLE outbox_events (
     time          TEXT    NOT NULL,
     data          TEXT    NOT NULL
 );
-
-CREATE TABLE notices (
-    id            TEXT    PRIMARY KEY,
-    kommunenummer TEXT    NOT NULL,
-    language      TEXT    NOT NULL CHECK (language IN ('nb', 'nn', 'en')),
-    title         TEXT    NOT NULL,
-    body          TEXT    NOT NULL,
-    published_at  BIGINT  NOT NULL
-);
-CREATE INDEX notices_by_kommune ON notices (kommunenummer, published_at);
-
-CREATE TABLE feedback (
-    id            TEXT    PRIMARY KEY,
-    kommunenummer TEXT    NOT NULL,
-    page          TEXT,
-    message       TEXT    NOT NULL,
-    contact_email TEXT,
-    language      TEXT    NOT NULL CHECK (language IN ('nb', 'nn', 'en')),
-    created_at    BIGINT  NOT NULL
-);
-CREATE INDEX feedback_by_kommune ON feedback (kommunenummer, created_at);
