@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acting;
+pub mod callers;
 pub mod employees;
 pub mod fullmakt;
 pub mod jose;

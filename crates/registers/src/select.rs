@@ -3,7 +3,7 @@
 //! is read from the local database.
 
 use kernel::{Fnr, Matrikkelnummer, OrgNr};
-use store::Db;
+use store::{Db, Tx};
 
 use crate::adapters::HttpConfig;
 use crate::adapters::enhetsregisteret::EnhetsregisteretClient;
@@ -39,6 +39,11 @@ pub enum Backing<Remote> {
 }
 
 impl<Remote> Backing<Remote> {
+    /// Whether it is reached over the network.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Backing::Remote(_))
+    }
+
     /// `local` or `http`, for logs and `allmenning config`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -49,8 +54,10 @@ impl<Remote> Backing<Remote> {
 }
 
 /// The four registers as configured: the one way the rest of the platform reads them. Every
-/// read is written to the access log, with the caller's purpose and legal basis, before the
-/// data is fetched; if the log cannot be written, nothing is read.
+/// read is written to the access log, with the caller's purpose and legal basis, in the same
+/// transaction as the read (or, for a register behind an API, committed before the request);
+/// if the log cannot be written, nothing is read or returned. A caller with a transaction of
+/// its own reads with the `_in` forms, and the entries commit with its writes.
 #[derive(Debug, Clone)]
 pub struct Registers {
     persons: Backing<FolkeregisteretClient>,
@@ -58,6 +65,7 @@ pub struct Registers {
     properties: Backing<MatrikkelenClient>,
     contacts: Backing<KrrClient>,
     log: AuditLog,
+    db: Db,
 }
 
 /// Access-log actions, one per kind of read.
@@ -80,7 +88,7 @@ impl Registers {
     /// Builds every register as `config` says; the local ones read `db`.
     pub fn new(db: Db, config: &RegistersConfig) -> Result<Self, RegisterError> {
         let log = AuditLog::new(db.clone());
-        let local = LocalRegisters::new(db);
+        let local = LocalRegisters::new(db.clone());
         Ok(Self {
             persons: match &config.folkeregisteret {
                 Some((http, pakke)) => {
@@ -101,6 +109,7 @@ impl Registers {
                 None => Backing::Local(local),
             },
             log,
+            db,
         })
     }
 
@@ -115,31 +124,74 @@ impl Registers {
         ]
     }
 
-    async fn log_persons(&self, caller: &Caller, action: &str, ids: &[Fnr]) -> Result<(), RegisterError> {
+    /// The entries for reading `ids`, at most [`MAX_BATCH`].
+    fn person_accesses<'a>(action: &'a str, ids: &'a [Fnr]) -> Result<Vec<Access<'a>>, RegisterError> {
         if ids.len() > MAX_BATCH {
             return Err(RegisterError::TooManyInBatch(ids.len()));
         }
-        let accesses: Vec<Access<'_>> =
-            ids.iter().map(|id| Access { action, subject: Some(id), resource: None }).collect();
-        self.log.record(caller.access(), &accesses).await?;
-        Ok(())
+        Ok(ids.iter().map(|id| Access { action, subject: Some(id), resource: None }).collect())
+    }
+
+    /// A read standing alone. From the local registers: the entries and the read in one
+    /// transaction, committed before the data is returned. From a register behind an API: the
+    /// entries are committed first, then the request goes out (a transaction is not held open
+    /// across the network). Either way nothing is read without its entry.
+    async fn logged<T>(
+        &self,
+        remote: bool,
+        caller: &Caller,
+        accesses: &[Access<'_>],
+        read: impl std::future::Future<Output = Result<T, RegisterError>>,
+    ) -> Result<T, RegisterError> {
+        if remote {
+            self.log.record(caller.access(), accesses).await?;
+            return read.await;
+        }
+        let mut tx = self.db.begin().await?;
+        AuditLog::record_in(&mut tx, caller.access(), accesses).await?;
+        let value = read.await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// One person, logged.
     pub async fn person(&self, caller: &Caller, id: &Fnr) -> Result<Option<Person>, RegisterError> {
-        self.log_persons(caller, actions::PERSON, std::slice::from_ref(id)).await?;
+        let accesses = Self::person_accesses(actions::PERSON, std::slice::from_ref(id))?;
+        self.logged(self.persons.is_remote(), caller, &accesses, self.persons.person(id)).await
+    }
+
+    /// One person, logged inside `tx`: the entry stands or falls with the caller's
+    /// transaction, so a case can record its reads atomically with itself. Use what is read
+    /// only for what the transaction writes, or once it has committed.
+    pub async fn person_in(&self, tx: &mut Tx, caller: &Caller, id: &Fnr) -> Result<Option<Person>, RegisterError> {
+        let accesses = Self::person_accesses(actions::PERSON, std::slice::from_ref(id))?;
+        AuditLog::record_in(tx, caller.access(), &accesses).await?;
         self.persons.person(id).await
     }
 
-    /// Up to [`MAX_BATCH`] persons, one log entry each.
+    /// Up to [`MAX_BATCH`] persons, one log entry each, written in one insert.
     pub async fn persons(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
-        self.log_persons(caller, actions::PERSON, ids).await?;
+        let accesses = Self::person_accesses(actions::PERSON, ids)?;
+        self.logged(self.persons.is_remote(), caller, &accesses, self.persons.persons(ids)).await
+    }
+
+    /// Up to [`MAX_BATCH`] persons, logged inside `tx` (see [`Registers::person_in`]).
+    pub async fn persons_in(&self, tx: &mut Tx, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
+        let accesses = Self::person_accesses(actions::PERSON, ids)?;
+        AuditLog::record_in(tx, caller.access(), &accesses).await?;
         self.persons.persons(ids).await
     }
 
     /// KRR entries for up to [`MAX_BATCH`] persons, one log entry each.
     pub async fn contacts(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Contact>, RegisterError> {
-        self.log_persons(caller, actions::CONTACT, ids).await?;
+        let accesses = Self::person_accesses(actions::CONTACT, ids)?;
+        self.logged(self.contacts.is_remote(), caller, &accesses, self.contacts.contacts(ids)).await
+    }
+
+    /// KRR entries, logged inside `tx` (see [`Registers::person_in`]).
+    pub async fn contacts_in(&self, tx: &mut Tx, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Contact>, RegisterError> {
+        let accesses = Self::person_accesses(actions::CONTACT, ids)?;
+        AuditLog::record_in(tx, caller.access(), &accesses).await?;
         self.contacts.contacts(ids).await
     }
 
@@ -147,7 +199,19 @@ impl Registers {
     pub async fn organisation(&self, caller: &Caller, orgnr: &OrgNr) -> Result<Option<Organisation>, RegisterError> {
         let digits = orgnr.as_digits();
         let access = Access { action: actions::ORGANISATION, subject: None, resource: Some(&digits) };
-        self.log.record(caller.access(), &[access]).await?;
+        self.logged(self.organisations.is_remote(), caller, &[access], self.organisations.organisation(orgnr)).await
+    }
+
+    /// One organisation, logged inside `tx` (see [`Registers::person_in`]).
+    pub async fn organisation_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        orgnr: &OrgNr,
+    ) -> Result<Option<Organisation>, RegisterError> {
+        let digits = orgnr.as_digits();
+        let access = Access { action: actions::ORGANISATION, subject: None, resource: Some(&digits) };
+        AuditLog::record_in(tx, caller.access(), &[access]).await?;
         self.organisations.organisation(orgnr).await
     }
 
@@ -162,8 +226,8 @@ impl Registers {
         let Backing::Local(local) = &self.organisations else {
             return Err(RegisterError::Unsupported("roles by person from Enhetsregisteret"));
         };
-        self.log_persons(caller, actions::ROLES, std::slice::from_ref(person)).await?;
-        local.roles_of(person).await
+        let accesses = Self::person_accesses(actions::ROLES, std::slice::from_ref(person))?;
+        self.logged(false, caller, &accesses, local.roles_of(person)).await
     }
 
     /// The persons `guardian` is verge for, logged. Only the local register answers this; the
@@ -173,8 +237,8 @@ impl Registers {
         let Backing::Local(local) = &self.persons else {
             return Err(RegisterError::Unsupported("wards by guardian"));
         };
-        self.log_persons(caller, actions::WARDS, std::slice::from_ref(guardian)).await?;
-        local.wards_of(guardian).await
+        let accesses = Self::person_accesses(actions::WARDS, std::slice::from_ref(guardian))?;
+        self.logged(false, caller, &accesses, local.wards_of(guardian)).await
     }
 
     /// One property, logged by its matrikkelnummer.
@@ -185,8 +249,7 @@ impl Registers {
     ) -> Result<Option<Property>, RegisterError> {
         let key = matrikkelnummer.to_string();
         let access = Access { action: actions::PROPERTY, subject: None, resource: Some(&key) };
-        self.log.record(caller.access(), &[access]).await?;
-        self.properties.property(matrikkelnummer).await
+        self.logged(self.properties.is_remote(), caller, &[access], self.properties.property(matrikkelnummer)).await
     }
 }
 

@@ -351,3 +351,39 @@ async fn every_read_through_the_registers_is_logged_with_its_legal_basis_first()
     db.execute("DROP TABLE audit_head", &[]).await.expect("break the log");
     assert!(matches!(all.person(&caller, &ingrid).await, Err(RegisterError::Audit(_))));
 }
+
+#[tokio::test]
+async fn reads_inside_a_callers_transaction_are_logged_with_it_or_not_at_all() {
+    let (_guard, registers, population) = loaded(200).await;
+    let db = registers.db().clone();
+    let all = registers::Registers::new(db.clone(), &registers::RegistersConfig::default()).expect("registers");
+    let log = audit::AuditLog::new(db.clone());
+    let caller =
+        Caller::system("vedtak", "Automatisk vedtak om barnehageplass", "barnehageloven § 16").expect("caller");
+    let ingrid = Persona::ParentOfNewborn.fnr();
+    let orgnr = population.organisations[0].orgnr;
+
+    // A decision that reads and then fails: its reads leave no entry, like the rest of it.
+    let mut tx = db.begin().await.expect("begin");
+    let person = all.person_in(&mut tx, &caller, &ingrid).await.expect("read").expect("exists");
+    let family: Vec<Fnr> = person.relations.iter().map(|r| r.related).collect();
+    all.persons_in(&mut tx, &caller, &family).await.expect("read");
+    all.contacts_in(&mut tx, &caller, &[ingrid]).await.expect("read");
+    all.organisation_in(&mut tx, &caller, &orgnr).await.expect("read");
+    tx.rollback().await.expect("rollback");
+    assert!(log.about(&ingrid, 10).await.expect("log").is_empty());
+    assert_eq!(log.verify().await.expect("chain"), 0);
+
+    // The same decision committed: one entry per read, written with it.
+    let mut tx = db.begin().await.expect("begin");
+    all.person_in(&mut tx, &caller, &ingrid).await.expect("read");
+    all.persons_in(&mut tx, &caller, &family).await.expect("read");
+    all.contacts_in(&mut tx, &caller, &[ingrid]).await.expect("read");
+    all.organisation_in(&mut tx, &caller, &orgnr).await.expect("read");
+    tx.commit().await.expect("commit");
+    assert_eq!(log.about(&ingrid, 10).await.expect("log").len(), 2);
+    assert_eq!(log.verify().await.expect("chain"), 3 + family.len() as u64);
+    let too_many = vec![ingrid; 1001];
+    let mut tx = db.begin().await.expect("begin");
+    assert!(matches!(all.persons_in(&mut tx, &caller, &too_many).await, Err(RegisterError::TooManyInBatch(1001))));
+}

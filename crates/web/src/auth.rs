@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use identity::callers::ResidentPurpose;
 use identity::employees::{Employee, Employees};
 use identity::fullmakt::Fullmakter;
 use identity::maskinporten::{AccessTokens, Maskinporten};
@@ -398,7 +399,7 @@ async fn callback_citizen(
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
     // The name for the page header, read from Folkeregisteret as the person themselves.
-    let caller = person_caller(&pid, &ActingAs::Myself, "Innlogging: vise navnet ditt")?;
+    let caller = resident_caller(&pid, &ActingAs::Myself, ResidentPurpose::ShowName)?;
     let display_name = match state.identity.registers.person(&caller, &pid).await {
         Ok(Some(person)) => format!("{} {}", person.name.given, person.name.family),
         Ok(None) | Err(_) => String::new(),
@@ -463,16 +464,8 @@ async fn callback_employee(
 }
 
 /// A caller for reading registers as the logged-in person, for their own purposes.
-pub fn person_caller(me: &Fnr, acting_as: &ActingAs, purpose: &str) -> Result<Caller, PageError> {
-    let purpose = audit::Purpose::parse(purpose).map_err(|e| PageError::Internal(e.to_string()))?;
-    let legal_basis = audit::LegalBasis::parse("personvernforordningen art. 6 nr. 1 bokstav e; forvaltningsloven § 17")
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(Caller::new(audit::AccessContext {
-        actor: audit::Actor::Person(*me),
-        acting_for: acting_as.audit_label(),
-        purpose,
-        legal_basis,
-    }))
+pub fn resident_caller(me: &Fnr, acting_as: &ActingAs, purpose: ResidentPurpose) -> Result<Caller, PageError> {
+    identity::callers::resident(me, acting_as, purpose).map_err(|e| PageError::Internal(e.to_string()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -213,16 +213,10 @@ pub async fn organisation(
             .into_response();
         }
     };
-    let context = match (
-        audit::Purpose::parse("Oppslag fra annen virksomhets system"),
-        audit::LegalBasis::parse("avtale om tilgang (Maskinporten-scope allmenning:enhetsregisteret.read)"),
-    ) {
-        (Ok(purpose), Ok(legal_basis)) => {
-            audit::AccessContext { actor: audit::Actor::Client(client.orgnr), acting_for: None, purpose, legal_basis }
-        }
-        _ => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let Ok(caller) = identity::callers::machine_client(client.orgnr, ORGANISATIONS_SCOPE) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    match state.identity.registers.organisation(&registers::Caller::new(context), &orgnr).await {
+    match state.identity.registers.organisation(&caller, &orgnr).await {
         Ok(Some(organisation)) => axum::Json(OrganisationView {
             orgnr: organisation.orgnr.as_digits(),
             name: organisation.name,

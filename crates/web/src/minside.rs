@@ -12,10 +12,11 @@ use kernel::{Fnr, Language};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Citizen, CsrfForm, check_csrf, person_caller};
+use crate::auth::{Citizen, CsrfForm, check_csrf, resident_caller};
 use crate::error::PageError;
 use crate::tenancy::Municipality;
 use crate::{AppState, Lang};
+use identity::callers::ResidentPurpose;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -135,7 +136,7 @@ fn option_value(acting_as: &ActingAs) -> String {
 }
 
 async fn options(state: &AppState, citizen: &Citizen) -> Result<Vec<acting::ActingOption>, PageError> {
-    let caller = person_caller(&citizen.me, &ActingAs::Myself, "Vise hvem du kan representere")?;
+    let caller = resident_caller(&citizen.me, &ActingAs::Myself, ResidentPurpose::ShowWhomYouCanActFor)?;
     Ok(acting::options(
         &state.identity.registers,
         &state.identity.fullmakter,
@@ -242,7 +243,7 @@ async fn names(state: &AppState, citizen: &Citizen, people: &[Fnr]) -> Result<Ve
     if people.is_empty() {
         return Ok(vec![]);
     }
-    let caller = person_caller(&citizen.me, &ActingAs::Myself, "Vise fullmaktene dine")?;
+    let caller = resident_caller(&citizen.me, &ActingAs::Myself, ResidentPurpose::ShowFullmakter)?;
     let persons =
         state.identity.registers.persons(&caller, people).await.map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(persons.into_iter().map(|p| (p.fnr, format!("{} {}", p.name.given, p.name.family))).collect())
