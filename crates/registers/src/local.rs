@@ -322,6 +322,9 @@ async fn insert_rows(
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// `SELECT <the 17 person columns> FROM persons`.
+static PERSON_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} WHERE fnr = $1", select_persons()));
+
 fn select_persons() -> String {
     format!("SELECT {} FROM persons", PERSON_COLUMNS[..17].join(", "))
 }
@@ -660,9 +663,11 @@ impl LocalRegisters {
     /// One person, with addresses, relations and responsibilities: one row, read on the
     /// engine's fastest path.
     pub async fn person(&self, id: &Fnr) -> Result<Option<Person>, RegisterError> {
-        static SQL: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| format!("{} WHERE fnr = $1", select_persons()));
-        self.db.fetch_optional::<PersonRow>(&SQL, &params![id.as_digits()]).await?.map(person_from_row).transpose()
+        self.db
+            .fetch_optional::<PersonRow>(&PERSON_SQL, &params![id.as_digits()])
+            .await?
+            .map(person_from_row)
+            .transpose()
     }
 
     /// Up to [`crate::MAX_BATCH`] persons in one query; unknown identifiers are left out, the

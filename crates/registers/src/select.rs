@@ -39,11 +39,6 @@ pub enum Backing<Remote> {
 }
 
 impl<Remote> Backing<Remote> {
-    /// Whether it is reached over the network.
-    pub fn is_remote(&self) -> bool {
-        matches!(self, Backing::Remote(_))
-    }
-
     /// `local` or `http`, for logs and `allmenning config`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -54,10 +49,10 @@ impl<Remote> Backing<Remote> {
 }
 
 /// The four registers as configured: the one way the rest of the platform reads them. Every
-/// read is written to the access log, with the caller's purpose and legal basis, in the same
-/// transaction as the read (or, for a register behind an API, committed before the request);
-/// if the log cannot be written, nothing is read or returned. A caller with a transaction of
-/// its own reads with the `_in` forms, and the entries commit with its writes.
+/// read standing alone is written to the access log, with the caller's purpose and legal
+/// basis, and committed before the data is fetched; if the log cannot be written, nothing is
+/// read. A caller with a transaction of its own reads with the `_in` forms: the entries are
+/// written in its transaction and commit (or roll back) with its writes.
 #[derive(Debug, Clone)]
 pub struct Registers {
     persons: Backing<FolkeregisteretClient>,
@@ -65,7 +60,6 @@ pub struct Registers {
     properties: Backing<MatrikkelenClient>,
     contacts: Backing<KrrClient>,
     log: AuditLog,
-    db: Db,
 }
 
 /// Access-log actions, one per kind of read.
@@ -88,7 +82,7 @@ impl Registers {
     /// Builds every register as `config` says; the local ones read `db`.
     pub fn new(db: Db, config: &RegistersConfig) -> Result<Self, RegisterError> {
         let log = AuditLog::new(db.clone());
-        let local = LocalRegisters::new(db.clone());
+        let local = LocalRegisters::new(db);
         Ok(Self {
             persons: match &config.folkeregisteret {
                 Some((http, pakke)) => {
@@ -109,7 +103,6 @@ impl Registers {
                 None => Backing::Local(local),
             },
             log,
-            db,
         })
     }
 
@@ -132,32 +125,23 @@ impl Registers {
         Ok(ids.iter().map(|id| Access { action, subject: Some(id), resource: None }).collect())
     }
 
-    /// A read standing alone. From the local registers: the entries and the read in one
-    /// transaction, committed before the data is returned. From a register behind an API: the
-    /// entries are committed first, then the request goes out (a transaction is not held open
-    /// across the network). Either way nothing is read without its entry.
+    /// A read standing alone: its entries are committed first, then the data is read, so
+    /// nothing is read (or reaches the network) without its entry, and reads run side by side
+    /// rather than inside the single writer's transaction.
     async fn logged<T>(
         &self,
-        remote: bool,
         caller: &Caller,
         accesses: &[Access<'_>],
         read: impl std::future::Future<Output = Result<T, RegisterError>>,
     ) -> Result<T, RegisterError> {
-        if remote {
-            self.log.record(caller.access(), accesses).await?;
-            return read.await;
-        }
-        let mut tx = self.db.begin().await?;
-        AuditLog::record_in(&mut tx, caller.access(), accesses).await?;
-        let value = read.await?;
-        tx.commit().await?;
-        Ok(value)
+        self.log.record(caller.access(), accesses).await?;
+        read.await
     }
 
     /// One person, logged.
     pub async fn person(&self, caller: &Caller, id: &Fnr) -> Result<Option<Person>, RegisterError> {
         let accesses = Self::person_accesses(actions::PERSON, std::slice::from_ref(id))?;
-        self.logged(self.persons.is_remote(), caller, &accesses, self.persons.person(id)).await
+        self.logged(caller, &accesses, self.persons.person(id)).await
     }
 
     /// One person, logged inside `tx`: the entry stands or falls with the caller's
@@ -172,7 +156,7 @@ impl Registers {
     /// Up to [`MAX_BATCH`] persons, one log entry each, written in one insert.
     pub async fn persons(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Person>, RegisterError> {
         let accesses = Self::person_accesses(actions::PERSON, ids)?;
-        self.logged(self.persons.is_remote(), caller, &accesses, self.persons.persons(ids)).await
+        self.logged(caller, &accesses, self.persons.persons(ids)).await
     }
 
     /// Up to [`MAX_BATCH`] persons, logged inside `tx` (see [`Registers::person_in`]).
@@ -185,7 +169,7 @@ impl Registers {
     /// KRR entries for up to [`MAX_BATCH`] persons, one log entry each.
     pub async fn contacts(&self, caller: &Caller, ids: &[Fnr]) -> Result<Vec<Contact>, RegisterError> {
         let accesses = Self::person_accesses(actions::CONTACT, ids)?;
-        self.logged(self.contacts.is_remote(), caller, &accesses, self.contacts.contacts(ids)).await
+        self.logged(caller, &accesses, self.contacts.contacts(ids)).await
     }
 
     /// KRR entries, logged inside `tx` (see [`Registers::person_in`]).
@@ -199,7 +183,7 @@ impl Registers {
     pub async fn organisation(&self, caller: &Caller, orgnr: &OrgNr) -> Result<Option<Organisation>, RegisterError> {
         let digits = orgnr.as_digits();
         let access = Access { action: actions::ORGANISATION, subject: None, resource: Some(&digits) };
-        self.logged(self.organisations.is_remote(), caller, &[access], self.organisations.organisation(orgnr)).await
+        self.logged(caller, &[access], self.organisations.organisation(orgnr)).await
     }
 
     /// One organisation, logged inside `tx` (see [`Registers::person_in`]).
@@ -227,7 +211,7 @@ impl Registers {
             return Err(RegisterError::Unsupported("roles by person from Enhetsregisteret"));
         };
         let accesses = Self::person_accesses(actions::ROLES, std::slice::from_ref(person))?;
-        self.logged(false, caller, &accesses, local.roles_of(person)).await
+        self.logged(caller, &accesses, local.roles_of(person)).await
     }
 
     /// The persons `guardian` is verge for, logged. Only the local register answers this; the
@@ -238,7 +222,7 @@ impl Registers {
             return Err(RegisterError::Unsupported("wards by guardian"));
         };
         let accesses = Self::person_accesses(actions::WARDS, std::slice::from_ref(guardian))?;
-        self.logged(false, caller, &accesses, local.wards_of(guardian)).await
+        self.logged(caller, &accesses, local.wards_of(guardian)).await
     }
 
     /// One property, logged by its matrikkelnummer.
@@ -249,7 +233,7 @@ impl Registers {
     ) -> Result<Option<Property>, RegisterError> {
         let key = matrikkelnummer.to_string();
         let access = Access { action: actions::PROPERTY, subject: None, resource: Some(&key) };
-        self.logged(self.properties.is_remote(), caller, &[access], self.properties.property(matrikkelnummer)).await
+        self.logged(caller, &[access], self.properties.property(matrikkelnummer)).await
     }
 }
 

@@ -164,6 +164,8 @@ pub enum SchemaError {
 #[derive(Debug, Clone)]
 pub struct Schema {
     contexts: Vec<&'static Migrations>,
+    /// Every municipal table, flattened once: every statement is checked against it.
+    municipal: Vec<&'static str>,
 }
 
 impl Schema {
@@ -210,13 +212,18 @@ impl Schema {
                 }
             }
         }
-        Ok(Schema { contexts: all })
+        Ok(Schema::of(all))
+    }
+
+    fn of(contexts: Vec<&'static Migrations>) -> Schema {
+        let municipal = contexts.iter().flat_map(|c| c.municipal_tables.iter().copied()).collect();
+        Schema { contexts, municipal }
     }
 
     /// Only the store's own tables: for a connection that runs no context (an admin connection,
     /// the store's own tests).
     pub fn store_only() -> Schema {
-        Schema { contexts: vec![&MIGRATIONS] }
+        Schema::of(vec![&MIGRATIONS])
     }
 
     /// The contexts, in the order their migrations run.
@@ -226,12 +233,12 @@ impl Schema {
 
     /// Every municipal table of every context.
     pub fn municipal_tables(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.contexts.iter().flat_map(|c| c.municipal_tables.iter().copied())
+        self.municipal.iter().copied()
     }
 
     /// Whether `name` is a municipal table.
     pub fn is_municipal(&self, name: &str) -> bool {
-        self.municipal_tables().any(|t| t.eq_ignore_ascii_case(name))
+        self.municipal.iter().any(|t| t.len() == name.len() && t.eq_ignore_ascii_case(name))
     }
 
     /// The context that owns `table`.

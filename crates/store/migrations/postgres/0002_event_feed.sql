@@ -25,6 +25,3 @@ CREATE TABLE event_consumers (
     handled       BIGINT  NOT NULL DEFAULT 0,
     updated_at    BIGINT  NOT NULL
 );
-
--- Finished jobs are purged by age.
-CREATE INDEX jobs_finished ON jobs (status, updated_at);

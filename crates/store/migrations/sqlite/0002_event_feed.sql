@@ -21,6 +21,3 @@ CREATE TABLE event_consumers (
     handled       INTEGER NOT NULL DEFAULT 0,
     updated_at    INTEGER NOT NULL
 );
-
--- Finished jobs are purged by age.
-CREATE INDEX jobs_finished ON jobs (status, updated_at);
