@@ -37,6 +37,10 @@ pub enum Command {
     /// Work on the local registers of the demo municipality.
     #[command(subcommand)]
     Registers(RegistersCommand),
+    /// The event consumers: list them with their position and state, or start a parked one
+    /// again.
+    #[command(subcommand)]
+    Consumers(ConsumersCommand),
     /// Tell what kind of identifier a number is and whether it is valid (exit 0 valid, 1 not):
     /// fødselsnummer, d-nummer, h-nummer, organisasjonsnummer, kommunenummer, postnummer,
     /// matrikkelnummer.
@@ -72,6 +76,25 @@ pub enum RegistersCommand {
         /// The demo's data directory (default ./data/demo).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+/// `allmenning consumers ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConsumersCommand {
+    /// Every consumer: its position in the event feed, whether it is parked, and its last error.
+    List,
+    /// Start a parked consumer again at the event it failed on (after the cause is mended).
+    Resume {
+        /// The consumer's name.
+        name: String,
+    },
+    /// Move a parked consumer past the event it failed on, without handling it, and start it
+    /// again. The event is not handled by this consumer at all: use it when handling it is
+    /// known to be impossible or unnecessary.
+    Skip {
+        /// The consumer's name.
+        name: String,
     },
 }
 
@@ -127,7 +150,9 @@ pub fn main() -> ExitCode {
         Command::Registers(RegistersCommand::Simulate { data_dir, .. }) => {
             (Overrides { data_dir: data_dir.clone(), demo: true, ..Overrides::default() }, false)
         }
-        Command::Migrate | Command::Config | Command::Id { .. } => (Overrides::default(), false),
+        Command::Migrate | Command::Config | Command::Id { .. } | Command::Consumers(_) => {
+            (Overrides::default(), false)
+        }
     };
     let settings = match Settings::load(cli.config.as_deref(), std::env::vars(), &overrides) {
         Ok(settings) => settings,
@@ -151,6 +176,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Migrate => migrate(&settings).await,
+            Command::Consumers(command) => consumers(&settings, command).await,
             Command::Registers(RegistersCommand::Simulate { days, seed, .. }) => simulate(&settings, days, seed).await,
             _ => serve(&settings, demo).await,
         }
@@ -191,6 +217,46 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     println!("database migrated: {} of {} migrations applied", status.applied.len(), status.known.len());
     db.close().await;
     Ok(())
+}
+
+async fn consumers(settings: &Settings, command: ConsumersCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let db = crate::app::open_database(settings).await?;
+    db.migrate().await.context("migration failed")?;
+    let result = match command {
+        ConsumersCommand::List => {
+            let states = store::consumers::states(&db).await?;
+            if states.is_empty() {
+                println!("no event consumers yet");
+            }
+            for state in states {
+                println!(
+                    "{}\t{}\tposition {}\thandled {}\tattempts {}{}",
+                    state.name,
+                    state.status,
+                    state.position,
+                    state.handled,
+                    state.attempts,
+                    state.last_error.map(|e| format!("\tlast error: {e}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        ConsumersCommand::Resume { name } => {
+            anyhow::ensure!(store::consumers::resume(&db, &name).await?, "no parked consumer is named {name:?}");
+            println!("{name} resumed");
+            Ok(())
+        }
+        ConsumersCommand::Skip { name } => match store::consumers::skip(&db, &name).await? {
+            Some(position) => {
+                println!("{name} moved past the event at {position} and resumed");
+                Ok(())
+            }
+            None => Err(anyhow::anyhow!("no parked consumer named {name:?} has an event to skip")),
+        },
+    };
+    db.close().await;
+    result
 }
 
 async fn simulate(settings: &Settings, days: u32, seed: u64) -> anyhow::Result<()> {

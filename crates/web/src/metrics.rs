@@ -82,6 +82,22 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
         }
         Err(error) => tracing::error!(error = %error, "could not count jobs for metrics"),
     }
+    match store::consumers::states(&state.db).await {
+        Ok(consumers) => {
+            text.push_str(
+                "# HELP event_consumers_parked Event consumers stopped after failing on an event (1) or running (0).\n\
+                 # TYPE event_consumers_parked gauge\n",
+            );
+            for consumer in consumers {
+                text.push_str(&format!(
+                    "event_consumers_parked{{consumer=\"{}\"}} {}\n",
+                    consumer.name,
+                    u8::from(consumer.is_parked())
+                ));
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "could not read the event consumers for metrics"),
+    }
     let stats = &state.job_stats;
     for (name, help, value) in [
         ("jobs_completed_total", "Jobs finished by this process.", stats.completed.load(Ordering::Relaxed)),
@@ -94,6 +110,11 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
             "jobs_dead_lettered_total",
             "Jobs dead-lettered by this process.",
             stats.dead_lettered.load(Ordering::Relaxed),
+        ),
+        (
+            "jobs_stale_outcomes_total",
+            "Job outcomes refused because the worker's claim had run out and the job was claimed again.",
+            stats.stale_outcomes.load(Ordering::Relaxed),
         ),
     ] {
         text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));

@@ -94,6 +94,22 @@ fn migrate_creates_and_migrates_the_database() {
 }
 
 #[test]
+fn consumers_are_listed_and_an_unknown_one_is_not_resumed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("allmenning.db").display());
+    let list = allmenning().args(["consumers", "list"]).env("ALLMENNING__DATABASE__URL", &url).output().expect("runs");
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(String::from_utf8_lossy(&list.stdout).contains("no event consumers yet"));
+    let resume = allmenning()
+        .args(["consumers", "resume", "nobody"])
+        .env("ALLMENNING__DATABASE__URL", &url)
+        .output()
+        .expect("runs");
+    assert_eq!(resume.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&resume.stderr).contains("no parked consumer is named \"nobody\""));
+}
+
+#[test]
 fn id_tells_what_a_number_is() {
     let valid = allmenning().args(["id", "20914695016"]).output().expect("runs");
     assert_eq!(valid.status.code(), Some(0));

@@ -305,6 +305,8 @@ async fn health_readiness_and_metrics() {
     // The retention purge, scheduled at start.
     assert!(metrics.contains("jobs{status=\"queued\"} 1"), "{metrics}");
     assert!(metrics.contains("jobs_dead_lettered_total 0"));
+    assert!(metrics.contains("jobs_stale_outcomes_total 0"));
+    assert!(metrics.contains("# TYPE event_consumers_parked gauge"));
 }
 
 #[tokio::test]
