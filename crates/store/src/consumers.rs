@@ -357,14 +357,7 @@ impl Consumers {
                 return Ok(Round::Idle);
             }
             let outcome = std::panic::AssertUnwindSafe(consumer.handle(&mut tx, event)).catch_unwind().await;
-            let outcome = outcome.unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                Err(format!("handler panicked: {message}"))
-            });
+            let outcome = outcome.unwrap_or_else(|panic| Err(crate::jobs::panicked(panic)));
             if let Err(error) = outcome {
                 drop(tx);
                 let parked = self.failed(name, stored, state.attempts + 1, &error, report).await?;

@@ -374,6 +374,16 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     delay.mul_f64(1.0 + jitter)
 }
 
+/// A handler's panic as the error kept for it.
+pub(crate) fn panicked(panic: Box<dyn std::any::Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    format!("handler panicked: {message}")
+}
+
 /// What a handler returns. An `Err` is retried; its text is kept as the job's last error.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
 
@@ -515,15 +525,7 @@ impl Worker {
             // Run on its own task so that a panic is caught as a JoinError, not lost.
             Some(handler) => match tokio::spawn(handler(job.clone())).await {
                 Ok(result) => result,
-                Err(join_error) if join_error.is_panic() => {
-                    let panic = join_error.into_panic();
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".to_owned());
-                    Err(format!("handler panicked: {message}"))
-                }
+                Err(join_error) if join_error.is_panic() => Err(panicked(join_error.into_panic())),
                 Err(join_error) => Err(format!("handler was cancelled: {join_error}")),
             },
         };
