@@ -161,6 +161,31 @@ impl Db {
             .map_or(Position::START, |(txid, seq)| Position { txid, seq }))
     }
 
+    /// Waits (up to `patience`) until the feed hands out every event committed before this
+    /// call. On SQLite it always does; on PostgreSQL a transaction still running that began
+    /// earlier holds it back (see the module). For tests and tools that must see their own
+    /// writes before they follow the feed.
+    pub async fn feed_caught_up(&self, patience: std::time::Duration) -> Result<Position, StoreError> {
+        let newest = self.last_committed_event().await?;
+        if self.backend() == Backend::Sqlite || newest == Position::START {
+            return Ok(newest);
+        }
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let horizon: Option<(i64,)> =
+                self.fetch_optional("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &[]).await?;
+            if horizon.is_some_and(|(xmin,)| xmin > newest.txid) {
+                return Ok(newest);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Busy(format!(
+                    "the event feed did not reach {newest} within {patience:?}: a transaction that began earlier is still running"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Every event after `after` committed before this call, waiting (up to `patience`) for the
     /// feed to hand out the newest of them; for tests and tools that must see their own writes.
     pub async fn committed_events_after(
@@ -168,27 +193,15 @@ impl Db {
         after: Position,
         patience: std::time::Duration,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let newest = self.last_committed_event().await?;
-        let deadline = tokio::time::Instant::now() + patience;
+        let newest = self.feed_caught_up(patience).await?;
         let mut events = Vec::new();
         let mut from = after;
         while from < newest {
             let page = self.events_after(from, 1000).await?;
-            match page.last() {
-                Some(last) => {
-                    from = last.position;
-                    events.extend(page);
-                }
-                None if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-                None => {
-                    return Err(StoreError::Busy(format!(
-                        "the event feed did not reach {newest} within {patience:?}: a transaction that began earlier is still running"
-                    )));
-                }
-            }
+            let Some(last) = page.last() else { break };
+            from = last.position;
+            events.extend(page);
         }
-        Ok(events)
+        Ok(events.into_iter().filter(|e| e.position <= newest).collect())
     }
 }

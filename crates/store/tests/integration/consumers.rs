@@ -18,6 +18,10 @@ async fn publish(db: &Db, kind: &str, n: i64) {
     tx.commit().await.expect("commit");
 }
 
+/// How long a test waits for PostgreSQL's feed to pass transactions of other tests running in
+/// the same cluster.
+const PATIENCE: Duration = Duration::from_secs(10);
+
 fn quick() -> ConsumerConfig {
     ConsumerConfig {
         poll_interval: Duration::from_millis(5),
@@ -151,6 +155,7 @@ async fn a_failing_consumer_is_retried_then_parked_without_holding_up_another() 
     let mut runner = Consumers::new(db.clone(), quick());
     runner.add(failing).add(healthy);
     runner.register().await.expect("register");
+    db.feed_caught_up(PATIENCE).await.expect("the feed hands out what was published");
 
     let report = runner.run_until_idle().await.expect("run");
     assert_eq!(report.failed_attempts, 3);
@@ -188,6 +193,7 @@ async fn a_panicking_handler_is_a_failed_attempt_and_events_not_wanted_are_passe
     let mut runner = Consumers::new(db.clone(), quick());
     runner.add(picky);
     runner.register().await.expect("register");
+    db.feed_caught_up(PATIENCE).await.expect("the feed hands out what was published");
     let report = runner.run_until_idle().await.expect("run");
     assert_eq!((report.handled, report.failed_attempts, report.parked), (1, 3, 1));
     assert_eq!(*seen.lock().expect("lock"), [1]);
