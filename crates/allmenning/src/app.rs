@@ -124,7 +124,8 @@ impl Application {
             demo: settings.mode == Mode::Demo,
             secure_cookies: settings.served_over_https(),
             max_body_bytes: settings.server.max_body_bytes,
-            designsystemet_dir: settings.server.designsystemet_dir.clone(),
+            // Checked when the settings were read.
+            trusted_proxies: settings.server.trusted_proxy_networks().unwrap_or_default(),
             municipalities: settings.web_municipalities(),
         };
         // Login redirects come back to the public address; by default the address actually
@@ -292,7 +293,7 @@ async fn build_identity(
     settings: &Settings,
     public: &str,
     registers: registers::Registers,
-) -> anyhow::Result<web::auth::IdentityServices> {
+) -> anyhow::Result<web::IdentityServices> {
     let demo = settings.mode == Mode::Demo;
     let citizen_redirect = format!("{public}/logg-inn/tilbake");
     let employee_redirect = format!("{public}/ansatt/logg-inn/tilbake");
@@ -362,7 +363,7 @@ async fn build_identity(
             keys: KeySource::Remote { jwks_uri: settings.maskinporten.jwks_uri.clone() },
         });
     }
-    Ok(web::auth::IdentityServices {
+    Ok(web::IdentityServices {
         sessions: Sessions::new(
             db.clone(),
             SessionSettings {
@@ -393,7 +394,7 @@ async fn seed_employees(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         employees.add_unit("barnehage", "Barnehageavdelingen", "barnehage-skole").await?;
         employees.add_unit("helse", "Helse og omsorg", "helse-omsorg").await?;
         employees.add_unit("byggesak", "Byggesak", "bygg-eiendom").await?;
-        for (subject, name, _) in web::test_idp::DEMO_EMPLOYEES {
+        for (subject, name, _) in web::DEMO_EMPLOYEES {
             let employee = employees.add(&by, subject, name, None).await?;
             let (role, unit) = match subject {
                 "kari.saksbehandler" => (Role::Saksbehandler, "barnehage"),

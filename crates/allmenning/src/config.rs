@@ -216,8 +216,27 @@ pub struct ServerSettings {
     /// The address people reach the server at, e.g. `https://tjenester.bergen.kommune.no`;
     /// login redirects come back here. Empty means `http://` and the `bind` address.
     pub public_url: String,
-    /// The `dist` folder of the `@digdir/designsystemet-css` npm package.
-    pub designsystemet_dir: PathBuf,
+    /// Proxies (load balancers) trusted to say where a request came from, as addresses or
+    /// networks: `["10.0.0.0/8", "192.0.2.10"]`. Behind them, rate limits key on the address
+    /// they report in `X-Forwarded-For`; from anyone else the header is ignored. Empty (the
+    /// default): the connection's peer is the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerSettings {
+    /// The trusted proxies as networks (an address alone is a network of one).
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<web::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<web::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(web::IpNet::from))
+                    .map_err(|_| format!("{entry:?} is neither an IP address nor a network like 10.0.0.0/8"))
+            })
+            .collect()
+    }
 }
 
 impl Default for ServerSettings {
@@ -227,7 +246,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
             public_url: String::new(),
-            designsystemet_dir: PathBuf::from("node_modules/@digdir/designsystemet-css/dist"),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -690,6 +709,9 @@ impl Settings {
                 ));
             }
         }
+        if let Err(message) = self.server.trusted_proxy_networks() {
+            return Err(key_error("server.trusted_proxies", &message));
+        }
         if self.sessions.idle_minutes == 0 || self.sessions.absolute_minutes < self.sessions.idle_minutes {
             return Err(key_error("sessions", "idle_minutes must be above 0 and at most absolute_minutes"));
         }
@@ -709,7 +731,7 @@ impl Settings {
         if self.retention.interval_minutes == 0 {
             return Err(key_error("retention.interval_minutes", "must be at least 1"));
         }
-        web::tenancy::Municipalities::new(&self.web_municipalities())
+        web::Municipalities::new(&self.web_municipalities())
             .map_err(|e| key_error("municipalities", &e.to_string()))?;
         Ok(())
     }

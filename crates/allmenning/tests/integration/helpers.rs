@@ -28,7 +28,6 @@ pub async fn test_settings(mode: Mode) -> TestSettings {
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings { mode, data_dir: data_dir.path().to_owned(), ..Settings::default() };
     settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.server.designsystemet_dir = repository_root().join("node_modules/@digdir/designsystemet-css/dist");
     settings.database.url = database.url.clone().into();
     settings.jobs.poll_interval_ms = 20;
     // A small synthetic municipality keeps demo-mode tests quick.
@@ -138,11 +137,11 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         demo: false,
         secure_cookies: false,
         max_body_bytes: 1024 * 1024,
-        designsystemet_dir: settings.settings.server.designsystemet_dir.clone(),
+        trusted_proxies: vec![],
         municipalities: settings.settings.web_municipalities(),
     };
     let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
-    let identity = web::auth::IdentityServices::without_login(db.clone()).expect("identity");
+    let identity = web::IdentityServices::without_login(db.clone()).expect("identity");
     web::AppState::new(db, blobs, web_config, Default::default(), identity).expect("state")
 }
 

@@ -1081,6 +1081,42 @@ async fn logins_from_one_address_are_rate_limited() {
     assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
 }
 
+/// A client that is not a trusted proxy cannot pick its own rate-limit key: a new
+/// `X-Forwarded-For` on every attempt changes nothing.
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_escape_the_login_limit() {
+    let (app, _db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let start = async |forwarded: String| {
+        let response =
+            app.client.get(app.url("/logg-inn")).header("x-forwarded-for", forwarded).send().await.expect("answer");
+        response.status()
+    };
+    for attempt in 1..=30 {
+        assert_eq!(start(format!("198.51.100.{attempt}")).await, StatusCode::SEE_OTHER, "attempt {attempt}");
+    }
+    assert_eq!(start("203.0.113.77".to_owned()).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Behind a trusted proxy every visitor comes from the proxy's address; the limit keys on the
+/// address the proxy reports, so one visitor's attempts do not lock out the next.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_login_limit_keys_on_the_forwarded_address() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.server.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    let (app, _db) = spawn_app_with_db(settings).await;
+    let start = async |forwarded: &str| {
+        let response =
+            app.client.get(app.url("/logg-inn")).header("x-forwarded-for", forwarded).send().await.expect("answer");
+        response.status()
+    };
+    for attempt in 1..=30 {
+        // The visitor's own claim first, the proxy's report last: the report counts.
+        assert_eq!(start("10.9.9.9, 198.51.100.1").await, StatusCode::SEE_OTHER, "attempt {attempt}");
+    }
+    assert_eq!(start("198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(start("198.51.100.2").await, StatusCode::SEE_OTHER, "another visitor behind the same proxy");
+}
+
 #[tokio::test]
 async fn token_requests_from_one_address_are_rate_limited() {
     let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;

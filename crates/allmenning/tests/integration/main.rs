@@ -8,6 +8,7 @@ mod deployment;
 mod helpers;
 mod http;
 mod identity;
+mod packaging;
 mod schema;
 mod shutdown;
 mod tenancy;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use store::jobs::Worker;
 use store::testing::TestDatabase;
 
-use crate::helpers::{kommune, repository_root};
+use crate::helpers::kommune;
 
 #[tokio::test]
 async fn sigterm_under_load_loses_no_accepted_job() {
@@ -36,10 +36,6 @@ async fn stopped_under_load(signal: &str, synchronous: &str) {
         .args(["serve", "--port", "0", "--data-dir"])
         .arg(data_dir.path())
         .env("ALLMENNING__DATABASE__URL", &database.url)
-        .env(
-            "ALLMENNING__SERVER__DESIGNSYSTEMET_DIR",
-            repository_root().join("node_modules/@digdir/designsystemet-css/dist"),
-        )
         .env("ALLMENNING__JOBS__POLL_INTERVAL_MS", "5")
         .env("ALLMENNING__DATABASE__SQLITE_SYNCHRONOUS", synchronous)
         .env("RUST_LOG", "warn")

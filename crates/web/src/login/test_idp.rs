@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use identity::test_idp::{Audience, AuthorizeError, AuthorizeParams, TestIdp, TestLogin, TokenForm};
 use kernel::{Fnr, Language};
-use minijinja::context;
 use registers::synthetic::Persona;
 use serde::{Deserialize, Serialize};
 
+use crate::AppState;
 use crate::error::PageError;
-use crate::{AppState, Lang};
+use crate::extract::Lang;
+use crate::view::{self, Base};
 
 /// The demo employees the test provider offers: subject, name, and the message that says
 /// what they do.
@@ -145,20 +146,26 @@ fn render_login(
             })
             .collect(),
     };
-    let base = crate::pages::base_context(state, language, None, "/test-idp/authorize", "", None);
-    crate::pages::render_form(
-        state,
-        "test_idp.html",
-        context! {
-            params => params,
-            choices => choices,
-            residents => audience == Audience::Residents,
-            acr => acr,
-            error => error,
-            ..base
-        },
-        error.is_some(),
-    )
+    let view = LoginPage {
+        base: Base::new(state, language, None, "/test-idp/authorize", "", None),
+        params,
+        choices,
+        residents: audience == Audience::Residents,
+        acr,
+        error,
+    };
+    view::form_page(state, "login/test_idp.html", &view, error.is_some())
+}
+
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    params: &'a AuthorizeFormParams,
+    choices: Vec<Choice>,
+    residents: bool,
+    acr: &'a str,
+    error: Option<&'a str>,
 }
 
 fn authorize_error(error: AuthorizeError) -> Result<Response, PageError> {
@@ -269,10 +276,10 @@ mod tests {
 
     #[test]
     fn every_persona_and_demo_employee_has_a_story_in_every_language() {
-        for (language, source) in crate::i18n::SOURCES {
-            let ids = crate::i18n::message_ids(source);
+        let i18n = crate::view::i18n::I18n::load().expect("translations");
+        for language in Language::ALL {
             for key in Persona::ALL.map(persona_story).into_iter().chain(DEMO_EMPLOYEES.map(|(_, _, key)| key)) {
-                assert!(ids.iter().any(|id| id == key), "{key} is missing in {language}");
+                assert!(i18n.has_message(language, key), "{key} is missing in {language}");
             }
         }
     }

@@ -1,78 +1,35 @@
-//! The JSON API under `/api/v1`, health and readiness, metrics, and the OpenAPI description
-//! generated from these handlers.
+//! The municipality's own API: which municipality a host serves, its notices, and feedback on
+//! accessibility.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use content::Feedback;
 use kernel::Language;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::tenancy::Municipality;
+use crate::extract::{AppJson, Municipality};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
-        .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/municipality", get(municipality))
         .route("/api/v1/notices", get(notices))
         .route("/api/v1/feedback", post(submit_feedback))
 }
 
-/// A JSON body whose rejections are problem+json like every other API error.
-#[derive(Debug)]
-pub struct AppJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(AppJson(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
-            Err(rejection) => Err(ApiError::MalformedJson(rejection.body_text())),
-        }
-    }
-}
-
-/// Process status.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// `ok` or `ready`.
-    pub status: &'static str,
-}
-
-/// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The process is up", body = Health)))]
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
-}
-
-/// The database answers and every migration this binary carries is applied.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses(
-        (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
-    ))]
-async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.db.ping().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
-    let migrations =
-        state.db.migration_status().await.map_err(|e| ApiError::Unavailable(format!("migrations: {e}")))?;
-    if !migrations.is_current() {
-        return Err(ApiError::Unavailable("database migrations are not applied".to_owned()));
-    }
-    Ok(Json(Health { status: "ready" }))
-}
+/// This module's part of the OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    paths(municipality, notices, submit_feedback),
+    components(schemas(MunicipalityInfo, NoticeList, NoticeItem, FeedbackBody, FeedbackReceipt)),
+    tags((name = "municipality", description = "The municipality a host name serves")),
+)]
+pub(super) struct Fragment;
 
 /// The municipality a request was served for.
 #[derive(Debug, Serialize, ToSchema)]
@@ -207,53 +164,4 @@ async fn submit_feedback(
     .map_err(|errors| ApiError::Validation(errors.into_iter().map(FieldError::from).collect()))?;
     let id = content::record_feedback(&state.db, kommune, &feedback).await?;
     Ok((StatusCode::CREATED, Json(FeedbackReceipt { id: id.to_string() })).into_response())
-}
-
-/// The OpenAPI description of this API.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "allmenning", description = "The JSON API of allmenning, a digital public sector for a Norwegian municipality.", license(name = "EUPL-1.2")),
-    paths(healthz, readyz, municipality, notices, submit_feedback, crate::machine::organisation),
-    components(schemas(Problem, Health, MunicipalityInfo, NoticeList, NoticeItem, FeedbackBody, FeedbackReceipt, crate::machine::OrganisationView)),
-    modifiers(&MaskinportenSecurity),
-    tags(
-        (name = "operations", description = "Health and readiness"),
-        (name = "municipality", description = "The municipality a host name serves"),
-        (name = "registers", description = "Base-register data for other agencies' systems, with Maskinporten tokens"),
-    )
-)]
-#[derive(Debug)]
-pub struct ApiDoc;
-
-/// Describes the bearer tokens machine clients send: Maskinporten access tokens (JWT).
-#[derive(Debug)]
-struct MaskinportenSecurity;
-
-impl utoipa::Modify for MaskinportenSecurity {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "maskinporten",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("A Maskinporten access token with the scope the operation names"))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The OpenAPI document as JSON text, with a stable version (so the snapshot only changes when
-/// the API does).
-pub fn openapi_document() -> serde_json::Value {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = "1".to_owned();
-    serde_json::to_value(doc).unwrap_or_default()
-}
-
-async fn openapi_json() -> Json<serde_json::Value> {
-    Json(openapi_document())
 }

@@ -1,30 +1,38 @@
-//! HTML templates (minijinja, autoescaped), compiled into the binary.
+//! HTML templates (minijinja, autoescaped, strict about undefined variables), compiled into
+//! the binary from `templates/`, whose folders mirror the modules of pages.
 
 use std::sync::Arc;
 
+use include_dir::{Dir, include_dir};
 use kernel::Language;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-use crate::assets::Assets;
-use crate::i18n::I18n;
+use super::assets::Assets;
+use super::i18n::I18n;
 
-/// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 13] = [
-    ("base.html", include_str!("../templates/base.html")),
-    ("index.html", include_str!("../templates/index.html")),
-    ("accessibility.html", include_str!("../templates/accessibility.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("logged_out.html", include_str!("../templates/logged_out.html")),
-    ("logging_out.html", include_str!("../templates/logging_out.html")),
-    ("test_idp.html", include_str!("../templates/test_idp.html")),
-    ("min_side.html", include_str!("../templates/min_side.html")),
-    ("representere.html", include_str!("../templates/representere.html")),
-    ("fullmakt.html", include_str!("../templates/fullmakt.html")),
-    ("ansatt.html", include_str!("../templates/ansatt.html")),
-    ("admin.html", include_str!("../templates/admin.html")),
-    ("admin_clients.html", include_str!("../templates/admin_clients.html")),
-];
+/// Every template, under its module's folder (`base.html` and `error.html` at the top).
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// Every template: (name, source), the name being its path under `templates/`.
+pub fn sources() -> Vec<(&'static str, &'static str)> {
+    fn walk(dir: &'static Dir<'static>, out: &mut Vec<(&'static str, &'static str)>) {
+        for file in dir.files() {
+            if let (Some(name), Some(source)) = (file.path().to_str(), file.contents_utf8())
+                && name.ends_with(".html")
+            {
+                out.push((name, source));
+            }
+        }
+        for sub in dir.dirs() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&TEMPLATES, &mut out);
+    out.sort_unstable();
+    out
+}
 
 /// The template environment with the `t` (translate) and `asset` (versioned URL) functions.
 pub struct Templates {
@@ -41,10 +49,12 @@ impl Templates {
     /// Loads every template; fails if one does not parse.
     pub fn load(i18n: Arc<I18n>, assets: Arc<Assets>) -> Result<Self, Error> {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in sources() {
             env.add_template(name, source)?;
         }
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        // A variable the view does not have is an error, not a blank: every page renders from
+        // a typed view struct, so this only catches typos, and every page has a test.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.add_function("t", move |state: &State, key: String, kwargs: Kwargs| -> Result<String, Error> {
             let language = state
                 .lookup("lang")

@@ -3,20 +3,20 @@
 
 use axum::Router;
 use axum::extract::{Form, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use identity::callers::ResidentPurpose;
 use identity::fullmakt::{self, FullmaktRule, NewFullmakt};
 use identity::policy::{self, Action, Asker, Party, Resource};
 use identity::{ActingAs, acting, actions};
 use kernel::{Fnr, Language};
-use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Citizen, CsrfForm, check_csrf, resident_caller};
+use crate::AppState;
 use crate::error::PageError;
-use crate::tenancy::Municipality;
-use crate::{AppState, Lang};
-use identity::callers::ResidentPurpose;
+use crate::extract::{Citizen, CsrfForm, MultiForm, Visit, check_csrf};
+use crate::login::resident_caller;
+use crate::view::{self, Base};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -74,12 +74,26 @@ fn actor_key(actor: &str, me: &Fnr) -> (&'static str, String) {
     }
 }
 
-async fn min_side(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    citizen: Citizen,
-) -> Result<Response, PageError> {
+#[derive(Serialize)]
+struct LogEntryView {
+    at: String,
+    action: String,
+    action_key: Option<String>,
+    purpose: String,
+    legal_basis: String,
+    by_key: &'static str,
+    orgnr: String,
+}
+
+#[derive(Serialize)]
+struct MinSidePage {
+    #[serde(flatten)]
+    base: Base,
+    notices: Vec<fullmakt::PersonNotice>,
+    log: Vec<LogEntryView>,
+}
+
+async fn min_side(State(state): State<AppState>, visit: Visit, citizen: Citizen) -> Result<Html<String>, PageError> {
     let me = citizen.me;
     // The page shows the affairs of whom the person acts for: the policy decides.
     let party = match &citizen.user.session.acting_as {
@@ -107,13 +121,22 @@ async fn min_side(
                 .and_then(|t| t.format(time::macros::format_description!("[day].[month].[year] [hour]:[minute]")).ok())
                 .unwrap_or_default();
             let (by_key, orgnr) = actor_key(&entry.actor, &me);
-            context! { at => at, action => entry.action, action_key => action_key(&entry.action), purpose => entry.purpose,
-                       legal_basis => entry.legal_basis, by_key => by_key, orgnr => orgnr }
+            LogEntryView {
+                at,
+                action_key: action_key(&entry.action),
+                action: entry.action,
+                purpose: entry.purpose,
+                legal_basis: entry.legal_basis,
+                by_key,
+                orgnr,
+            }
         })
         .collect();
-    let base =
-        crate::pages::base_context(&state, language, Some(kommune), "/min-side", "min-side", Some(&citizen.user));
-    crate::pages::render_form(&state, "min_side.html", context! { notices => notices, log => log, ..base }, false)
+    view::page(
+        &state,
+        "minside/min_side.html",
+        &MinSidePage { base: Base::of(&state, &visit, "min-side"), notices, log },
+    )
 }
 
 #[derive(Serialize)]
@@ -148,12 +171,15 @@ async fn options(state: &AppState, citizen: &Citizen) -> Result<Vec<acting::Acti
     .await?)
 }
 
-async fn choose_page(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    citizen: Citizen,
-) -> Result<Response, PageError> {
+#[derive(Serialize)]
+struct ChoosePage {
+    #[serde(flatten)]
+    base: Base,
+    options: Vec<OptionView>,
+}
+
+async fn choose_page(State(state): State<AppState>, visit: Visit, citizen: Citizen) -> Result<Html<String>, PageError> {
+    let language = visit.language;
     let options = options(&state, &citizen).await?;
     let current = option_value(&citizen.user.session.acting_as);
     let views: Vec<OptionView> = options
@@ -166,15 +192,11 @@ async fn choose_page(
             current: option_value(&o.acting_as) == current,
         })
         .collect();
-    let base = crate::pages::base_context(
+    view::page(
         &state,
-        language,
-        Some(kommune),
-        "/min-side/representere",
-        "min-side",
-        Some(&citizen.user),
-    );
-    crate::pages::render_form(&state, "representere.html", context! { options => views, ..base }, false)
+        "minside/representere.html",
+        &ChoosePage { base: Base::of(&state, &visit, "min-side"), options: views },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,18 +231,13 @@ async fn choose(
     Ok(Redirect::to("/min-side").into_response())
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize)]
 struct GrantForm {
-    #[serde(skip_serializing)]
     csrf: Option<String>,
-    // A field not given is left out, so the page shows an empty field rather than "none".
-    #[serde(skip_serializing_if = "Option::is_none")]
     holder: Option<String>,
-    #[serde(default, deserialize_with = "crate::forms::one_or_many")]
+    #[serde(default)]
     areas: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     valid_from: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     valid_to: Option<String>,
 }
 
@@ -249,14 +266,48 @@ async fn names(state: &AppState, citizen: &Citizen, people: &[Fnr]) -> Result<Ve
     Ok(persons.into_iter().map(|p| (p.fnr, format!("{} {}", p.name.given, p.name.family))).collect())
 }
 
+#[derive(Serialize)]
+struct AreaChoice {
+    code: &'static str,
+    name: String,
+    checked: bool,
+}
+
+#[derive(Serialize)]
+struct ShownError<'a> {
+    field: &'a str,
+    key: &'a str,
+}
+
+/// The form's fields as shown again: what was typed, or empty.
+#[derive(Serialize)]
+struct GrantValues<'a> {
+    holder: &'a str,
+    valid_from: &'a str,
+    valid_to: &'a str,
+}
+
+#[derive(Serialize)]
+struct FullmaktPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    given: Vec<FullmaktView>,
+    received: Vec<FullmaktView>,
+    areas: Vec<AreaChoice>,
+    form: GrantValues<'a>,
+    errors: Vec<ShownError<'a>>,
+    may_manage: bool,
+    today: String,
+}
+
 async fn fullmakt_view(
     state: &AppState,
+    visit: &Visit,
     citizen: &Citizen,
-    language: Language,
-    kommune: kernel::Kommunenummer,
     form: &GrantForm,
     errors: &[(&str, &str)],
 ) -> Result<Response, PageError> {
+    let language = visit.language;
     let given = state.identity.fullmakter.given_by(&citizen.me).await?;
     let received = state.identity.fullmakter.given_to(&citizen.me).await?;
     let mut people: Vec<Fnr> = given.iter().map(|f| f.holder).chain(received.iter().map(|f| f.giver)).collect();
@@ -275,36 +326,34 @@ async fn fullmakt_view(
     };
     let given: Vec<FullmaktView> = given.iter().map(|f| view(f, &f.holder)).collect();
     let received: Vec<FullmaktView> = received.iter().map(|f| view(f, &f.giver)).collect();
-    let areas: Vec<_> = fullmakt::SERVICE_AREAS
+    let areas = fullmakt::SERVICE_AREAS
         .iter()
-        .map(|(code, ..)| context! { code => code, name => area_name(code, language), checked => form.areas.iter().any(|a| a == code) })
+        .map(|(code, ..)| AreaChoice {
+            code,
+            name: area_name(code, language),
+            checked: form.areas.iter().any(|a| a == code),
+        })
         .collect();
-    let errors: Vec<_> = errors.iter().map(|(field, key)| context! { field => field, key => key }).collect();
-    let has_errors = !errors.is_empty();
-    let base = crate::pages::base_context(
-        state,
-        language,
-        Some(kommune),
-        "/min-side/fullmakt",
-        "min-side",
-        Some(&citizen.user),
-    );
-    crate::pages::render_form(
-        state,
-        "fullmakt.html",
-        context! { given => given, received => received, areas => areas, form => form, errors => errors,
-        may_manage => citizen.user.session.acting_as == ActingAs::Myself, today => day.to_string(), ..base },
-        has_errors,
-    )
+    let page = FullmaktPage {
+        // The form posts to the page itself: the language switch returns to the page.
+        base: Base::new(state, language, Some(visit.kommune), "/min-side/fullmakt", "min-side", Some(&citizen.user)),
+        given,
+        received,
+        areas,
+        form: GrantValues {
+            holder: form.holder.as_deref().unwrap_or_default(),
+            valid_from: form.valid_from.as_deref().unwrap_or_default(),
+            valid_to: form.valid_to.as_deref().unwrap_or_default(),
+        },
+        errors: errors.iter().map(|(field, key)| ShownError { field, key }).collect(),
+        may_manage: citizen.user.session.acting_as == ActingAs::Myself,
+        today: day.to_string(),
+    };
+    view::form_page(state, "minside/fullmakt.html", &page, !errors.is_empty())
 }
 
-async fn fullmakt_page(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    citizen: Citizen,
-) -> Result<Response, PageError> {
-    fullmakt_view(&state, &citizen, language, kommune, &GrantForm::default(), &[]).await
+async fn fullmakt_page(State(state): State<AppState>, visit: Visit, citizen: Citizen) -> Result<Response, PageError> {
+    fullmakt_view(&state, &visit, &citizen, &GrantForm::default(), &[]).await
 }
 
 fn parse_date(text: Option<&str>) -> Option<time::Date> {
@@ -313,10 +362,9 @@ fn parse_date(text: Option<&str>) -> Option<time::Date> {
 
 async fn grant(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     citizen: Citizen,
-    crate::forms::MultiForm(form): crate::forms::MultiForm<GrantForm>,
+    MultiForm(form): MultiForm<GrantForm>,
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.user, form.csrf.as_deref())?;
     let asker = Asker::Person { me: &citizen.me, acting_as: &citizen.user.session.acting_as, fullmakt_areas: &[] };
@@ -348,7 +396,7 @@ async fn grant(
     }
     let (Some(holder), Some(valid_from), Some(valid_to), true) = (holder, valid_from, valid_to, errors.is_empty())
     else {
-        return fullmakt_view(&state, &citizen, language, kommune, &form, &errors).await;
+        return fullmakt_view(&state, &visit, &citizen, &form, &errors).await;
     };
     let new = NewFullmakt { holder, areas: form.areas.clone(), valid_from, valid_to };
     if let Err(rule) = fullmakt::check(&citizen.me, &new, day) {
@@ -358,14 +406,13 @@ async fn grant(
             FullmaktRule::Areas => ("areas", "fullmakt-error-areas"),
             FullmaktRule::Period => ("valid_to", "fullmakt-error-period"),
         };
-        return fullmakt_view(&state, &citizen, language, kommune, &form, &[error]).await;
+        return fullmakt_view(&state, &visit, &citizen, &form, &[error]).await;
     }
     // The holder must be a person the population register knows, so a typing error does not
     // give someone else power over one's affairs.
     let known = names(&state, &citizen, &[holder]).await?;
     let Some((_, holder_name)) = known.first() else {
-        return fullmakt_view(&state, &citizen, language, kommune, &form, &[("holder", "fullmakt-error-unknown")])
-            .await;
+        return fullmakt_view(&state, &visit, &citizen, &form, &[("holder", "fullmakt-error-unknown")]).await;
     };
     state.identity.fullmakter.grant(&citizen.me, &citizen.user.session.display_name, holder_name, &new).await?;
     Ok(Redirect::to("/min-side/fullmakt").into_response())

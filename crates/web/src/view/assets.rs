@@ -1,10 +1,11 @@
-//! Static assets: our own stylesheet (compiled in) and Designsystemet's CSS, read at start from
-//! the npm package the set-up command installs. Every asset is served from memory under a URL
-//! that carries its content hash, so browsers may cache it for a year.
+//! Static assets, all compiled into the binary: our own stylesheet and Designsystemet's CSS
+//! (a pinned, byte-exact copy of the npm package's built files in `assets/designsystemet/`,
+//! with its licence and version; `scripts/update-designsystemet` refreshes it). The binary
+//! needs no files beside it. Every asset is served from memory under a URL that carries its
+//! content hash, so browsers may cache it for a year.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
@@ -37,28 +38,27 @@ fn version_of(bytes: &[u8]) -> String {
     format!("{:016x}", hasher.finish())
 }
 
+/// Every asset: URL name, the file's bytes, its content type.
+const FILES: [(&str, &[u8], &str); 3] = [
+    ("site.css", include_bytes!("../../assets/site.css"), "text/css; charset=utf-8"),
+    ("ds/index.css", include_bytes!("../../assets/designsystemet/index.css"), "text/css; charset=utf-8"),
+    ("ds/theme.css", include_bytes!("../../assets/designsystemet/theme.css"), "text/css; charset=utf-8"),
+];
+
+/// The version of Designsystemet's CSS compiled in, e.g. `@digdir/designsystemet-css 1.22.0`.
+pub fn designsystemet_version() -> &'static str {
+    include_str!("../../assets/designsystemet/VERSION").lines().next().unwrap_or_default()
+}
+
 impl Assets {
-    /// Loads our stylesheet and, from `designsystemet_dir` (the package's `dist` folder),
-    /// Designsystemet's CSS and theme. Missing Designsystemet files are logged, not fatal: the
-    /// pages stay usable without them.
-    pub fn load(designsystemet_dir: &Path) -> Self {
-        let mut by_name = HashMap::new();
-        let mut add = |name: &'static str, bytes: Bytes, content_type: &'static str| {
-            let version = version_of(&bytes);
-            by_name.insert(name, Asset { bytes, content_type, version });
-        };
-        add("site.css", Bytes::from_static(include_bytes!("../assets/site.css")), "text/css; charset=utf-8");
-        for (name, relative) in [("ds/index.css", "src/index.css"), ("ds/theme.css", "theme/designsystemet.css")] {
-            let path = designsystemet_dir.join(relative);
-            match std::fs::read(&path) {
-                Ok(bytes) => add(name, Bytes::from(bytes), "text/css; charset=utf-8"),
-                Err(error) => {
-                    tracing::warn!(asset.path = %path.display(), error = %error,
-                        "Designsystemet CSS not found; run `npm ci` in the repository (pages will be unstyled)");
-                    add(name, Bytes::new(), "text/css; charset=utf-8");
-                }
-            }
-        }
+    /// The assets compiled into the binary.
+    pub fn load() -> Self {
+        let by_name = FILES
+            .into_iter()
+            .map(|(name, bytes, content_type)| {
+                (name, Asset { bytes: Bytes::from_static(bytes), content_type, version: version_of(bytes) })
+            })
+            .collect();
         Self { by_name }
     }
 
@@ -97,4 +97,23 @@ pub(crate) async fn serve(
     }
     *response.status_mut() = StatusCode::OK;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_compiled_in_with_a_versioned_url() {
+        let assets = Assets::load();
+        for (name, bytes, _) in FILES {
+            assert!(bytes.len() > 500, "{name} is nearly empty");
+            let url = assets.url(name).expect("url");
+            assert!(url.starts_with(&format!("/assets/{name}?v=")), "{url}");
+        }
+        let version = designsystemet_version();
+        assert!(version.starts_with("@digdir/designsystemet-css "), "{version}");
+        // Designsystemet's stylesheet, not a placeholder: it styles its buttons.
+        assert!(String::from_utf8_lossy(FILES[1].1).contains(".ds-button"));
+    }
 }

@@ -12,10 +12,19 @@ use identity::maskinporten::{AccessTokenError, MachinePrincipal};
 use identity::policy::{self, Action, Asker, Resource};
 use kernel::OrgNr;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::error::Problem;
+
+/// This module's part of the OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    paths(organisation),
+    components(schemas(OrganisationView)),
+    tags((name = "registers", description = "Base-register data for other agencies' systems, with Maskinporten tokens")),
+)]
+pub(super) struct Fragment;
 
 /// The scope the organisation API requires.
 pub const ORGANISATIONS_SCOPE: &str = "allmenning:enhetsregisteret.read";
@@ -62,7 +71,7 @@ struct TokenRequest {
 /// The jwt-bearer grant (RFC 7523) with Maskinporten's rules.
 async fn token(
     State(state): State<AppState>,
-    crate::auth::ClientAddress(address): crate::auth::ClientAddress,
+    crate::extract::ClientAddress(address): crate::extract::ClientAddress,
     form: Result<Form<TokenRequest>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Some(maskinporten) = &state.identity.maskinporten else { return StatusCode::NOT_FOUND.into_response() };

@@ -3,31 +3,32 @@
 //! the session layer that loads a session for every request, and the extractors handlers use
 //! to say who may call them. Every state-changing form carries the session's CSRF token.
 
-use std::net::SocketAddr;
+pub(crate) mod test_idp;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum_extra::extract::cookie::CookieJar;
 use identity::callers::ResidentPurpose;
-use identity::employees::{Employee, Employees};
+use identity::employees::Employees;
 use identity::fullmakt::Fullmakter;
 use identity::maskinporten::{AccessTokens, Maskinporten};
 use identity::oidc::{Callback, Provider};
 use identity::ratelimit::RateLimiter;
-use identity::sessions::{NewSession, Session, Sessions, constant_time_eq};
+use identity::sessions::{NewSession, Sessions};
 use identity::test_idp::TestIdp;
-use identity::{ActingAs, IdentityError, Principal, acting, actions};
+use identity::{ActingAs, IdentityError, Principal, actions};
 use kernel::{Fnr, Language};
 use registers::{Caller, Registers};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use time::Duration;
 
+use crate::AppState;
 use crate::error::PageError;
-use crate::tenancy::Municipality;
-use crate::{AppState, Lang};
+use crate::extract::{ClientAddress, CsrfForm, CurrentUser, Lang, MaybeUser, Municipality, Visit, check_csrf, cookies};
+use crate::view::{self, Base, links};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "sesjon";
@@ -77,184 +78,6 @@ impl IdentityServices {
     }
 }
 
-/// Who is logged in for this request, as the session layer found them.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    /// The session.
-    pub session: Session,
-    /// When acting through a fullmakt: its service areas.
-    pub fullmakt_areas: Vec<String>,
-    /// The session went back to acting as oneself on this request (a fullmakt ended, a
-    /// child came of age).
-    pub acting_ended: bool,
-}
-
-impl CurrentUser {
-    /// The person logged in, if a resident.
-    pub fn person(&self) -> Option<&Fnr> {
-        match &self.session.principal {
-            Principal::Person(fnr) => Some(fnr),
-            Principal::Employee(_) => None,
-        }
-    }
-
-    /// What the page header shows.
-    pub fn header(&self) -> minijinja::Value {
-        minijinja::context! {
-            name => self.session.display_name,
-            acting_kind => self.session.acting_as.kind(),
-            acting_name => self.session.acting_name,
-            csrf => self.session.csrf_token,
-            employee => matches!(self.session.principal, Principal::Employee(_)),
-            acting_ended => self.acting_ended,
-        }
-    }
-}
-
-fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
-fn set_cookie(response: &mut Response, state: &AppState, name: &str, value: &str, max_age: Option<u64>) {
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
-    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{age}{secure}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
-fn clear_cookie(response: &mut Response, state: &AppState, name: &str) {
-    set_cookie(response, state, name, "", Some(0));
-}
-
-/// Loads the session named by the cookie, checks it belongs here and that whom it acts as
-/// still holds, and puts a [`CurrentUser`] in the request.
-pub(crate) async fn load_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    if let Some(cookie) = cookie_value(request.headers(), SESSION_COOKIE).map(str::to_owned) {
-        match current_user(&state, &cookie, request.extensions().get::<Municipality>().copied()).await {
-            Ok(Some(user)) => {
-                request.extensions_mut().insert(user);
-            }
-            Ok(None) => {}
-            Err(error) => return PageError::from(error).into_response(),
-        }
-    }
-    next.run(request).await
-}
-
-async fn current_user(
-    state: &AppState,
-    cookie: &str,
-    municipality: Option<Municipality>,
-) -> Result<Option<CurrentUser>, IdentityError> {
-    let Some(mut session) = state.identity.sessions.find(cookie).await? else { return Ok(None) };
-    // An employee session belongs to the municipality it logged in to.
-    if matches!(session.principal, Principal::Employee(_)) && session.kommunenummer != municipality.map(|m| m.0) {
-        return Ok(None);
-    }
-    let mut user = CurrentUser { session: session.clone(), fullmakt_areas: vec![], acting_ended: false };
-    if let Principal::Person(me) = &session.principal {
-        match acting::still_valid(&state.identity.fullmakter, me, &session.acting_as, kernel::time::today_in_norway())
-            .await?
-        {
-            acting::Check::Valid { fullmakt_areas } => user.fullmakt_areas = fullmakt_areas,
-            acting::Check::Ended => {
-                state.identity.sessions.set_acting_as(&session, &ActingAs::Myself, None).await?;
-                session.acting_as = ActingAs::Myself;
-                session.acting_name = None;
-                user = CurrentUser { session, fullmakt_areas: vec![], acting_ended: true };
-            }
-        }
-    }
-    Ok(Some(user))
-}
-
-/// A handler that works with or without a login.
-#[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<CurrentUser>);
-
-impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeUser(parts.extensions.get::<CurrentUser>().cloned()))
-    }
-}
-
-fn login_redirect(parts: &Parts, login_path: &str) -> Response {
-    let here = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    Redirect::to(&format!("{login_path}?tilbake={}", crate::pages::encode_component(here))).into_response()
-}
-
-/// A logged-in resident; anyone else is sent to log in.
-#[derive(Debug, Clone)]
-pub struct Citizen {
-    /// The session.
-    pub user: CurrentUser,
-    /// The person.
-    pub me: Fnr,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Citizen {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<CurrentUser>() {
-            Some(user) => match user.person() {
-                Some(me) => Ok(Citizen { me: *me, user: user.clone() }),
-                None => Err(PageError::Forbidden.into_response()),
-            },
-            None => Err(login_redirect(parts, "/logg-inn")),
-        }
-    }
-}
-
-/// A logged-in employee of the request's municipality, with their roles.
-#[derive(Debug, Clone)]
-pub struct Staff {
-    /// The session.
-    pub user: CurrentUser,
-    /// The employee, with roles.
-    pub employee: Employee,
-}
-
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(user) = parts.extensions.get::<CurrentUser>().cloned() else {
-            return Err(login_redirect(parts, "/ansatt/logg-inn"));
-        };
-        let Principal::Employee(id) = &user.session.principal else {
-            return Err(PageError::Forbidden.into_response());
-        };
-        let Some(Municipality(kommune)) = parts.extensions.get::<Municipality>().copied() else {
-            return Err(PageError::UnknownHost.into_response());
-        };
-        match Employees::new(state.db.clone(), kommune).get(id).await {
-            Ok(Some(employee)) if employee.active => Ok(Staff { user, employee }),
-            Ok(_) => Err(PageError::Forbidden.into_response()),
-            Err(error) => Err(PageError::from(error).into_response()),
-        }
-    }
-}
-
-/// Refuses a form whose CSRF token is not the session's.
-pub fn check_csrf(user: &CurrentUser, token: Option<&str>) -> Result<(), PageError> {
-    match token {
-        Some(token) if constant_time_eq(token, &user.session.csrf_token) => Ok(()),
-        _ => Err(PageError::BadRequest),
-    }
-}
-
 impl From<IdentityError> for PageError {
     fn from(error: IdentityError) -> Self {
         match error {
@@ -278,24 +101,12 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/logg-ut/overalt", axum::routing::post(logout_everywhere))
         .route("/logg-ut/ferdig", get(logged_out))
         .route("/logg-ut/frontkanal", get(front_channel_logout));
-    if demo { router.merge(crate::test_idp::routes()) } else { router }
+    if demo { router.merge(test_idp::routes()) } else { router }
 }
 
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     tilbake: Option<String>,
-}
-
-/// The client's address, when the server knows it (not in in-process tests).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub Option<std::net::IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
-    }
 }
 
 async fn begin(
@@ -314,9 +125,8 @@ async fn begin(
         tracing::error!(error = %error, "could not start a login");
         PageError::LoginUnavailable
     })?;
-    let mut response = Redirect::to(&begun.redirect_to).into_response();
-    set_cookie(&mut response, state, LOGIN_COOKIE, &begun.browser_secret, Some(600));
-    Ok(response)
+    let cookie = cookies::build(state, LOGIN_COOKIE, begun.browser_secret, Some(Duration::minutes(10)));
+    Ok((CookieJar::new().add(cookie), Redirect::to(&begun.redirect_to)).into_response())
 }
 
 async fn login_citizen(
@@ -325,7 +135,7 @@ async fn login_citizen(
     ClientAddress(address): ClientAddress,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    let return_to = crate::pages::safe_return_path(query.tilbake.as_deref());
+    let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/min-side" } else { return_to };
     begin(&state, state.identity.citizens.as_ref(), language, return_to, None, address).await
 }
@@ -337,7 +147,7 @@ async fn login_employee(
     ClientAddress(address): ClientAddress,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    let return_to = crate::pages::safe_return_path(query.tilbake.as_deref());
+    let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/ansatt" } else { return_to };
     begin(&state, state.identity.employees.as_ref(), language, return_to, Some(kommune), address).await
 }
@@ -355,11 +165,11 @@ async fn refuse(state: &AppState, provider: &str, reason: &str) -> PageError {
     PageError::LoginFailed
 }
 
-fn finish_login(state: &AppState, cookie: &str, return_to: &str) -> Response {
-    let mut response = Redirect::to(crate::pages::safe_return_path(Some(return_to))).into_response();
-    set_cookie(&mut response, state, SESSION_COOKIE, cookie, None);
-    clear_cookie(&mut response, state, LOGIN_COOKIE);
-    response
+fn finish_login(state: &AppState, cookie: String, return_to: &str) -> Response {
+    let jar = CookieJar::new()
+        .add(cookies::build(state, SESSION_COOKIE, cookie, None))
+        .add(cookies::removal(state, LOGIN_COOKIE));
+    (jar, Redirect::to(links::safe_return_path(Some(return_to)))).into_response()
 }
 
 /// Finishes a login at `provider` (rate limited per address). A refusal is in the access log
@@ -369,7 +179,7 @@ async fn authenticate(
     state: &AppState,
     provider: Option<&Provider>,
     name: &str,
-    headers: &HeaderMap,
+    jar: &CookieJar,
     address: Option<std::net::IpAddr>,
     callback: &Callback,
 ) -> Result<identity::oidc::Authenticated, PageError> {
@@ -377,7 +187,7 @@ async fn authenticate(
     if !state.identity.login_limiter.allow(address) {
         return Err(PageError::TooManyRequests);
     }
-    match provider.finish(&state.db, callback, cookie_value(headers, LOGIN_COOKIE)).await {
+    match provider.finish(&state.db, callback, jar.get(LOGIN_COOKIE).map(|c| c.value())).await {
         Ok(authenticated) => Ok(authenticated),
         Err(IdentityError::Unauthenticated(reason)) => Err(refuse(state, name, &reason).await),
         Err(other) => {
@@ -389,12 +199,12 @@ async fn authenticate(
 
 async fn callback_citizen(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    jar: CookieJar,
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.citizens.as_ref();
-    let authenticated = authenticate(&state, provider, "idporten", &headers, address, &callback).await?;
+    let authenticated = authenticate(&state, provider, "idporten", &jar, address, &callback).await?;
     let Ok(pid) = Fnr::parse(&authenticated.subject) else {
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
@@ -413,7 +223,7 @@ async fn callback_citizen(
         idp_sid: authenticated.sid.clone(),
         id_token: Some(authenticated.id_token.clone()),
     };
-    let (cookie, _) = state.identity.sessions.start(new, cookie_value(&headers, SESSION_COOKIE)).await?;
+    let (cookie, _) = state.identity.sessions.start(new, jar.get(SESSION_COOKIE).map(|c| c.value())).await?;
     identity::record(
         &state.db,
         audit::Actor::Person(pid),
@@ -423,18 +233,18 @@ async fn callback_citizen(
         authenticated.acr.as_deref(),
     )
     .await?;
-    Ok(finish_login(&state, &cookie, &authenticated.return_to))
+    Ok(finish_login(&state, cookie, &authenticated.return_to))
 }
 
 async fn callback_employee(
     State(state): State<AppState>,
     Municipality(kommune): Municipality,
-    headers: HeaderMap,
+    jar: CookieJar,
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.employees.as_ref();
-    let authenticated = authenticate(&state, provider, "employees", &headers, address, &callback).await?;
+    let authenticated = authenticate(&state, provider, "employees", &jar, address, &callback).await?;
     if authenticated.kommunenummer != Some(kommune) {
         return Err(refuse(&state, "employees", "the login started in another municipality").await);
     }
@@ -450,7 +260,7 @@ async fn callback_employee(
         idp_sid: authenticated.sid.clone(),
         id_token: Some(authenticated.id_token.clone()),
     };
-    let (cookie, _) = state.identity.sessions.start(new, cookie_value(&headers, SESSION_COOKIE)).await?;
+    let (cookie, _) = state.identity.sessions.start(new, jar.get(SESSION_COOKIE).map(|c| c.value())).await?;
     identity::record(
         &state.db,
         audit::Actor::Employee(employee.id.clone()),
@@ -460,7 +270,7 @@ async fn callback_employee(
         Some(&employee.id),
     )
     .await?;
-    Ok(finish_login(&state, &cookie, &authenticated.return_to))
+    Ok(finish_login(&state, cookie, &authenticated.return_to))
 }
 
 /// A caller for reading registers as the logged-in person, for their own purposes.
@@ -468,19 +278,19 @@ pub fn resident_caller(me: &Fnr, acting_as: &ActingAs, purpose: ResidentPurpose)
     identity::callers::resident(me, acting_as, purpose).map_err(|e| PageError::Internal(e.to_string()))
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct CsrfForm {
-    pub csrf: Option<String>,
+#[derive(Serialize)]
+struct LoggingOutPage {
+    #[serde(flatten)]
+    base: Base,
+    next: String,
 }
 
 async fn logout(
     State(state): State<AppState>,
-    Lang(language): Lang,
-    Municipality(kommune): Municipality,
-    MaybeUser(user): MaybeUser,
+    visit: Visit,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Some(user) = user else { return Ok(Redirect::to("/").into_response()) };
+    let Some(user) = visit.user.clone() else { return Ok(Redirect::to("/").into_response()) };
     check_csrf(&user, form.csrf.as_deref())?;
     state.identity.sessions.end(&user.session).await?;
     record_logout(&state, &user, "logout").await?;
@@ -494,18 +304,17 @@ async fn logout(
         }
         None => None,
     };
-    let mut response = match at_provider {
+    let jar = CookieJar::new().add(cookies::removal(&state, SESSION_COOKIE));
+    Ok(match at_provider {
         // The form's own navigation may not leave the site (`form-action 'self'`), so a page
         // here sends the browser on to the provider: a new navigation, with a link as well.
-        Some(url) => {
-            let base = crate::pages::base_context(&state, language, Some(kommune), "/logg-ut", "", None);
-            let html = state.templates.render("logging_out.html", minijinja::context! { next => url, ..base })?;
-            Html(html).into_response()
+        Some(next) => {
+            // Logged out now: the page shows no one in its header.
+            let base = Base::new(&state, visit.language, Some(visit.kommune), "/logg-ut", "", None);
+            (jar, view::page(&state, "login/logging_out.html", &LoggingOutPage { base, next })?).into_response()
         }
-        None => Redirect::to("/logg-ut/ferdig").into_response(),
-    };
-    clear_cookie(&mut response, &state, SESSION_COOKIE);
-    Ok(response)
+        None => (jar, Redirect::to("/logg-ut/ferdig")).into_response(),
+    })
 }
 
 /// The logout in the access log; `how` is `logout` or `everywhere`.
@@ -526,18 +335,18 @@ async fn logout_everywhere(
     let ended = state.identity.sessions.end_all(&user.session.principal).await?;
     record_logout(&state, &user, "everywhere").await?;
     tracing::info!(sessions.ended = ended, "logged out everywhere");
-    let mut response = Redirect::to("/logg-ut/ferdig").into_response();
-    clear_cookie(&mut response, &state, SESSION_COOKIE);
-    Ok(response)
+    let jar = CookieJar::new().add(cookies::removal(&state, SESSION_COOKIE));
+    Ok((jar, Redirect::to("/logg-ut/ferdig")).into_response())
 }
 
-async fn logged_out(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-) -> Result<Html<String>, PageError> {
-    let base = crate::pages::base_context(&state, language, Some(kommune), "/logg-ut/ferdig", "", None);
-    Ok(Html(state.templates.render("logged_out.html", base)?))
+#[derive(Serialize)]
+struct LoggedOutPage {
+    #[serde(flatten)]
+    base: Base,
+}
+
+async fn logged_out(State(state): State<AppState>, visit: Visit) -> Result<Html<String>, PageError> {
+    view::page(&state, "login/logged_out.html", &LoggedOutPage { base: Base::of(&state, &visit, "") })
 }
 
 #[derive(Debug, Deserialize)]

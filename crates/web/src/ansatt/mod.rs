@@ -7,14 +7,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use identity::employees::Employees;
 use identity::policy::{self, Action, Asker, Resource, Role};
-use kernel::Language;
-use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::auth::{Staff, check_csrf};
+use crate::AppState;
 use crate::error::PageError;
-use crate::tenancy::Municipality;
-use crate::{AppState, Lang};
+use crate::extract::{MultiForm, Staff, Visit, check_csrf};
+use crate::view::{self, Base};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -27,20 +25,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ansatt/admin/klienter/endre", post(change_client))
 }
 
-async fn home(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    staff: Staff,
-) -> Result<Response, PageError> {
-    let units = Employees::new(state.db.clone(), kommune).units().await?;
+async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Html<String>, PageError> {
+    let units = Employees::new(state.db.clone(), visit.kommune).units().await?;
     let roles: Vec<_> = staff
         .employee
         .roles
         .iter()
         .map(|g| {
             let unit = units.iter().find(|u| u.code == g.unit).map_or_else(|| g.unit.clone(), |u| u.name.clone());
-            context! { role => g.role.code(), unit => unit, whole => g.unit == policy::WHOLE_MUNICIPALITY }
+            RoleView { role: g.role.code(), unit, whole: g.unit == policy::WHOLE_MUNICIPALITY }
         })
         .collect();
     let asker = Asker::Employee { roles: &staff.employee.roles };
@@ -61,12 +54,26 @@ async fn home(
         })
         .map(|u| u.name.clone())
         .collect();
-    let base = crate::pages::base_context(&state, language, Some(kommune), "/ansatt", "ansatt", Some(&staff.user));
-    let html = state.templates.render(
-        "ansatt.html",
-        context! { employee => staff.employee, roles => roles, is_admin => is_admin, case_units => case_units, ..base },
-    )?;
-    Ok(Html(html).into_response())
+    let page =
+        HomePage { base: Base::of(&state, &visit, "ansatt"), employee: &staff.employee, roles, is_admin, case_units };
+    view::page(&state, "ansatt/ansatt.html", &page)
+}
+
+#[derive(Serialize)]
+struct RoleView {
+    role: &'static str,
+    unit: String,
+    whole: bool,
+}
+
+#[derive(Serialize)]
+struct HomePage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    employee: &'a identity::employees::Employee,
+    roles: Vec<RoleView>,
+    is_admin: bool,
+    case_units: Vec<String>,
 }
 
 fn require_client_admin(staff: &Staff) -> Result<(), PageError> {
@@ -89,12 +96,11 @@ fn require_admin(staff: &Staff) -> Result<(), PageError> {
 
 async fn admin_page(
     state: &AppState,
-    kommune: kernel::Kommunenummer,
-    language: Language,
+    visit: &Visit,
     staff: &Staff,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
-    let employees = Employees::new(state.db.clone(), kommune);
+    let employees = Employees::new(state.db.clone(), visit.kommune);
     let units = employees.units().await?;
     let list: Vec<_> = employees
         .list()
@@ -107,30 +113,52 @@ async fn admin_page(
                 .map(|g| {
                     // The unit as people know it; its code only where the unit is gone.
                     let unit_name = units.iter().find(|u| u.code == g.unit).map(|u| u.name.clone());
-                    context! { role => g.role.code(), unit => g.unit, unit_name => unit_name }
+                    GrantView { role: g.role.code(), unit: g.unit.clone(), unit_name }
                 })
                 .collect();
-            context! { id => e.id, name => e.name, subject => e.subject, email => e.email, roles => roles }
+            EmployeeView { id: e.id, name: e.name, subject: e.subject, email: e.email, roles }
         })
         .collect();
-    let role_codes: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-    let base = crate::pages::base_context(state, language, Some(kommune), "/ansatt/admin", "admin", Some(&staff.user));
-    crate::pages::render_form(
-        state,
-        "admin.html",
-        context! { employees => list, units => units, roles => role_codes, error => error, ..base },
-        error.is_some(),
-    )
+    let page = AdminPage {
+        // Shown again after a form: the language switch returns to the page, not the form's address.
+        base: Base::new(state, visit.language, Some(visit.kommune), "/ansatt/admin", "admin", Some(&staff.user)),
+        employees: list,
+        units,
+        roles: Role::ALL.iter().map(|r| r.code()).collect(),
+        error,
+    };
+    view::form_page(state, "ansatt/admin.html", &page, error.is_some())
 }
 
-async fn admin(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    staff: Staff,
-) -> Result<Response, PageError> {
+#[derive(Serialize)]
+struct GrantView {
+    role: &'static str,
+    unit: String,
+    unit_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EmployeeView {
+    id: String,
+    name: String,
+    subject: String,
+    email: Option<String>,
+    roles: Vec<GrantView>,
+}
+
+#[derive(Serialize)]
+struct AdminPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    employees: Vec<EmployeeView>,
+    units: Vec<identity::employees::Unit>,
+    roles: Vec<&'static str>,
+    error: Option<&'a str>,
+}
+
+async fn admin(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Response, PageError> {
     require_admin(&staff)?;
-    admin_page(&state, kommune, language, &staff, None).await
+    admin_page(&state, &visit, &staff, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,25 +171,24 @@ struct AddEmployee {
 
 async fn add_employee(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     staff: Staff,
     Form(form): Form<AddEmployee>,
 ) -> Result<Response, PageError> {
     check_csrf(&staff.user, form.csrf.as_deref())?;
     require_admin(&staff)?;
     let by = audit::Actor::Employee(staff.employee.id.clone());
-    let employees = Employees::new(state.db.clone(), kommune);
+    let employees = Employees::new(state.db.clone(), visit.kommune);
     match employees
         .add(&by, form.subject.as_deref().unwrap_or(""), form.name.as_deref().unwrap_or(""), form.email.as_deref())
         .await
     {
         Ok(_) => Ok(Redirect::to("/ansatt/admin").into_response()),
         Err(identity::IdentityError::Invalid(_)) => {
-            admin_page(&state, kommune, language, &staff, Some("admin-error-employee")).await
+            admin_page(&state, &visit, &staff, Some("admin-error-employee")).await
         }
         Err(identity::IdentityError::Conflict(_)) => {
-            admin_page(&state, kommune, language, &staff, Some("admin-error-exists")).await
+            admin_page(&state, &visit, &staff, Some("admin-error-exists")).await
         }
         Err(other) => Err(other.into()),
     }
@@ -178,19 +205,18 @@ struct ChangeRole {
 
 async fn change_role(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     staff: Staff,
     Form(form): Form<ChangeRole>,
 ) -> Result<Response, PageError> {
     check_csrf(&staff.user, form.csrf.as_deref())?;
     require_admin(&staff)?;
     let by = audit::Actor::Employee(staff.employee.id.clone());
-    let employees = Employees::new(state.db.clone(), kommune);
+    let employees = Employees::new(state.db.clone(), visit.kommune);
     let (Some(employee), Some(role), Some(unit)) =
         (form.employee.as_deref(), form.role.as_deref().and_then(Role::from_code), form.unit.as_deref())
     else {
-        return admin_page(&state, kommune, language, &staff, Some("admin-error-role")).await;
+        return admin_page(&state, &visit, &staff, Some("admin-error-role")).await;
     };
     let result = if form.action.as_deref() == Some("revoke") {
         employees.revoke_role(&by, employee, role, unit).await
@@ -200,7 +226,7 @@ async fn change_role(
     match result {
         Ok(()) => Ok(Redirect::to("/ansatt/admin").into_response()),
         Err(identity::IdentityError::Invalid(_) | identity::IdentityError::NotFound) => {
-            admin_page(&state, kommune, language, &staff, Some("admin-error-role")).await
+            admin_page(&state, &visit, &staff, Some("admin-error-role")).await
         }
         Err(other) => Err(other.into()),
     }
@@ -208,8 +234,7 @@ async fn change_role(
 
 async fn clients_page(
     state: &AppState,
-    kommune: kernel::Kommunenummer,
-    language: Language,
+    visit: &Visit,
     staff: &Staff,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
@@ -219,41 +244,63 @@ async fn clients_page(
     };
     let clients: Vec<_> = clients
         .into_iter()
-        .map(|c| {
-            context! { client_id => c.client_id, name => c.name, orgnr => c.orgnr.as_digits(), scopes => c.scopes,
-            kids => c.kids, disabled => c.disabled }
+        .map(|c| ClientView {
+            orgnr: c.orgnr.as_digits(),
+            client_id: c.client_id,
+            name: c.name,
+            scopes: c.scopes,
+            kids: c.kids,
+            disabled: c.disabled,
         })
         .collect();
-    let scopes: Vec<_> = identity::maskinporten::SCOPES
-        .iter()
-        .map(|(scope, about)| context! { scope => scope, about => about })
-        .collect();
-    let token_endpoint = state.identity.maskinporten.as_ref().map(|m| format!("{}/token", m.issuer()));
-    let base = crate::pages::base_context(
-        state,
-        language,
-        Some(kommune),
-        "/ansatt/admin/klienter",
-        "admin",
-        Some(&staff.user),
-    );
-    crate::pages::render_form(
-        state,
-        "admin_clients.html",
-        context! { available => available, clients => clients, scopes => scopes, error => error,
-        token_endpoint => token_endpoint, ..base },
-        error.is_some(),
-    )
+    let page = ClientsPage {
+        base: Base::new(
+            state,
+            visit.language,
+            Some(visit.kommune),
+            "/ansatt/admin/klienter",
+            "admin",
+            Some(&staff.user),
+        ),
+        available,
+        clients,
+        scopes: identity::maskinporten::SCOPES.iter().map(|(scope, about)| ScopeView { scope, about }).collect(),
+        error,
+        token_endpoint: state.identity.maskinporten.as_ref().map(|m| format!("{}/token", m.issuer())),
+    };
+    view::form_page(state, "ansatt/admin_clients.html", &page, error.is_some())
 }
 
-async fn clients(
-    State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
-    staff: Staff,
-) -> Result<Response, PageError> {
+#[derive(Serialize)]
+struct ClientView {
+    client_id: String,
+    name: String,
+    orgnr: String,
+    scopes: Vec<String>,
+    kids: Vec<String>,
+    disabled: bool,
+}
+
+#[derive(Serialize)]
+struct ScopeView {
+    scope: &'static str,
+    about: &'static str,
+}
+
+#[derive(Serialize)]
+struct ClientsPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    available: bool,
+    clients: Vec<ClientView>,
+    scopes: Vec<ScopeView>,
+    error: Option<&'a str>,
+    token_endpoint: Option<String>,
+}
+
+async fn clients(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Response, PageError> {
     require_client_admin(&staff)?;
-    clients_page(&state, kommune, language, &staff, None).await
+    clients_page(&state, &visit, &staff, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,7 +308,7 @@ struct RegisterClient {
     csrf: Option<String>,
     name: Option<String>,
     orgnr: Option<String>,
-    #[serde(default, deserialize_with = "crate::forms::one_or_many")]
+    #[serde(default)]
     scopes: Vec<String>,
 }
 
@@ -278,8 +325,7 @@ fn client_outcome(result: Result<(), identity::IdentityError>) -> Result<Option<
 
 async fn client_change(
     state: &AppState,
-    kommune: kernel::Kommunenummer,
-    language: Language,
+    visit: &Visit,
     staff: &Staff,
     csrf: Option<&str>,
     change: impl AsyncFnOnce(&identity::maskinporten::Maskinporten, &audit::Actor) -> Result<(), identity::IdentityError>,
@@ -290,19 +336,18 @@ async fn client_change(
     let by = audit::Actor::Employee(staff.employee.id.clone());
     match client_outcome(change(maskinporten, &by).await)? {
         None => Ok(Redirect::to("/ansatt/admin/klienter").into_response()),
-        Some(error) => clients_page(state, kommune, language, staff, Some(error)).await,
+        Some(error) => clients_page(state, visit, staff, Some(error)).await,
     }
 }
 
 async fn register_client(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     staff: Staff,
-    crate::forms::MultiForm(form): crate::forms::MultiForm<RegisterClient>,
+    MultiForm(form): MultiForm<RegisterClient>,
 ) -> Result<Response, PageError> {
     let orgnr = form.orgnr.as_deref().map(|o| o.replace(' ', "")).and_then(|o| kernel::OrgNr::parse(&o).ok());
-    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+    client_change(&state, &visit, &staff, form.csrf.as_deref(), async |maskinporten, by| {
         let orgnr =
             orgnr.ok_or_else(|| identity::IdentityError::Invalid("the organisation number is not valid".to_owned()))?;
         maskinporten.register_client(by, form.name.as_deref().unwrap_or(""), orgnr, &form.scopes).await.map(|_| ())
@@ -319,12 +364,11 @@ struct AddKey {
 
 async fn add_key(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     staff: Staff,
     Form(form): Form<AddKey>,
 ) -> Result<Response, PageError> {
-    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+    client_change(&state, &visit, &staff, form.csrf.as_deref(), async |maskinporten, by| {
         maskinporten
             .add_key(by, form.client_id.as_deref().unwrap_or(""), form.jwk.as_deref().unwrap_or(""))
             .await
@@ -343,13 +387,12 @@ struct ChangeClient {
 
 async fn change_client(
     State(state): State<AppState>,
-    Municipality(kommune): Municipality,
-    Lang(language): Lang,
+    visit: Visit,
     staff: Staff,
     Form(form): Form<ChangeClient>,
 ) -> Result<Response, PageError> {
     let client_id = form.client_id.clone().unwrap_or_default();
-    client_change(&state, kommune, language, &staff, form.csrf.as_deref(), async |maskinporten, by| {
+    client_change(&state, &visit, &staff, form.csrf.as_deref(), async |maskinporten, by| {
         match (form.action.as_deref(), form.kid.as_deref()) {
             (Some("remove-key"), Some(kid)) => maskinporten.remove_key(by, &client_id, kid).await,
             (Some("disable"), _) => maskinporten.disable_client(by, &client_id).await,

@@ -1,0 +1,56 @@
+//! Operations: liveness (`/healthz`), readiness (`/readyz`) and the Prometheus metrics.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::middleware::metrics::render))
+}
+
+/// This module's part of the OpenAPI description.
+#[derive(OpenApi)]
+#[openapi(
+    paths(healthz, readyz),
+    components(schemas(Health)),
+    tags((name = "operations", description = "Health and readiness")),
+)]
+pub(super) struct Fragment;
+
+/// Process status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database answers and every migration this binary carries is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.db.ping().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    let migrations =
+        state.db.migration_status().await.map_err(|e| ApiError::Unavailable(format!("migrations: {e}")))?;
+    if !migrations.is_current() {
+        return Err(ApiError::Unavailable("database migrations are not applied".to_owned()));
+    }
+    Ok(Json(Health { status: "ready" }))
+}
