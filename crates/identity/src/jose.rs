@@ -1,12 +1,29 @@
 //! JSON Web Signatures and Keys (RFC 7515, 7517, 7518), the little of them OpenID Connect and
 //! Maskinporten need: RS256/384/512 and ES256, compact serialisation, JWK sets.
 //!
-//! Verification is strict: the algorithm must be one the caller allows and must match the key,
-//! the key is found by `kid` (or is the only key of its type), and the signature is checked
-//! before any claim is looked at. Claims are then checked by [`TimeRules`] and the caller.
+//! The cryptography and the compact form are the [`jsonwebtoken`] crate's (over `ring`): it
+//! signs, checks that the header's algorithm belongs to the key's family, and verifies the
+//! signature before it decodes the claims. What stays here is what it leaves to us:
+//!
+//! - Choosing the key: by `kid` from a JWK set, or the only key of the algorithm's type, with
+//!   [`JoseError::UnknownKey`] kept apart so a relying party can refetch a rotated set.
+//! - Refusing early and cheaply: tokens longer than [`MAX_TOKEN_BYTES`], anything but three
+//!   non-empty parts, and any algorithm the caller does not allow (`none` included) are refused
+//!   before a key is looked at.
+//! - Time: [`TimeRules`] checks `exp`, `nbf` and `iat` against a clock the caller gives, with a
+//!   leeway, a required `iat` and a longest lifetime; a time claim that is not an integer is
+//!   refused. jsonwebtoken's own claim checks are all turned off in [`verify`]: they read the
+//!   system clock, know neither `iat` nor a longest lifetime, and (in 9.x) let a time claim of
+//!   the wrong JSON type pass as absent.
+//! - The OpenID Connect and Maskinporten rules are the callers': issuer, [`audience_contains`],
+//!   `azp`, `nonce`, `acr`, `jti`.
+//! - Our own keys: made with `ring` ([`SigningKey::generate_es256`]), which also gives the public
+//!   half for [`SigningKey::public_jwk`]; jsonwebtoken neither makes keys nor derives public ones.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, EncodingKey, Validation};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use serde::{Deserialize, Serialize};
@@ -19,7 +36,7 @@ pub enum JoseError {
     /// Not three base64url parts, or a part is not JSON.
     #[error("the token is malformed: {0}")]
     Malformed(&'static str),
-    /// The header names an algorithm that is not allowed here.
+    /// The header names an algorithm that is not allowed here, or not for this key.
     #[error("the signing algorithm {0} is not accepted")]
     Algorithm(String),
     /// No key with the token's `kid` (or no usable key at all).
@@ -63,6 +80,7 @@ impl Algorithm {
         }
     }
 
+    /// The algorithm named `name`, exactly as written (`none`, `HS256` and `rs256` are not ours).
     fn parse(name: &str) -> Option<Self> {
         match name {
             "RS256" => Some(Algorithm::RS256),
@@ -80,12 +98,21 @@ impl Algorithm {
         }
     }
 
+    fn to_jsonwebtoken(self) -> jsonwebtoken::Algorithm {
+        match self {
+            Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+            Algorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+            Algorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        }
+    }
+
     /// Every RSA algorithm, the set ID-porten and Maskinporten sign with.
     pub const RSA: [Algorithm; 3] = [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512];
 }
 
 /// One public key (RFC 7517). Private members are never read or written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     /// `RSA` or `EC`.
     pub kty: String,
@@ -136,45 +163,24 @@ impl Jwk {
         if ok { Ok(()) } else { Err(JoseError::Key(format!("unsupported or incomplete {} key", self.kty))) }
     }
 
-    fn verify(&self, algorithm: Algorithm, message: &[u8], signature_bytes: &[u8]) -> Result<(), JoseError> {
-        if self.kty != algorithm.key_type() {
+    /// The key as jsonwebtoken takes it, for `algorithm`. A key that states its algorithm is
+    /// used for that one only; the key's type against the algorithm's family is jsonwebtoken's
+    /// to check.
+    fn decoding_key(&self, algorithm: Algorithm) -> Result<DecodingKey, JoseError> {
+        if self.alg.as_deref().is_some_and(|alg| alg != algorithm.name()) {
             return Err(JoseError::Algorithm(algorithm.name().to_owned()));
         }
-        if let Some(alg) = &self.alg
-            && alg != algorithm.name()
-        {
-            return Err(JoseError::Algorithm(algorithm.name().to_owned()));
-        }
-        let decode = |part: &Option<String>| {
-            part.as_deref()
-                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-                .ok_or_else(|| JoseError::Key("a key member is not base64url".to_owned()))
+        self.check()?;
+        let key = match self.kty.as_str() {
+            "RSA" => DecodingKey::from_rsa_components(member(&self.n), member(&self.e)),
+            _ => DecodingKey::from_ec_components(member(&self.x), member(&self.y)),
         };
-        match algorithm {
-            Algorithm::ES256 => {
-                let (x, y) = (decode(&self.x)?, decode(&self.y)?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(JoseError::Key("P-256 coordinates must be 32 bytes".to_owned()));
-                }
-                let mut point = Vec::with_capacity(65);
-                point.push(4);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature_bytes)
-                    .map_err(|_| JoseError::Signature)
-            }
-            rsa => {
-                let parameters = match rsa {
-                    Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-                    Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-                    _ => &signature::RSA_PKCS1_2048_8192_SHA256,
-                };
-                let components = signature::RsaPublicKeyComponents { n: decode(&self.n)?, e: decode(&self.e)? };
-                components.verify(parameters, message, signature_bytes).map_err(|_| JoseError::Signature)
-            }
-        }
+        key.map_err(|_| JoseError::Key("a key member is not base64url".to_owned()))
     }
+}
+
+fn member(part: &Option<String>) -> &str {
+    part.as_deref().unwrap_or_default()
 }
 
 /// A JWK set, as served at a `jwks_uri`.
@@ -198,7 +204,7 @@ impl Jwks {
     }
 }
 
-/// A token's protected header.
+/// A token's protected header, read loosely enough to name an algorithm we refuse.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Header {
     /// The algorithm.
@@ -215,6 +221,9 @@ pub struct Header {
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Reads the header without verifying anything, to choose a key.
+///
+/// Our own reading rather than `jsonwebtoken::decode_header`, which refuses an algorithm it does
+/// not know before we could say that the algorithm is what was wrong.
 pub fn header(token: &str) -> Result<Header, JoseError> {
     let (header, _, _) = split(token)?;
     let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| JoseError::Malformed("the header is not base64url"))?;
@@ -241,20 +250,36 @@ fn split(token: &str) -> Result<(&str, &str, &str), JoseError> {
 }
 
 /// Verifies the signature of `token` with a key from `keys`, with one of `allowed` algorithms,
-/// and returns its claims. Time and audience are the caller's to check ([`TimeRules`]).
+/// and returns its claims. Time and audience are the caller's to check ([`TimeRules`]), so an
+/// expired token verifies here.
 pub fn verify(token: &str, keys: &Jwks, allowed: &[Algorithm]) -> Result<Map<String, Value>, JoseError> {
-    let (encoded_header, encoded_claims, encoded_signature) = split(token)?;
     let header = header(token)?;
     let algorithm = Algorithm::parse(&header.alg)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| JoseError::Algorithm(header.alg.chars().take(16).collect()))?;
-    let key = keys.find(header.kid.as_deref(), algorithm).ok_or(JoseError::UnknownKey)?;
-    let signature_bytes = URL_SAFE_NO_PAD
-        .decode(encoded_signature)
-        .map_err(|_| JoseError::Malformed("the signature is not base64url"))?;
-    let message = &token[..encoded_header.len() + 1 + encoded_claims.len()];
-    key.verify(algorithm, message.as_bytes(), &signature_bytes)?;
-    unverified_claims(token)
+    let key = keys.find(header.kid.as_deref(), algorithm).ok_or(JoseError::UnknownKey)?.decoding_key(algorithm)?;
+    // The one algorithm of the header, already allowed: jsonwebtoken then refuses a key of the
+    // other family. Its claim checks are off; see the module documentation.
+    let mut validation = Validation::new(algorithm.to_jsonwebtoken());
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
+        Ok(data) => Ok(data.claims),
+        Err(error) => Err(match error.kind() {
+            ErrorKind::InvalidSignature => JoseError::Signature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
+                JoseError::Algorithm(algorithm.name().to_owned())
+            }
+            ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
+                JoseError::Key("the key does not fit the algorithm".to_owned())
+            }
+            ErrorKind::Base64(_) => JoseError::Malformed("a part is not base64url"),
+            ErrorKind::Json(_) | ErrorKind::Utf8(_) => JoseError::Malformed("a part is not a JSON object"),
+            _ => JoseError::Malformed("the token could not be read"),
+        }),
+    }
 }
 
 /// The time rules for a token, in seconds since the epoch.
@@ -271,7 +296,8 @@ pub struct TimeRules {
 }
 
 impl TimeRules {
-    /// Checks `exp` (required), `nbf` and `iat` against these rules.
+    /// Checks `exp` (required), `nbf` and `iat` against these rules. A time claim that is
+    /// present but not an integer is refused, never taken as absent.
     pub fn check(&self, claims: &Map<String, Value>) -> Result<(), JoseError> {
         let number = |name: &'static str| -> Result<Option<i64>, JoseError> {
             match claims.get(name) {
@@ -280,22 +306,24 @@ impl TimeRules {
             }
         };
         let exp = number("exp")?.ok_or(JoseError::Time("has no expiry (exp)"))?;
-        if exp + self.leeway <= self.now {
+        if exp.saturating_add(self.leeway) <= self.now {
             return Err(JoseError::Time("has expired"));
         }
         if let Some(nbf) = number("nbf")?
-            && nbf - self.leeway > self.now
+            && nbf.saturating_sub(self.leeway) > self.now
         {
             return Err(JoseError::Time("is not valid yet (nbf)"));
         }
         let iat = number("iat")?;
         match iat {
             None if self.require_iat => return Err(JoseError::Time("has no issue time (iat)")),
-            Some(iat) if iat - self.leeway > self.now => return Err(JoseError::Time("is issued in the future (iat)")),
+            Some(iat) if iat.saturating_sub(self.leeway) > self.now => {
+                return Err(JoseError::Time("is issued in the future (iat)"));
+            }
             _ => {}
         }
         if let (Some(max), Some(iat)) = (self.max_lifetime, iat)
-            && exp - iat > max
+            && exp.saturating_sub(iat) > max
         {
             return Err(JoseError::Time("lives longer than allowed (exp - iat)"));
         }
@@ -312,16 +340,12 @@ pub fn audience_contains(claims: &Map<String, Value>, expected: &str) -> bool {
     }
 }
 
-enum PrivateKey {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair),
-}
-
 /// A private signing key with its key id. Its `Debug` never shows the key.
 pub struct SigningKey {
     kid: String,
     algorithm: Algorithm,
-    key: PrivateKey,
+    key: EncodingKey,
+    public: Jwk,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -330,48 +354,69 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-fn pem_body(pem: &str) -> Result<(String, Vec<u8>), JoseError> {
-    let mut label = None;
-    let mut body = String::new();
-    for line in pem.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("-----BEGIN ") {
-            label = Some(rest.trim_end_matches('-').to_owned());
-        } else if line.starts_with("-----END ") {
-            break;
-        } else if label.is_some() {
-            body.push_str(line);
-        }
-    }
-    let label = label.ok_or_else(|| JoseError::Key("not a PEM file".to_owned()))?;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|_| JoseError::Key("the PEM body is not base64".to_owned()))?;
-    Ok((label, der))
-}
-
 impl SigningKey {
     /// Reads a private key from PEM: PKCS#8 (`PRIVATE KEY`, RSA or P-256) or PKCS#1
     /// (`RSA PRIVATE KEY`). RSA keys sign RS256, P-256 keys ES256.
     pub fn from_pem(pem: &str, kid: &str) -> Result<Self, JoseError> {
-        let (label, der) = pem_body(pem)?;
-        let key = match label.as_str() {
+        let block = pem::parse(pem).map_err(|_| JoseError::Key("not a PEM file".to_owned()))?;
+        let der = block.contents();
+        let key_error = |e: ring::error::KeyRejected| JoseError::Key(e.to_string());
+        match block.tag() {
             "RSA PRIVATE KEY" => {
-                PrivateKey::Rsa(RsaKeyPair::from_der(&der).map_err(|e| JoseError::Key(e.to_string()))?)
+                let pair = RsaKeyPair::from_der(der).map_err(key_error)?;
+                Ok(Self::rsa(kid, &pair, EncodingKey::from_rsa_der(der)))
             }
-            "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(&der) {
-                Ok(rsa) => PrivateKey::Rsa(rsa),
-                Err(_) => return Self::es256_from_pkcs8(&der, kid),
+            "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(der) {
+                // jsonwebtoken signs with the PKCS#1 key inside the PKCS#8 wrapping, which it
+                // takes out itself from the PEM.
+                Ok(pair) => {
+                    let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| JoseError::Key(e.to_string()))?;
+                    Ok(Self::rsa(kid, &pair, key))
+                }
+                Err(_) => Self::es256_from_pkcs8(der, kid),
             },
-            other => return Err(JoseError::Key(format!("a PEM `{other}` is not a private key we can use"))),
+            other => Err(JoseError::Key(format!("a PEM `{other}` is not a private key we can use"))),
+        }
+    }
+
+    fn rsa(kid: &str, pair: &RsaKeyPair, key: EncodingKey) -> Self {
+        let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
+        let jwk = Jwk {
+            n: Some(URL_SAFE_NO_PAD.encode(&public.n)),
+            e: Some(URL_SAFE_NO_PAD.encode(&public.e)),
+            ..Self::jwk_shell(kid, Algorithm::RS256)
         };
-        Ok(Self { kid: kid.to_owned(), algorithm: Algorithm::RS256, key })
+        Self { kid: kid.to_owned(), algorithm: Algorithm::RS256, key, public: jwk }
     }
 
     /// Reads a P-256 key from PKCS#8 DER (as made by [`SigningKey::generate_es256`]).
     pub fn es256_from_pkcs8(der: &[u8], kid: &str) -> Result<Self, JoseError> {
-        let key = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
+        // ring checks the key and gives its public point; jsonwebtoken signs with the same DER.
+        let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
             .map_err(|e| JoseError::Key(e.to_string()))?;
-        Ok(Self { kid: kid.to_owned(), algorithm: Algorithm::ES256, key: PrivateKey::Ec(key) })
+        // An uncompressed point: 0x04, then x and y of 32 bytes each.
+        let point = pair.public_key().as_ref();
+        let (x, y) = match point.get(1..33).zip(point.get(33..65)) {
+            Some(coordinates) if point.len() == 65 => coordinates,
+            _ => return Err(JoseError::Key("the public point is not an uncompressed P-256 point".to_owned())),
+        };
+        let jwk = Jwk {
+            crv: Some("P-256".to_owned()),
+            x: Some(URL_SAFE_NO_PAD.encode(x)),
+            y: Some(URL_SAFE_NO_PAD.encode(y)),
+            ..Self::jwk_shell(kid, Algorithm::ES256)
+        };
+        Ok(Self { kid: kid.to_owned(), algorithm: Algorithm::ES256, key: EncodingKey::from_ec_der(der), public: jwk })
+    }
+
+    fn jwk_shell(kid: &str, algorithm: Algorithm) -> Jwk {
+        Jwk {
+            kty: algorithm.key_type().to_owned(),
+            kid: Some(kid.to_owned()),
+            alg: Some(algorithm.name().to_owned()),
+            key_use: Some("sig".to_owned()),
+            ..Jwk::default()
+        }
     }
 
     /// A new P-256 key and its PKCS#8 DER, for the platform's own tokens in demo and test mode.
@@ -394,53 +439,15 @@ impl SigningKey {
 
     /// The public half as a JWK.
     pub fn public_jwk(&self) -> Jwk {
-        let mut jwk = Jwk {
-            kty: self.algorithm.key_type().to_owned(),
-            kid: Some(self.kid.clone()),
-            alg: Some(self.algorithm.name().to_owned()),
-            key_use: Some("sig".to_owned()),
-            n: None,
-            e: None,
-            crv: None,
-            x: None,
-            y: None,
-        };
-        match &self.key {
-            PrivateKey::Rsa(rsa) => {
-                let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(rsa.public());
-                jwk.n = Some(URL_SAFE_NO_PAD.encode(&public.n));
-                jwk.e = Some(URL_SAFE_NO_PAD.encode(&public.e));
-            }
-            PrivateKey::Ec(ec) => {
-                let point = ec.public_key().as_ref();
-                jwk.crv = Some("P-256".to_owned());
-                jwk.x = Some(URL_SAFE_NO_PAD.encode(&point[1..33]));
-                jwk.y = Some(URL_SAFE_NO_PAD.encode(&point[33..65]));
-            }
-        }
-        jwk
+        self.public.clone()
     }
 
     /// Signs `claims` as a compact JWT with this key's `kid` and the header type `typ`.
     pub fn sign(&self, typ: &str, claims: &Value) -> Result<String, JoseError> {
-        let header = serde_json::json!({ "alg": self.algorithm.name(), "kid": self.kid, "typ": typ });
-        let mut token =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let rng = SystemRandom::new();
-        let signature_bytes = match &self.key {
-            PrivateKey::Rsa(rsa) => {
-                let mut out = vec![0; rsa.public().modulus_len()];
-                rsa.sign(&signature::RSA_PKCS1_SHA256, &rng, token.as_bytes(), &mut out)
-                    .map_err(|e| JoseError::Key(e.to_string()))?;
-                out
-            }
-            PrivateKey::Ec(ec) => {
-                ec.sign(&rng, token.as_bytes()).map_err(|e| JoseError::Key(e.to_string()))?.as_ref().to_vec()
-            }
-        };
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature_bytes));
-        Ok(token)
+        let mut header = jsonwebtoken::Header::new(self.algorithm.to_jsonwebtoken());
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| JoseError::Key(e.to_string()))
     }
 }
 
@@ -469,34 +476,79 @@ mod tests {
         serde_json::json!({ "iss": "https://example", "aud": "client", "iat": now, "exp": now + 60 })
     }
 
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// `token` with its header replaced by `header`, signature kept.
+    fn with_header(token: &str, header: &str) -> String {
+        let parts: Vec<&str> = token.split('.').collect();
+        format!("{}.{}.{}", b64(header), parts[1], parts[2])
+    }
+
+    fn rsa_key() -> SigningKey {
+        SigningKey::from_pem(include_str!("../tests/fixtures/test-client-rsa.pem"), "rsa").expect("test value")
+    }
+
+    /// A token signed by `der` (a P-256 PKCS#8 key) whose header has no `kid`.
+    fn without_kid(der: &[u8]) -> String {
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        jsonwebtoken::encode(&header, &claims(1), &EncodingKey::from_ec_der(der)).expect("test value")
+    }
+
     #[test]
     fn es256_round_trip_and_tampering() {
         let (key, _) = SigningKey::generate_es256("k1").expect("test value");
         let jwks = Jwks { keys: vec![key.public_jwk()] };
         let token = key.sign("JWT", &claims(1000)).expect("test value");
+        assert_eq!(header(&token).expect("test value").typ.as_deref(), Some("JWT"));
         let verified = verify(&token, &jwks, &[Algorithm::ES256]).expect("test value");
         assert_eq!(verified["aud"], "client");
         // A changed claim breaks the signature.
         let mut parts: Vec<&str> = token.split('.').collect();
-        let forged = URL_SAFE_NO_PAD.encode(serde_json::json!({ "aud": "other", "exp": 2000 }).to_string());
+        let forged = b64(&serde_json::json!({ "aud": "other", "exp": 2000 }).to_string());
         parts[1] = &forged;
         assert_eq!(verify(&parts.join("."), &jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
+        // So does a changed header, even one that still names the right key.
+        let retyped = with_header(&token, r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#);
+        assert_eq!(verify(&retyped, &jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
+        // And another token's signature.
+        let other = key.sign("JWT", &claims(1001)).expect("test value");
+        let transplanted = format!(
+            "{}.{}",
+            &token[..token.rfind('.').expect("test value")],
+            &other[other.rfind('.').expect("test value") + 1..]
+        );
+        assert_eq!(verify(&transplanted, &jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
         // An algorithm the caller does not allow is refused before any key is tried.
         assert!(matches!(verify(&token, &jwks, &Algorithm::RSA), Err(JoseError::Algorithm(_))));
+    }
+
+    #[test]
+    fn a_token_signed_with_a_key_not_in_the_set_is_refused() {
+        let (key, _) = SigningKey::generate_es256("k1").expect("test value");
+        let jwks = Jwks { keys: vec![key.public_jwk()] };
         // Another key with the same kid does not verify.
-        let (other, _) = SigningKey::generate_es256("k1").expect("test value");
-        let other_jwks = Jwks { keys: vec![other.public_jwk()] };
-        assert_eq!(verify(&token, &other_jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
-        // An unknown kid is its own error.
+        let (impostor, impostor_der) = SigningKey::generate_es256("k1").expect("test value");
+        let forged = impostor.sign("JWT", &claims(1)).expect("test value");
+        assert_eq!(verify(&forged, &jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
+        // An unknown kid is its own error, so a relying party knows to refetch the keys.
         let (stranger, _) = SigningKey::generate_es256("k2").expect("test value");
-        assert_eq!(
-            verify(&stranger.sign("JWT", &claims(1)).expect("test value"), &jwks, &[Algorithm::ES256]),
-            Err(JoseError::UnknownKey)
-        );
+        let unknown = stranger.sign("JWT", &claims(1)).expect("test value");
+        assert_eq!(verify(&unknown, &jwks, &[Algorithm::ES256]), Err(JoseError::UnknownKey));
+        assert_eq!(verify(&unknown, &Jwks::default(), &[Algorithm::ES256]), Err(JoseError::UnknownKey));
+        // Without a kid, the only key of the type is tried, and the impostor still fails...
+        assert_eq!(verify(&without_kid(&impostor_der), &jwks, &[Algorithm::ES256]), Err(JoseError::Signature));
+        // ...and with two keys of the type, none is guessed.
+        let both = Jwks { keys: vec![key.public_jwk(), impostor.public_jwk()] };
+        assert_eq!(verify(&without_kid(&impostor_der), &both, &[Algorithm::ES256]), Err(JoseError::UnknownKey));
+        let just_impostor = Jwks { keys: vec![impostor.public_jwk()] };
+        assert!(verify(&without_kid(&impostor_der), &just_impostor, &[Algorithm::ES256]).is_ok());
     }
 
     #[test]
     fn rs256_from_pkcs8_and_pkcs1() {
+        let mut public_keys = Vec::new();
         for pem in [
             include_str!("../tests/fixtures/test-client-rsa.pem"),
             include_str!("../tests/fixtures/test-client-rsa-pkcs1.pem"),
@@ -505,19 +557,37 @@ mod tests {
             assert_eq!(key.algorithm(), Algorithm::RS256);
             let jwks = Jwks { keys: vec![key.public_jwk()] };
             let token = key.sign("JWT", &claims(5)).expect("test value");
+            assert_eq!(header(&token).expect("test value").alg, "RS256");
             assert_eq!(verify(&token, &jwks, &Algorithm::RSA).expect("test value")["iss"], "https://example");
             assert!(matches!(verify(&token, &jwks, &[Algorithm::ES256]), Err(JoseError::Algorithm(_))));
+            public_keys.push(key.public_jwk());
         }
+        assert_eq!(public_keys[0], public_keys[1], "the fixtures are one key in two wrappings");
         assert!(SigningKey::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "x").is_err());
+        assert!(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", "x").is_err());
+        assert!(
+            SigningKey::from_pem("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----", "x").is_err()
+        );
         assert!(SigningKey::from_pem("garbage", "x").is_err());
+    }
+
+    #[test]
+    fn a_p256_key_reads_from_pkcs8_pem() {
+        let (key, der) = SigningKey::generate_es256("ec").expect("test value");
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der));
+        let read = SigningKey::from_pem(&pem, "ec").expect("test value");
+        assert_eq!(read.algorithm(), Algorithm::ES256);
+        assert_eq!(read.public_jwk(), key.public_jwk());
+        let token = read.sign("JWT", &claims(5)).expect("test value");
+        assert!(verify(&token, &Jwks { keys: vec![key.public_jwk()] }, &[Algorithm::ES256]).is_ok());
     }
 
     #[test]
     fn alg_none_and_garbage_are_refused() {
         let (key, _) = SigningKey::generate_es256("k1").expect("test value");
         let jwks = Jwks { keys: vec![key.public_jwk()] };
-        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
-        let body = URL_SAFE_NO_PAD.encode(r#"{"exp":1}"#);
+        let none_header = b64(r#"{"alg":"none"}"#);
+        let body = b64(r#"{"exp":1}"#);
         assert!(matches!(
             verify(&format!("{none_header}.{body}.x"), &jwks, &[Algorithm::ES256]),
             Err(JoseError::Algorithm(_))
@@ -528,6 +598,62 @@ mod tests {
                 "{garbage:.20}"
             );
         }
+    }
+
+    #[test]
+    fn algorithm_confusion_is_refused() {
+        let rsa = rsa_key();
+        let rsa_jwk = rsa.public_jwk();
+        let (ec, _) = SigningKey::generate_es256("ec").expect("test value");
+        let jwks = Jwks { keys: vec![rsa_jwk.clone(), ec.public_jwk()] };
+        let all = [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::ES256];
+        let token = rsa.sign("JWT", &claims(1)).expect("test value");
+        assert!(verify(&token, &jwks, &all).is_ok());
+
+        // HS256 with the RSA public key as the shared secret: the classic confusion.
+        let secret = rsa_jwk.n.clone().expect("test value");
+        let mut hmac_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        hmac_header.kid = Some("rsa".to_owned());
+        let hmac = jsonwebtoken::encode(&hmac_header, &claims(1), &EncodingKey::from_secret(secret.as_bytes()))
+            .expect("test value");
+        assert_eq!(verify(&hmac, &jwks, &all), Err(JoseError::Algorithm("HS256".to_owned())));
+
+        // Names we do not speak, in any spelling.
+        for alg in ["none", "None", "NONE", "", "rs256", "HS256", "PS256", "EdDSA", "ES384", "RS256 "] {
+            let renamed = with_header(&token, &serde_json::json!({ "alg": alg, "kid": "rsa" }).to_string());
+            assert!(matches!(verify(&renamed, &jwks, &all), Err(JoseError::Algorithm(_))), "{alg}");
+        }
+        // `alg: none` with the signature left off is not even a token.
+        let unsigned = format!("{}.{}.", b64(r#"{"alg":"none"}"#), b64(r#"{"exp":1}"#));
+        assert!(matches!(verify(&unsigned, &jwks, &all), Err(JoseError::Malformed(_))));
+
+        // An EC algorithm with an RSA key, and an RSA algorithm with an EC key.
+        let as_ec = with_header(&token, r#"{"alg":"ES256","kid":"rsa"}"#);
+        assert!(matches!(verify(&as_ec, &jwks, &all), Err(JoseError::Algorithm(_))));
+        let ec_token = ec.sign("JWT", &claims(1)).expect("test value");
+        let as_rsa = with_header(&ec_token, r#"{"alg":"RS256","kid":"ec"}"#);
+        assert!(matches!(verify(&as_rsa, &jwks, &all), Err(JoseError::Algorithm(_))));
+        // The same without the keys' `alg`, so the family check is jsonwebtoken's.
+        let loose = Jwks { keys: jwks.keys.iter().map(|k| Jwk { alg: None, ..k.clone() }).collect() };
+        assert!(matches!(verify(&as_ec, &loose, &all), Err(JoseError::Algorithm(_))));
+        assert!(matches!(verify(&as_rsa, &loose, &all), Err(JoseError::Algorithm(_))));
+        // A key that states RS256 is not used for RS384.
+        let as_rs384 = with_header(&token, r#"{"alg":"RS384","kid":"rsa"}"#);
+        assert!(matches!(verify(&as_rs384, &jwks, &all), Err(JoseError::Algorithm(_))));
+        assert_eq!(verify(&as_rs384, &loose, &all), Err(JoseError::Signature));
+    }
+
+    #[test]
+    fn an_expired_token_verifies_but_fails_the_time_rules() {
+        let (key, _) = SigningKey::generate_es256("k1").expect("test value");
+        let jwks = Jwks { keys: vec![key.public_jwk()] };
+        let token = key.sign("JWT", &serde_json::json!({ "iat": 100, "exp": 160 })).expect("test value");
+        // The signature holds; the time is the caller's to judge, as a logout hint needs.
+        let verified = verify(&token, &jwks, &[Algorithm::ES256]).expect("test value");
+        let rules = TimeRules { now: 1000, leeway: 10, max_lifetime: None, require_iat: true };
+        assert_eq!(rules.check(&verified), Err(JoseError::Time("has expired")));
+        assert_eq!(TimeRules { now: 165, ..rules }.check(&verified), Ok(()), "inside the leeway");
+        assert_eq!(TimeRules { now: 170, ..rules }.check(&verified), Err(JoseError::Time("has expired")));
     }
 
     #[test]
@@ -542,6 +668,137 @@ mod tests {
         assert!(check(serde_json::json!({ "iat": 1000, "exp": 1121 })).is_err(), "lives too long");
         assert!(check(serde_json::json!({ "exp": 1100 })).is_err(), "no iat");
         assert!(check(serde_json::json!({ "iat": "1000", "exp": 1100 })).is_err(), "iat not a number");
+        assert!(check(serde_json::json!({ "iat": 1000, "exp": 1100, "nbf": 1020 })).is_err(), "not valid yet");
+        assert_eq!(check(serde_json::json!({ "iat": 1000, "exp": 1100, "nbf": 1005 })), Ok(()), "nbf in the leeway");
+    }
+
+    #[test]
+    fn time_claims_of_the_wrong_type_are_refused_not_skipped() {
+        // jsonwebtoken 9.x takes a time claim it cannot read as absent (GHSA-h395-gr6q-cpjc);
+        // ours are refused.
+        let rules = TimeRules { now: 1000, leeway: 10, max_lifetime: None, require_iat: false };
+        let check = |v: Value| rules.check(v.as_object().expect("test value"));
+        for (claims, name) in [
+            (serde_json::json!({ "exp": "99999999999" }), "exp"),
+            (serde_json::json!({ "exp": 1100.5 }), "exp"),
+            (serde_json::json!({ "exp": null }), "exp"),
+            (serde_json::json!({ "exp": 1100, "nbf": "99999999999" }), "nbf"),
+            (serde_json::json!({ "exp": 1100, "nbf": [1] }), "nbf"),
+            (serde_json::json!({ "exp": 1100, "iat": true }), "iat"),
+            (serde_json::json!({ "exp": 18446744073709551615_u64 }), "exp"),
+        ] {
+            assert_eq!(check(claims.clone()), Err(JoseError::Claim(name)), "{claims}");
+        }
+        // Extreme integers are judged, not overflowed.
+        let extreme = TimeRules { max_lifetime: Some(120), require_iat: true, ..rules };
+        for claims in [
+            serde_json::json!({ "exp": i64::MAX, "iat": i64::MIN }),
+            serde_json::json!({ "exp": i64::MIN, "iat": i64::MIN }),
+            serde_json::json!({ "exp": i64::MAX, "iat": 1000, "nbf": i64::MIN }),
+        ] {
+            assert!(extreme.check(claims.as_object().expect("test value")).is_err(), "{claims}");
+        }
+        let far = TimeRules { leeway: i64::MAX, ..extreme };
+        assert!(
+            far.check(serde_json::json!({ "exp": i64::MAX, "iat": i64::MAX }).as_object().expect("test value")).is_ok()
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_of_every_shape_are_errors_not_panics() {
+        let (key, _) = SigningKey::generate_es256("k1").expect("test value");
+        let jwks = Jwks { keys: vec![key.public_jwk()] };
+        let allowed = [Algorithm::ES256];
+        let good_header = b64(r#"{"alg":"ES256","kid":"k1"}"#);
+        let good_claims = b64(r#"{"exp":1}"#);
+        let shapes = [
+            String::new(),
+            ".".to_owned(),
+            "..".to_owned(),
+            "...".to_owned(),
+            "a".to_owned(),
+            "a.b".to_owned(),
+            "a.b.c.d".to_owned(),
+            "a..c".to_owned(),
+            ".b.c".to_owned(),
+            " . . ".to_owned(),
+            "\0.\0.\0".to_owned(),
+            "é.é.é".to_owned(),
+            "🦀.🦀.🦀".to_owned(),
+            format!("{good_header}.{good_claims}"),
+            format!("{good_header}.{good_claims}."),
+            format!("{good_header}.{good_claims}.!!!"),
+            format!("{good_header}.{good_claims}.AAAA="),
+            format!("{good_header}.{good_claims}.{}", "A".repeat(MAX_TOKEN_BYTES)),
+            format!("{good_header}.!!!.AAAA"),
+            format!("{good_header}.{}.AAAA", b64("not json")),
+            format!("{good_header}.{}.AAAA", b64("[1,2]")),
+            format!("{good_header}.{}.AAAA", b64("\"a string\"")),
+            format!("{good_header}.{}.AAAA", b64("")),
+            format!("!!!.{good_claims}.AAAA"),
+            format!("{}.{good_claims}.AAAA", b64("not json")),
+            format!("{}.{good_claims}.AAAA", b64("[]")),
+            format!("{}.{good_claims}.AAAA", b64("{}")),
+            format!("{}.{good_claims}.AAAA", b64(r#"{"alg":5}"#)),
+            format!("{}.{good_claims}.AAAA", b64(r#"{"alg":null}"#)),
+            format!("{}.{good_claims}.AAAA", b64(r#"{"alg":"ES256","kid":5}"#)),
+            format!("{}.{good_claims}.AAAA", b64(r#"{"alg":"ES256","alg":"none"}"#)),
+            format!("{}.{good_claims}.AAAA", b64(r#"{"alg":"ES256","kid":"k1","x5c":5}"#)),
+            format!("{}.{good_claims}.AAAA", [0xff_u8, 0xfe, 0x00].map(|b| b as char).iter().collect::<String>()),
+            "a".repeat(MAX_TOKEN_BYTES + 1),
+        ];
+        for token in &shapes {
+            // None of these may panic, and none may verify.
+            let _ = header(token);
+            let _ = unverified_claims(token);
+            assert!(verify(token, &jwks, &allowed).is_err(), "{token:.60}");
+        }
+        // Signed, yet the claims are not an object.
+        let array = key.sign("JWT", &serde_json::json!([1, 2])).expect("test value");
+        assert!(matches!(verify(&array, &jwks, &allowed), Err(JoseError::Malformed(_))));
+    }
+
+    #[test]
+    fn no_single_character_change_verifies() {
+        let (key, _) = SigningKey::generate_es256("k1").expect("test value");
+        let jwks = Jwks { keys: vec![key.public_jwk()] };
+        let token = key.sign("JWT", &claims(1000)).expect("test value");
+        assert!(verify(&token, &jwks, &[Algorithm::ES256]).is_ok());
+        for (index, original) in token.char_indices() {
+            for replacement in ['A', 'B', '_', '-', '.', '=', 'é'] {
+                if replacement == original {
+                    continue;
+                }
+                let mut changed = token.clone();
+                changed.replace_range(index..index + original.len_utf8(), replacement.encode_utf8(&mut [0; 4]));
+                assert!(verify(&changed, &jwks, &[Algorithm::ES256]).is_err(), "{replacement} at {index}");
+            }
+        }
+    }
+
+    #[test]
+    fn broken_public_keys_are_errors_not_panics() {
+        let (key, _) = SigningKey::generate_es256("k1").expect("test value");
+        let token = key.sign("JWT", &claims(1)).expect("test value");
+        let rsa_token = rsa_key().sign("JWT", &claims(1)).expect("test value");
+        let good = key.public_jwk();
+        let rsa = rsa_key().public_jwk();
+        let broken = [
+            (Jwk { x: Some("!!!".to_owned()), ..good.clone() }, &token),
+            (Jwk { x: Some("AAAA".to_owned()), ..good.clone() }, &token),
+            (Jwk { x: None, ..good.clone() }, &token),
+            (Jwk { crv: Some("P-384".to_owned()), ..good.clone() }, &token),
+            (Jwk { kty: "oct".to_owned(), ..good.clone() }, &token),
+            (Jwk { n: Some("!!!".to_owned()), ..rsa.clone() }, &rsa_token),
+            (Jwk { n: Some("AQAB".to_owned()), ..rsa.clone() }, &rsa_token),
+            (Jwk { e: Some(String::new()), ..rsa.clone() }, &rsa_token),
+            (Jwk { e: None, ..rsa.clone() }, &rsa_token),
+        ];
+        for (jwk, token) in broken {
+            let kid = jwk.kid.clone();
+            let result = verify(token, &Jwks { keys: vec![jwk] }, &[Algorithm::ES256, Algorithm::RS256]);
+            assert!(result.is_err(), "{kid:?}");
+        }
     }
 
     #[test]

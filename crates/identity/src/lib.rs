@@ -14,7 +14,16 @@
 //! - Whom a person acts as is checked again on every request ([`acting::still_valid`]), so a
 //!   revoked fullmakt or a child's 18th birthday ends access at once.
 //! - [`policy::decide`] is the only place that says yes or no.
+//! - A token's signature is checked, with an algorithm the caller allows and the key its `kid`
+//!   names, before any of its claims is trusted; `alg: none` is never accepted ([`jose`]).
+//! - Login and token attempts are limited per client address, and the limiter fails closed
+//!   ([`ratelimit`]).
 //! - Nothing here logs a fødselsnummer, a token or a secret.
+//!
+//! Well-kept libraries do the work that is not ours to own: `jsonwebtoken` (over `ring`) signs
+//! and verifies JWTs and reads PEM keys, and [`jose`] keeps only what OpenID Connect and
+//! Maskinporten add on top (choosing keys by `kid`, the allowed algorithms, time rules, audience);
+//! `governor`'s keyed limiter counts attempts for [`ratelimit`].
 #![forbid(unsafe_code)]
 
 pub mod acting;
