@@ -378,8 +378,8 @@ async fn build_identity(
         access_tokens: AccessTokens::new(trusted)?,
         registers,
         fullmakter: identity::fullmakt::Fullmakter::new(db.clone()),
-        login_limiter: RateLimiter::new(30, Duration::from_secs(60)),
-        token_limiter: RateLimiter::new(120, Duration::from_secs(60)),
+        login_limiter: RateLimiter::new(settings.rate_limits.login_per_window, settings.rate_limits.window()),
+        token_limiter: RateLimiter::new(settings.rate_limits.token_per_window, settings.rate_limits.window()),
     })
 }
 

@@ -83,6 +83,8 @@ pub struct Settings {
     pub employee_login: LoginSettings,
     /// Sessions.
     pub sessions: SessionsSettings,
+    /// Rate limits on logins and token requests.
+    pub rate_limits: RateLimitSettings,
     /// Machine clients: which Maskinporten's tokens the API accepts.
     pub maskinporten: MaskinportenSettings,
     /// The municipalities this deployment serves.
@@ -169,6 +171,33 @@ impl Default for SessionsSettings {
     }
 }
 
+/// Rate limits on logins and token requests, per client address (see `server.trusted_proxies`)
+/// and per instance: each address may make `*_per_window` attempts at once, and gets one back
+/// every `window_seconds / *_per_window` seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Login starts and callbacks per address in a window.
+    pub login_per_window: u32,
+    /// Token requests per address in a window.
+    pub token_per_window: u32,
+    /// The window, in seconds.
+    pub window_seconds: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { login_per_window: 30, token_per_window: 120, window_seconds: 60 }
+    }
+}
+
+impl RateLimitSettings {
+    /// The window as a duration.
+    pub fn window(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.window_seconds))
+    }
+}
+
 /// Machine clients.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -196,6 +225,7 @@ impl Default for Settings {
             idporten: LoginSettings::default(),
             employee_login: default_employee_login(),
             sessions: SessionsSettings::default(),
+            rate_limits: RateLimitSettings::default(),
             maskinporten: MaskinportenSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
@@ -708,6 +738,13 @@ impl Settings {
                     "must be idporten-loa-substantial, idporten-loa-high, or empty",
                 ));
             }
+        }
+        let limits = &self.rate_limits;
+        if limits.login_per_window == 0 || limits.token_per_window == 0 || limits.window_seconds == 0 {
+            return Err(key_error(
+                "rate_limits",
+                "login_per_window, token_per_window and window_seconds must be above 0",
+            ));
         }
         if let Err(message) = self.server.trusted_proxy_networks() {
             return Err(key_error("server.trusted_proxies", &message));

@@ -18,6 +18,16 @@ fn zero_configuration_gives_sqlite_in_the_data_directory_on_port_8080() {
     assert_eq!(settings.server.bind.to_string(), "127.0.0.1:8080");
     assert_eq!(settings.municipalities.len(), 1);
     assert_eq!(settings.municipalities[0].kommunenummer.as_str(), "4601");
+    assert!(settings.server.trusted_proxies.is_empty(), "no proxy is trusted unless configured");
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks() {
+    let settings = load(&[("ALLMENNING__SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/8", "192.0.2.10", "2001:db8::/32"]"#)])
+        .expect("valid");
+    let networks = settings.server.trusted_proxy_networks().expect("networks");
+    let shown: Vec<String> = networks.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.10/32", "2001:db8::/32"]);
 }
 
 #[test]
@@ -67,6 +77,8 @@ fn invalid_values_are_refused_naming_the_key() {
         ("ALLMENNING__MODE", "staging", "mode"),
         ("ALLMENNING__DATABASE__URL", "mysql://x", "database.url"),
         ("ALLMENNING__MUNICIPALITIES", r#"[{ kommunenummer = "9999" }]"#, "municipalities"),
+        ("ALLMENNING__SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/8", "proxy.example.no"]"#, "server.trusted_proxies"),
+        ("ALLMENNING__RATE_LIMITS__WINDOW_SECONDS", "0", "rate_limits"),
     ];
     for (variable, value, key) in cases {
         let message = load(&[(variable, value)]).expect_err(variable).to_string();

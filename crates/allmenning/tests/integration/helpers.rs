@@ -30,6 +30,9 @@ pub async fn test_settings(mode: Mode) -> TestSettings {
     settings.server.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.database.url = database.url.clone().into();
     settings.jobs.poll_interval_ms = 20;
+    // An hour's window: a bucket refills one attempt per 2 (logins) or 0.5 (tokens) minutes,
+    // so tests that count up to a limit do not race the refill.
+    settings.rate_limits.window_seconds = 3600;
     // A small synthetic municipality keeps demo-mode tests quick.
     settings.demo.residents = 60;
     TestSettings { settings, database, _data_dir: data_dir }
