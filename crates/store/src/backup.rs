@@ -84,7 +84,7 @@ pub enum BackupError {
         problem: String,
     },
     /// The restore would replace existing data and was not told to.
-    #[error("{0} already exists; a restore moves existing data aside only when forced")]
+    #[error("{0} already exists: a restore replaces existing data only when forced, and then moves it aside")]
     Exists(PathBuf),
     /// The backup's database has migrations this binary does not carry.
     #[error(
