@@ -230,8 +230,9 @@ impl Manifest {
     }
 }
 
-/// Copies the database and the blob directory of `data` into `target` (created if missing;
-/// refused if not empty) while the server may keep writing, and writes the manifest last.
+/// Copies the database and the blob directory of `data` into `target` (created if missing,
+/// readable by its owner only; refused if not empty) while the server may keep writing, and
+/// writes the manifest last.
 /// `schema` is the binary's, to tell whether the copy is fully migrated; `version` is the
 /// binary's version, recorded in the manifest.
 pub async fn backup(data: &LocalData, schema: &Schema, target: &Path, version: &str) -> Result<Manifest, BackupError> {
@@ -290,7 +291,7 @@ fn backup_blocking(
 }
 
 /// Refuses a backup directory inside the blob directory (it would copy itself), then creates
-/// it or checks that it is empty.
+/// it (readable by its owner only) or checks that it is empty.
 fn prepare_target(data: &LocalData, target: &Path) -> Result<(), BackupError> {
     let resolved = |path: &Path| -> Result<PathBuf, BackupError> {
         let path = absolute(path)?;
@@ -308,7 +309,12 @@ fn prepare_target(data: &LocalData, target: &Path) -> Result<(), BackupError> {
             return Err(BackupError::TargetNotEmpty(target.to_owned()));
         }
     } else {
-        fs::create_dir_all(target).map_err(io(|| format!("cannot create {}", target.display())))?;
+        // The backup holds everything the database does: only its owner may read it.
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(target).map_err(io(|| format!("cannot create {}", target.display())))?;
     }
     Ok(())
 }

@@ -73,6 +73,12 @@ async fn a_backup_taken_while_writing_holds_every_commit_from_before_it_and_rest
     writer.await.expect("writer");
 
     assert_eq!(manifest.allmenning_version, "9.9.9");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).expect("target").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "only the owner may read a backup");
+    }
     assert!(manifest.migrations.current, "{:?}", manifest.migrations);
     assert_eq!(manifest.files[0].path, "allmenning.db");
     assert_eq!(manifest.blob_count(), 5);
