@@ -232,9 +232,8 @@ impl Manifest {
 
 /// Copies the database and the blob directory of `data` into `target` (created if missing,
 /// readable by its owner only; refused if not empty) while the server may keep writing, and
-/// writes the manifest last.
-/// `schema` is the binary's, to tell whether the copy is fully migrated; `version` is the
-/// binary's version, recorded in the manifest.
+/// writes the manifest last. `schema` is the binary's, to tell whether the copy is fully
+/// migrated; `version` is the binary's version, recorded in the manifest.
 pub async fn backup(data: &LocalData, schema: &Schema, target: &Path, version: &str) -> Result<Manifest, BackupError> {
     let known = known_migrations(schema);
     let (data, target, version) = (data.clone(), target.to_owned(), version.to_owned());
