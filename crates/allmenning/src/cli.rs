@@ -1,8 +1,8 @@
-//! The command line: `serve`, `demo`, `migrate`, `config`.
+//! The command line: `serve`, `demo`, `migrate`, `config`, and the operator's commands.
 // This module is where the binary talks to its user on standard output.
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +41,22 @@ pub enum Command {
     /// again.
     #[command(subcommand)]
     Consumers(ConsumersCommand),
+    /// Copy the SQLite database and the blob directory into DIR while the server keeps serving
+    /// (SQLite and local blobs only; PostgreSQL and S3 have their own tools, see
+    /// docs/OPERATIONS.md).
+    Backup(BackupArgs),
+    /// Put a backup made by `allmenning backup` in place. Stop the server first: the restore
+    /// replaces the database file under it. Every file is checked against the backup's manifest
+    /// before anything is put in place.
+    Restore(RestoreArgs),
+    /// Ask a running server whether it is ready (GET /readyz): exit 0 when it is, 1 when not.
+    /// For container health checks; needs no curl.
+    Health {
+        /// The address to ask (plain http). Default: /readyz on server.bind, with 127.0.0.1 for
+        /// an unspecified address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Tell what kind of identifier a number is and whether it is valid (exit 0 valid, 1 not):
     /// fødselsnummer, d-nummer, h-nummer, organisasjonsnummer, kommunenummer, postnummer,
     /// matrikkelnummer.
@@ -57,6 +73,30 @@ pub struct ServerArgs {
     #[arg(long)]
     pub port: Option<u16>,
     /// Keep data here (overrides data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Options of `backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// A new or empty directory to write the backup into.
+    pub dir: PathBuf,
+    /// The data directory to back up (overrides data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Options of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory (with its manifest.json).
+    pub dir: PathBuf,
+    /// Replace an existing database and blob directory: they are moved aside (renamed with a
+    /// `.before-restore-<time>` suffix), never deleted.
+    #[arg(long)]
+    pub force: bool,
+    /// The data directory to restore into (overrides data_dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
@@ -150,7 +190,10 @@ pub fn main() -> ExitCode {
         Command::Registers(RegistersCommand::Simulate { data_dir, .. }) => {
             (Overrides { data_dir: data_dir.clone(), demo: true, ..Overrides::default() }, false)
         }
-        Command::Migrate | Command::Config | Command::Id { .. } | Command::Consumers(_) => {
+        Command::Backup(BackupArgs { data_dir, .. }) | Command::Restore(RestoreArgs { data_dir, .. }) => {
+            (Overrides { data_dir: data_dir.clone(), ..Overrides::default() }, false)
+        }
+        Command::Migrate | Command::Config | Command::Id { .. } | Command::Consumers(_) | Command::Health { .. } => {
             (Overrides::default(), false)
         }
     };
@@ -161,9 +204,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if let Command::Config = cli.command {
-        print!("{}", settings.to_redacted_toml());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Command::Config => {
+            print!("{}", settings.to_redacted_toml());
+            return ExitCode::SUCCESS;
+        }
+        Command::Health { url } => return health(&settings, url.as_deref()),
+        _ => {}
     }
     crate::telemetry::init(&settings.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -178,6 +225,8 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Consumers(command) => consumers(&settings, command).await,
             Command::Registers(RegistersCommand::Simulate { days, seed, .. }) => simulate(&settings, days, seed).await,
+            Command::Backup(args) => backup(&settings, &args.dir).await,
+            Command::Restore(args) => restore(&settings, &args.dir, args.force).await,
             _ => serve(&settings, demo).await,
         }
     });
@@ -283,6 +332,136 @@ async fn simulate(settings: &Settings, days: u32, seed: u64) -> anyhow::Result<(
     );
     db.close().await;
     Ok(())
+}
+
+/// Where the settings keep a deployment's data, for `backup` and `restore`.
+fn local_data(settings: &Settings) -> anyhow::Result<store::backup::LocalData> {
+    Ok(store::backup::LocalData::from_config(&settings.database_url(), &settings.blob_config())?)
+}
+
+fn blobs(count: usize) -> String {
+    if count == 1 { "1 blob".to_owned() } else { format!("{count} blobs") }
+}
+
+async fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let data = local_data(settings)?;
+    let started = std::time::Instant::now();
+    let manifest = store::backup::backup(&data, &crate::app::schema()?, dir, env!("CARGO_PKG_VERSION"))
+        .await
+        .with_context(|| format!("no backup was made in {}", dir.display()))?;
+    println!(
+        "backup written to {}: the database as of {} and {}, {} bytes in all, in {:.1} s",
+        dir.display(),
+        manifest.created_at,
+        blobs(manifest.blob_count()),
+        manifest.bytes(),
+        started.elapsed().as_secs_f64()
+    );
+    if !manifest.migrations.current {
+        println!("note: the database was not fully migrated; the server migrates it when it starts");
+    }
+    Ok(())
+}
+
+async fn restore(settings: &Settings, dir: &Path, force: bool) -> anyhow::Result<()> {
+    let data = local_data(settings)?;
+    let restored = match store::backup::restore(dir, &data, &crate::app::schema()?, force).await {
+        Ok(restored) => restored,
+        Err(store::backup::BackupError::Exists(path)) => anyhow::bail!(
+            "{} already exists: stop the server, then `allmenning restore --force {}` moves the existing data \
+             aside (it is never deleted)",
+            path.display(),
+            dir.display()
+        ),
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!("nothing was restored from {}", dir.display())));
+        }
+    };
+    for path in &restored.moved_aside {
+        println!("moved aside: {}", path.display());
+    }
+    let manifest = &restored.manifest;
+    println!(
+        "restored {} (the database as of {}, made by allmenning {}, and {}) into {} and {}",
+        dir.display(),
+        manifest.created_at,
+        manifest.allmenning_version,
+        blobs(manifest.blob_count()),
+        data.database.display(),
+        data.blobs.display()
+    );
+    println!("start the server: it applies any migration the backup lacks");
+    Ok(())
+}
+
+/// `allmenning health`: one GET over plain HTTP, no client library, so a container image needs
+/// nothing beside the binary for its health check.
+fn health(settings: &Settings, url: Option<&str>) -> ExitCode {
+    let url = url.map_or_else(
+        || {
+            let mut address = settings.server.bind;
+            if address.ip().is_unspecified() {
+                address.set_ip(if address.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            format!("http://{address}/readyz")
+        },
+        str::to_owned,
+    );
+    match probe(&url, std::time::Duration::from_secs(5)) {
+        Ok(200) => {
+            println!("{url}: ready");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            println!("{url}: not ready (HTTP {status})");
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Err(error) => {
+            println!("{url}: no answer ({error})");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// The status code of `GET url`, for a plain `http://host:port/path` URL.
+fn probe(url: &str, timeout: std::time::Duration) -> std::io::Result<u16> {
+    use std::io::{BufRead, BufReader, Error, ErrorKind, Write};
+    use std::net::ToSocketAddrs;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "only http:// URLs can be probed"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())) {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let address = with_port
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{authority} has no address")))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: allmenning-health\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line)?;
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidData, format!("not an HTTP answer: {:?}", status_line.trim())))
 }
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {

@@ -15,6 +15,7 @@
 //!   the claim that ran it.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod blobs;
 pub mod bulk;
 pub mod consumers;

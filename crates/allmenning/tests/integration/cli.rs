@@ -2,7 +2,8 @@
 
 use std::process::{Command, Stdio};
 
-fn allmenning() -> Command {
+/// The binary, with no configuration from the environment the tests run in.
+pub(crate) fn allmenning() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_allmenning"));
     command.env_remove("ALLMENNING_CONFIG").env("RUST_LOG", "warn").stdin(Stdio::null());
     for (name, _) in std::env::vars() {
@@ -20,7 +21,7 @@ fn version_and_help_answer() {
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("allmenning {}", env!("CARGO_PKG_VERSION")));
     let help = allmenning().arg("--help").output().expect("runs");
     let text = String::from_utf8_lossy(&help.stdout);
-    for command in ["serve", "demo", "migrate", "config"] {
+    for command in ["serve", "demo", "migrate", "config", "backup", "restore", "health"] {
         assert!(text.contains(command), "{text}");
     }
 }
@@ -174,4 +175,34 @@ fn demo_refuses_an_unknown_kommunenummer_and_says_where_to_look() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("9999 is not a municipality") && stderr.contains("ssb.no/klass"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_for_a_ready_server_and_fails_without_one() {
+    use allmenning::config::Mode;
+    let server = crate::helpers::spawn_app(crate::helpers::test_settings(Mode::Production).await).await;
+    let url = server.url("/readyz");
+    let ready = tokio::task::spawn_blocking(move || allmenning().args(["health", "--url", &url]).output())
+        .await
+        .expect("join")
+        .expect("runs");
+    assert_eq!(ready.status.code(), Some(0), "{}", String::from_utf8_lossy(&ready.stdout));
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("ready"));
+    let url = server.url("/no-such-page");
+    let missing = tokio::task::spawn_blocking(move || allmenning().args(["health", "--url", &url]).output())
+        .await
+        .expect("join")
+        .expect("runs");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("HTTP 404"));
+    let address = server.address;
+    server.stop().await;
+
+    // Nobody listens there any more; without --url it asks server.bind.
+    let gone = allmenning().arg("health").env("ALLMENNING__SERVER__BIND", address.to_string()).output().expect("runs");
+    assert_eq!(gone.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&gone.stdout);
+    assert!(text.contains(&format!("http://{address}/readyz")) && text.contains("no answer"), "{text}");
+    let not_found = allmenning().args(["health", "--url", "https://example.invalid/"]).output().expect("runs");
+    assert_eq!(not_found.status.code(), Some(1));
 }

@@ -146,3 +146,21 @@ fn register_urls_must_be_urls() {
     assert!(!format!("{config:?}").contains("maskinporten-token"), "the token never prints");
     assert!(!settings.to_redacted_toml().contains("maskinporten-token"));
 }
+
+#[test]
+fn the_example_configuration_in_deploy_loads_as_documented() {
+    let path = crate::helpers::repository_root().join("deploy/allmenning.toml");
+    let settings = Settings::load(Some(&path), env(&[]), &Overrides::default()).expect("the example is valid");
+    assert_eq!(settings.mode, Mode::Production);
+    assert_eq!(settings.database_url(), "sqlite:///var/lib/allmenning/allmenning.db");
+    assert!(settings.served_over_https());
+    assert_eq!(settings.municipalities[0].hosts, ["tjenester.example.kommune.no"]);
+    // The environment still wins over the file, as its comments say.
+    let settings = Settings::load(
+        Some(&path),
+        env(&[("ALLMENNING__DATABASE__URL", "postgres://allmenning@db.internal/allmenning")]),
+        &Overrides::default(),
+    )
+    .expect("valid");
+    assert_eq!(settings.db_backend_name(), "postgres");
+}

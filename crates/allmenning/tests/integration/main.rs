@@ -1,7 +1,9 @@
 //! The binary's integration tests: configuration, the command line, the HTTP surface in
-//! process and on a real socket, municipality isolation, and shutdown under load. They run on
-//! SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL` is set.
+//! process and on a real socket, municipality isolation, shutdown under load, and backup and
+//! restore. They run on SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL`
+//! is set.
 
+mod backup;
 mod cli;
 mod config;
 mod deployment;

@@ -1,6 +1,7 @@
 //! The store's integration tests. They run on SQLite by default and on PostgreSQL when
 //! `ALLMENNING_TEST_POSTGRES_URL` is set; the test script runs them both ways.
 
+mod backup;
 mod blobs;
 mod consumers;
 mod events;
