@@ -18,7 +18,7 @@ use store::{Backend, BlobConfig, BlobRef, BlobStore};
 use tower::ServiceExt;
 
 use crate::cli::allmenning;
-use crate::helpers::{kommune, open_db, repository_root, spawn_app_with_db, test_settings};
+use crate::helpers::{kommune, open_db, spawn_app_with_db, test_settings};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -167,7 +167,6 @@ async fn a_backup_taken_while_serving_restores_every_write_acknowledged_before_i
     // The restored deployment starts and is ready.
     let mut settings = Settings { mode: Mode::Production, data_dir: restored_dir.clone(), ..Settings::default() };
     settings.server.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    settings.server.designsystemet_dir = repository_root().join("node_modules/@digdir/designsystemet-css/dist");
     let app = Application::build(&settings).await.expect("the restored deployment starts");
     let ready = app.router().oneshot(Request::get("/readyz").body(Body::empty()).expect("request")).await;
     assert_eq!(ready.expect("answer").status(), StatusCode::OK);
