@@ -161,3 +161,38 @@ pub async fn spawn_app_with_db(settings: TestSettings) -> (Spawned, Db) {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     (Spawned { address, client, stop: Some(stop), task: Some(task), _settings: settings }, db)
 }
+
+/// A command for the `allmenning` binary at `binary`, with none of this process's
+/// `ALLMENNING__` variables and quiet logs.
+pub fn server_command(binary: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ALLMENNING__") {
+            command.env_remove(name);
+        }
+    }
+    command.env("RUST_LOG", "warn");
+    command
+}
+
+/// Starts `command` (an `allmenning serve` on port 0) and waits for its first line, which names
+/// the address it listens on: the child and its base URL.
+pub async fn start_server(mut command: std::process::Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .expect("join")
+    .expect("read");
+    let base = first_line.trim().rsplit(' ').next().expect("url").trim_end_matches('/').to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
+    (child, base)
+}

@@ -1,10 +1,11 @@
 //! The binary is self-contained: copied alone to an empty directory and started there, it
 //! serves styled pages (every template, translation and stylesheet is compiled in).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use store::testing::TestDatabase;
+
+use crate::helpers::{server_command, start_server};
 
 #[tokio::test]
 async fn the_binary_copied_alone_to_an_empty_directory_serves_styled_pages() {
@@ -12,30 +13,12 @@ async fn the_binary_copied_alone_to_an_empty_directory_serves_styled_pages() {
     let empty = tempfile::tempdir().expect("tempdir");
     let binary = empty.path().join("allmenning");
     std::fs::copy(env!("CARGO_BIN_EXE_allmenning"), &binary).expect("copy the binary");
-    let mut command = Command::new(&binary);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ALLMENNING__") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut command = server_command(&binary);
+    command
         .current_dir(empty.path())
         .args(["serve", "--port", "0", "--data-dir", "data"])
-        .env("ALLMENNING__DATABASE__URL", &database.url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let first_line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("join")
-    .expect("read");
-    let base = first_line.trim().rsplit(' ').next().expect("url").trim_end_matches('/').to_owned();
+        .env("ALLMENNING__DATABASE__URL", &database.url);
+    let (mut child, base) = start_server(command).await;
 
     let client = reqwest::Client::new();
     let page = client.get(format!("{base}/")).send().await.expect("front page").text().await.expect("text");

@@ -1,15 +1,14 @@
 //! Stopped under load, gracefully (SIGTERM) or killed (SIGKILL): every request the server
 //! acknowledged is kept, with its job.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use store::jobs::Worker;
 use store::testing::TestDatabase;
 
-use crate::helpers::kommune;
+use crate::helpers::{kommune, server_command, start_server};
 
 #[tokio::test]
 async fn sigterm_under_load_loses_no_accepted_job() {
@@ -26,33 +25,14 @@ async fn a_killed_server_loses_no_acknowledged_write() {
 async fn stopped_under_load(signal: &str, synchronous: &str) {
     let database = TestDatabase::create().await.expect("database");
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_allmenning"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ALLMENNING__") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut command = server_command(std::path::Path::new(env!("CARGO_BIN_EXE_allmenning")));
+    command
         .args(["serve", "--port", "0", "--data-dir"])
         .arg(data_dir.path())
         .env("ALLMENNING__DATABASE__URL", &database.url)
         .env("ALLMENNING__JOBS__POLL_INTERVAL_MS", "5")
-        .env("ALLMENNING__DATABASE__SQLITE_SYNCHRONOUS", synchronous)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let first_line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .expect("join")
-    .expect("read");
-    let base = first_line.trim().rsplit(' ').next().expect("url").trim_end_matches('/').to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
+        .env("ALLMENNING__DATABASE__SQLITE_SYNCHRONOUS", synchronous);
+    let (mut child, base) = start_server(command).await;
 
     let accepted = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicBool::new(false));
