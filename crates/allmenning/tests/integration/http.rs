@@ -321,6 +321,75 @@ async fn readiness_fails_on_an_unmigrated_database() {
             .expect("answer");
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/problem+json");
+    let problem = body_json(response).await;
+    assert_eq!(problem["detail"], "database migrations are not applied", "no engine text: {problem}");
+}
+
+/// A NUL byte reached PostgreSQL as a 500; any control character but tab and line breaks is
+/// refused at the edge, on both engines, and nothing is stored.
+#[tokio::test]
+async fn control_characters_are_refused_at_the_edge_and_change_nothing() {
+    let app = InProcess::new(Mode::Demo).await;
+    let count =
+        async || content::feedback_count(app.db().municipal(crate::helpers::kommune("4601"))).await.expect("count");
+    let api = app
+        .send(
+            Request::post("/api/v1/feedback")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"message":"hei\u0000der"}"#))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(api.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(api.headers()[header::CONTENT_TYPE], "application/problem+json");
+    assert!(body_json(api).await["detail"].as_str().is_some_and(|d| d.contains("control characters")));
+    let form = app
+        .send(
+            Request::post("/tilgjengelighet/tilbakemelding")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("message=hei%00der"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(form.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(form).await.contains("<html"), "the error page, not plain text");
+    for path in [
+        "/logg-inn/tilbake?state=a%00b&code=c",
+        "/logg-ut/frontkanal?iss=x&sid=%00",
+        "/min-side/fullmakt/%00/trekk",
+        "/api/v1/notices?limit=1%1B",
+    ] {
+        assert_eq!(app.get(path).await.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    assert_eq!(count().await, 0);
+    // Line breaks and tabs are text.
+    let multi_line = app
+        .send(
+            Request::post("/api/v1/feedback")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"message":"linje en\r\nlinje\tto"}"#))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(multi_line.status(), StatusCode::CREATED);
+    assert_eq!(count().await, 1);
+}
+
+/// A client's request id reaches the logs, so only a well-formed one is kept.
+#[tokio::test]
+async fn only_a_well_formed_request_id_is_kept() {
+    let app = InProcess::new(Mode::Production).await;
+    let with_id = async |id: &str| {
+        let response =
+            app.send(Request::get("/healthz").header("x-request-id", id).body(Body::empty()).expect("request")).await;
+        response.headers()["x-request-id"].to_str().expect("id").to_owned()
+    };
+    assert_eq!(with_id("abc-123_DEF.4").await, "abc-123_DEF.4");
+    for forged in ["a b", "id\" request.id=forged", &"x".repeat(65), "ø"] {
+        let answered = with_id(forged).await;
+        assert_ne!(answered, forged);
+        assert_eq!(answered.len(), 36, "a fresh UUID in place of {forged:?}: {answered}");
+    }
 }
 
 #[tokio::test]

@@ -824,6 +824,8 @@ async fn front_channel_logout_ends_the_session_of_that_provider_session_only() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let csp = page.headers["content-security-policy"].to_str().expect("csp");
     assert!(csp.contains(&format!("frame-ancestors {}", app.url(""))), "{csp}");
+    // One rule only: X-Frame-Options: DENY would contradict the provider's frame.
+    assert!(!page.headers.contains_key("x-frame-options"), "{:?}", page.headers);
     assert_eq!(sessions_of(&db, INGRID).await, 1);
     first.get("/min-side").await.assert_redirect("/logg-inn");
     assert_eq!(second.get("/min-side").await.status, StatusCode::OK);

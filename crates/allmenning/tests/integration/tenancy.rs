@@ -72,6 +72,15 @@ async fn a_host_that_belongs_to_no_municipality_gets_nothing() {
     let api = app.send(get_on("unknown.test", "/api/v1/notices")).await;
     assert_eq!(api.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(body_json(api).await["code"], "unknown_host");
+    // Nothing else is reached there: not login, not the APIs.
+    for path in
+        ["/logg-inn", "/ansatt/logg-inn", "/api/v1/organisations/974760673", "/api/v1/municipality", "/min-side"]
+    {
+        assert_eq!(app.send(get_on("unknown.test", path)).await.status(), StatusCode::MISDIRECTED_REQUEST, "{path}");
+    }
     // Operations endpoints answer whatever the host, for load balancers.
     assert_eq!(app.send(get_on("10.0.0.7", "/healthz")).await.status(), StatusCode::OK);
+    // A fully qualified host name, with its trailing dot, is the same host.
+    let page = app.send(get_on("bergen.test.", "/api/v1/municipality")).await;
+    assert_eq!(page.status(), StatusCode::OK);
 }

@@ -46,9 +46,15 @@ async fn healthz() -> Json<Health> {
         (status = 503, description = "Not ready", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.db.ping().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
-    let migrations =
-        state.db.migration_status().await.map_err(|e| ApiError::Unavailable(format!("migrations: {e}")))?;
+    // What went wrong is logged; the answer says only which part is not ready.
+    state.db.ping().await.map_err(|error| {
+        tracing::warn!(error = %error, "not ready: the database does not answer");
+        ApiError::Unavailable("the database does not answer".to_owned())
+    })?;
+    let migrations = state.db.migration_status().await.map_err(|error| {
+        tracing::warn!(error = %error, "not ready: the migrations cannot be read");
+        ApiError::Unavailable("the database migrations cannot be read".to_owned())
+    })?;
     if !migrations.is_current() {
         return Err(ApiError::Unavailable("database migrations are not applied".to_owned()));
     }

@@ -47,10 +47,12 @@ pub struct Municipalities {
 fn normalise_host(host: &str) -> String {
     let host = host.trim().to_ascii_lowercase();
     // Strip a port, but leave IPv6 literals ("[::1]:8080") intact up to the bracket.
-    match host.rsplit_once(':') {
+    let name = match host.rsplit_once(':') {
         Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.ends_with(':') => name.to_owned(),
         _ => host,
-    }
+    };
+    // A fully qualified name ends with a dot ("bergen.example.no."): the same host.
+    name.strip_suffix('.').map_or_else(|| name.clone(), str::to_owned)
 }
 
 impl Municipalities {
@@ -123,6 +125,8 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(m.resolve(Some("Bergen.Example.no:8080")), Some(k("4601")));
+        assert_eq!(m.resolve(Some("bergen.example.no.")), Some(k("4601")));
+        assert_eq!(m.resolve(Some("bergen.example.no.:443")), Some(k("4601")));
         assert_eq!(m.resolve(Some("other.example.no")), Some(k("1103")));
         assert_eq!(m.resolve(None), Some(k("1103")));
     }

@@ -2,6 +2,7 @@
 //! markers turned into pages or problems), the session layer, the security headers, caught
 //! panics, and the metrics.
 
+pub(crate) mod edge;
 pub(crate) mod metrics;
 pub(crate) mod session;
 
@@ -93,7 +94,7 @@ fn extractor_rejection(response: &Response) -> Option<StatusCode> {
 }
 
 pub(crate) fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>, over_https: bool) -> Router<S> {
-    let headers: [(&str, &str); 7] = [
+    let headers: [(&str, &str); 6] = [
         (
             "content-security-policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; \
@@ -101,11 +102,24 @@ pub(crate) fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<
         ),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "strict-origin-when-cross-origin"),
-        ("x-frame-options", "DENY"),
         ("cross-origin-opener-policy", "same-origin"),
         ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
         ("cache-control", "no-store"),
     ];
+    // `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`, except on a response
+    // whose own policy allows a framer (front-channel logout): two rules that disagree would
+    // leave the outcome to the browser.
+    let router = router.layer(axum::middleware::map_response(|mut response: Response| async move {
+        let framable = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|csp| csp.contains("frame-ancestors") && !csp.contains("frame-ancestors 'none'"));
+        if !framable {
+            response.headers_mut().entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+        }
+        response
+    }));
     let router = headers.into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
