@@ -62,6 +62,7 @@ pub struct Application {
     worker: Worker,
     consumers: Consumers,
     workers: usize,
+    serve_limits: web::ServeLimits,
 }
 
 /// The job handlers this binary knows: each context registers its own.
@@ -148,6 +149,7 @@ impl Application {
             worker,
             consumers,
             workers: settings.jobs.workers,
+            serve_limits: settings.server.serve_limits(),
         })
     }
 
@@ -198,7 +200,8 @@ impl Application {
         } else {
             (None, None)
         };
-        let server = web::serve(self.listener, self.router, stopped(stop_receiver));
+        let limits = self.serve_limits;
+        let server = web::serve(self.listener, self.router, limits, stopped(stop_receiver));
         let signal = tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests and jobs in flight");

@@ -251,9 +251,25 @@ pub struct ServerSettings {
     /// they report in `X-Forwarded-For`; from anyone else the header is ignored. Empty (the
     /// default): the connection's peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// A request's headers must arrive within this many seconds, or the connection is closed
+    /// (a client that trickles them in holds nothing for longer).
+    pub header_timeout_seconds: u32,
+    /// A request's body must arrive within this many seconds (408 otherwise).
+    pub body_timeout_seconds: u32,
+    /// At most this many connections are served at once; more wait to be accepted.
+    pub max_connections: u32,
 }
 
 impl ServerSettings {
+    /// How the server treats slow and many clients.
+    pub fn serve_limits(&self) -> web::ServeLimits {
+        web::ServeLimits {
+            header_timeout: std::time::Duration::from_secs(u64::from(self.header_timeout_seconds)),
+            body_timeout: std::time::Duration::from_secs(u64::from(self.body_timeout_seconds)),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
+
     /// The trusted proxies as networks (an address alone is a network of one).
     pub fn trusted_proxy_networks(&self) -> Result<Vec<web::IpNet>, String> {
         self.trusted_proxies
@@ -277,6 +293,9 @@ impl Default for ServerSettings {
             secure_cookies: false,
             public_url: String::new(),
             trusted_proxies: Vec::new(),
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -738,6 +757,13 @@ impl Settings {
                     "must be idporten-loa-substantial, idporten-loa-high, or empty",
                 ));
             }
+        }
+        let server = &self.server;
+        if server.header_timeout_seconds == 0 || server.body_timeout_seconds == 0 || server.max_connections == 0 {
+            return Err(key_error(
+                "server",
+                "header_timeout_seconds, body_timeout_seconds and max_connections must be above 0",
+            ));
         }
         let limits = &self.rate_limits;
         if limits.login_per_window == 0 || limits.token_per_window == 0 || limits.window_seconds == 0 {

@@ -203,6 +203,9 @@ pub enum PageError {
     /// Too many attempts.
     #[error("too many requests")]
     TooManyRequests,
+    /// The request's body did not arrive in time.
+    #[error("request timeout")]
+    Timeout,
     /// Something broke; logged, shown as a 500 page.
     #[error("internal error: {0}")]
     Internal(String),
@@ -250,6 +253,7 @@ impl IntoResponse for PageError {
             PageError::LoginFailed => StatusCode::UNAUTHORIZED,
             PageError::LoginUnavailable => StatusCode::BAD_GATEWAY,
             PageError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Timeout => StatusCode::REQUEST_TIMEOUT,
             PageError::Internal(detail) => {
                 tracing::error!(error = %detail, "error in page handler");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -267,6 +271,12 @@ pub fn problem_for_status(status: StatusCode) -> Problem {
         StatusCode::NOT_FOUND => ApiError::NotFound.problem(),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.problem(),
         StatusCode::MISDIRECTED_REQUEST => ApiError::UnknownHost.problem(),
+        StatusCode::REQUEST_TIMEOUT => Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "Request timeout",
+            Some("the request body did not arrive in time".to_owned()),
+        ),
         _ => internal_problem(),
     }
 }

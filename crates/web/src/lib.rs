@@ -190,14 +190,81 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     routes.with_state(state)
 }
 
+/// How the server treats slow and many clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// A request's headers must arrive within this; a connection that sends them slower (or
+    /// stalls between requests) is closed.
+    pub header_timeout: std::time::Duration,
+    /// A request's body must arrive within this (408 otherwise).
+    pub body_timeout: std::time::Duration,
+    /// At most this many connections are served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets
-/// in-flight requests finish.
+/// in-flight requests finish. A client that sends its headers or body too slowly is cut off,
+/// and no more than `limits.max_connections` connections are served at once (a slow-loris
+/// client holds one connection for at most the header timeout, not a worker for ever).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted (reset, out of descriptors):
+                // the next one may do better.
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away or breaks the protocol ends only its own connection.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -79,6 +79,8 @@ fn invalid_values_are_refused_naming_the_key() {
         ("ALLMENNING__MUNICIPALITIES", r#"[{ kommunenummer = "9999" }]"#, "municipalities"),
         ("ALLMENNING__SERVER__TRUSTED_PROXIES", r#"["10.0.0.0/8", "proxy.example.no"]"#, "server.trusted_proxies"),
         ("ALLMENNING__RATE_LIMITS__WINDOW_SECONDS", "0", "rate_limits"),
+        ("ALLMENNING__SERVER__MAX_CONNECTIONS", "0", "server"),
+        ("ALLMENNING__SERVER__HEADER_TIMEOUT_SECONDS", "0", "server"),
     ];
     for (variable, value, key) in cases {
         let message = load(&[(variable, value)]).expect_err(variable).to_string();

@@ -13,4 +13,5 @@ mod identity;
 mod packaging;
 mod schema;
 mod shutdown;
+mod slow_clients;
 mod tenancy;

@@ -37,3 +37,5 @@ login-unavailable-title = Innlogging er ikke tilgjengelig
 login-unavailable-body = Vi får ikke kontakt med innloggingstjenesten akkurat nå. Prøv igjen om litt.
 too-many-title = For mange forsøk
 too-many-body = Det har vært for mange forsøk fra denne adressen. Vent litt før du prøver igjen.
+timeout-title = Det tok for lang tid
+timeout-body = Vi fikk ikke hele skjemaet i tide. Prøv å sende det igjen.

@@ -37,3 +37,5 @@ login-unavailable-title = Innlogging er ikkje tilgjengeleg
 login-unavailable-body = Vi får ikkje kontakt med innloggingstenesta akkurat no. Prøv igjen om litt.
 too-many-title = For mange forsøk
 too-many-body = Det har vore for mange forsøk frå denne adressa. Vent litt før du prøver igjen.
+timeout-title = Det tok for lang tid
+timeout-body = Vi fekk ikkje heile skjemaet i tide. Prøv å sende det på nytt.

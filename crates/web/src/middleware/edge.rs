@@ -39,6 +39,18 @@ fn json_has_control(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|value| walk(&value))
 }
 
+/// Whether reading a body failed because its time ran out.
+fn is_timeout(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
 fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
@@ -68,12 +80,12 @@ pub(crate) async fn refuse_control_characters(State(state): State<AppState>, req
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, state.config.max_body_bytes).await else {
-        return if is_api(&path) {
-            ApiError::PayloadTooLarge.into_response()
-        } else {
-            PageError::TooLarge.into_response()
-        };
+    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        // The client stopped sending before the body timeout (`serve`'s limits).
+        Err(error) if is_timeout(&error) => return PageError::Timeout.into_response(),
+        Err(_) if is_api(&path) => return ApiError::PayloadTooLarge.into_response(),
+        Err(_) => return PageError::TooLarge.into_response(),
     };
     if (form && form_has_control(&bytes)) || (json && json_has_control(&bytes)) {
         return refused(&path);

@@ -135,6 +135,7 @@ pub(crate) fn render_error_page(
         StatusCode::UNAUTHORIZED => ("login-failed-title", "login-failed-body"),
         StatusCode::BAD_GATEWAY => ("login-unavailable-title", "login-unavailable-body"),
         StatusCode::TOO_MANY_REQUESTS => ("too-many-title", "too-many-body"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout-title", "timeout-body"),
         _ => ("server-error-title", "server-error-body"),
     };
     let view = ErrorView {
