@@ -156,14 +156,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session::load_session))
         .layer(DefaultBodyLimit::max(max_body));
     let x_request_id = HeaderName::from_static("x-request-id");
-    // From the inside out: a caught panic becomes an error marker; text with control characters
-    // and hosts that belong to no municipality are refused at the edge; the request context
-    // turns markers into pages or problems; and the security headers go on every response,
-    // those pages included.
+    // From the inside out: a caught panic becomes an error marker; the request context refuses
+    // at the edge (hosts of no municipality, text with control characters) and turns markers
+    // into pages or problems; and the security headers go on every response, those pages
+    // included.
     let routes = routes
         .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::edge::refuse_control_characters))
-        .layer(axum::middleware::from_fn(middleware::edge::refuse_unknown_hosts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context));
     let routes = middleware::security_headers(routes, state.config.secure_cookies)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::metrics::track))

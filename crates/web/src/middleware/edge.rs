@@ -4,7 +4,7 @@
 //! `X-Request-Id` is kept only when it is well formed.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -63,34 +63,44 @@ fn refused(path: &str) -> Response {
     }
 }
 
-/// Refuses a request whose path, query string, form body or JSON body holds a control
-/// character (400; the page in the visitor's language, or a problem under `/api`). Bodies are
-/// read up to the configured limit; a larger one is 413, as the handler would have answered.
-pub(crate) async fn refuse_control_characters(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The request, or the answer refusing it: 421 on a host that belongs to no municipality (but
+/// for what any host may reach), 400 for a control character in the path, query string, form
+/// body or JSON body (the page in the visitor's language, or a problem under `/api`). Bodies are
+/// read up to the configured limit; a larger one is 413, as the handler would have answered,
+/// and one that stalls past the body timeout is 408. Runs inside the request context, which
+/// turns the refusals into pages.
+pub(crate) async fn check(state: &AppState, request: Request) -> Result<Request, Response> {
+    if request.extensions().get::<Municipality>().is_none() && !serves_any_host(request.uri().path()) {
+        return Err(PageError::UnknownHost.into_response());
+    }
+    refuse_control_characters(state, request).await
+}
+
+async fn refuse_control_characters(state: &AppState, request: Request) -> Result<Request, Response> {
     let path = request.uri().path().to_owned();
     if percent_decode_str(&path).decode_utf8_lossy().chars().any(is_forbidden)
         || request.uri().query().is_some_and(|q| form_has_control(q.as_bytes()))
     {
-        return refused(&path);
+        return Err(refused(&path));
     }
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     let json = content_type.starts_with("application/json") || content_type.contains("+json");
     if !(form || json) {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(bytes) => bytes,
         // The client stopped sending before the body timeout (`serve`'s limits).
-        Err(error) if is_timeout(&error) => return PageError::Timeout.into_response(),
-        Err(_) if is_api(&path) => return ApiError::PayloadTooLarge.into_response(),
-        Err(_) => return PageError::TooLarge.into_response(),
+        Err(error) if is_timeout(&error) => return Err(PageError::Timeout.into_response()),
+        Err(_) if is_api(&path) => return Err(ApiError::PayloadTooLarge.into_response()),
+        Err(_) => return Err(PageError::TooLarge.into_response()),
     };
     if (form && form_has_control(&bytes)) || (json && json_has_control(&bytes)) {
-        return refused(&path);
+        return Err(refused(&path));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// What a host that belongs to no municipality may still reach: the operations endpoints a
@@ -100,15 +110,6 @@ pub(crate) async fn refuse_control_characters(State(state): State<AppState>, req
 fn serves_any_host(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
         || ["/assets/", "/test-idp/", "/maskinporten/"].iter().any(|prefix| path.starts_with(prefix))
-}
-
-/// Answers 421 for every other path on a host that belongs to no municipality, so login, the
-/// test provider and the APIs are never reached there.
-pub(crate) async fn refuse_unknown_hosts(request: Request, next: Next) -> Response {
-    if request.extensions().get::<Municipality>().is_none() && !serves_any_host(request.uri().path()) {
-        return PageError::UnknownHost.into_response();
-    }
-    next.run(request).await
 }
 
 /// The most characters a client's request id may have.

@@ -42,7 +42,12 @@ pub(crate) async fn request_context(State(state): State<AppState>, mut request: 
     let request_id =
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).map(str::to_owned);
 
-    let response = next.run(request).await;
+    // The edge checks run here rather than as layers of their own: each layer boxes the rest of
+    // the stack on every request.
+    let response = match edge::check(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    };
     let marker = match response.extensions().get::<ErrorPage>().copied() {
         Some(marker) => marker,
         None if !is_api_path(&path) => match extractor_rejection(&response) {
