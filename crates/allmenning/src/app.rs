@@ -128,6 +128,7 @@ impl Application {
             // Checked when the settings were read.
             trusted_proxies: settings.server.trusted_proxy_networks().unwrap_or_default(),
             municipalities: settings.web_municipalities(),
+            limits: settings.rate_limits.web(),
         };
         // Login redirects come back to the public address; by default the address actually
         // bound (which differs from the setting when the port is 0).

@@ -181,17 +181,37 @@ pub struct RateLimitSettings {
     pub login_per_window: u32,
     /// Token requests per address in a window.
     pub token_per_window: u32,
+    /// Feedback sent without logging in (form or API) per address in a window.
+    pub feedback_per_window: u32,
+    /// Refused access tokens written to the access log per address in a window; more are
+    /// refused without an entry each, so nobody grows the log at will.
+    pub logged_refusals_per_window: u32,
     /// The window, in seconds.
     pub window_seconds: u32,
 }
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { login_per_window: 30, token_per_window: 120, window_seconds: 60 }
+        Self {
+            login_per_window: 30,
+            token_per_window: 120,
+            feedback_per_window: 10,
+            logged_refusals_per_window: 30,
+            window_seconds: 60,
+        }
     }
 }
 
 impl RateLimitSettings {
+    /// The web layer's limits on anonymous traffic.
+    pub fn web(&self) -> web::WebLimits {
+        web::WebLimits {
+            feedback: self.feedback_per_window,
+            logged_refusals: self.logged_refusals_per_window,
+            window: self.window(),
+        }
+    }
+
     /// The window as a duration.
     pub fn window(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.window_seconds))

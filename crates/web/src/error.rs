@@ -97,6 +97,9 @@ pub enum ApiError {
     /// Not ready to serve.
     #[error("not ready: {0}")]
     Unavailable(String),
+    /// Too many requests from this address; try again later.
+    #[error("too many requests")]
+    TooManyRequests,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -146,6 +149,12 @@ impl ApiError {
                 "unknown_host",
                 "This host name belongs to no municipality on this deployment",
                 None,
+            ),
+            ApiError::TooManyRequests => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
+                Some("too many requests from this address; try again in a minute".to_owned()),
             ),
             ApiError::Unavailable(detail) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Not ready", Some(detail.clone()))

@@ -66,6 +66,35 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalitySetting>,
+    /// Limits on anonymous traffic per client address, per instance.
+    pub limits: WebLimits,
+}
+
+/// Limits on what anyone may do without logging in, per client address and instance: each is a
+/// burst of that many, refilled evenly over `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct WebLimits {
+    /// Feedback sent (form or API).
+    pub feedback: u32,
+    /// Refused access tokens written to the access log (more are refused, not logged).
+    pub logged_refusals: u32,
+    /// The window.
+    pub window: std::time::Duration,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        Self { feedback: 10, logged_refusals: 30, window: std::time::Duration::from_secs(60) }
+    }
+}
+
+/// The rate limiters of [`WebLimits`].
+#[derive(Debug)]
+pub struct Limiters {
+    /// Feedback sent.
+    pub feedback: identity::ratelimit::RateLimiter,
+    /// Refused tokens logged.
+    pub logged_refusals: identity::ratelimit::RateLimiter,
 }
 
 /// Everything a handler may use. Cheap to clone.
@@ -91,6 +120,8 @@ pub struct AppState {
     pub job_stats: Arc<JobStats>,
     /// Login, sessions, acting for others, machine clients.
     pub identity: Arc<IdentityServices>,
+    /// Limits on anonymous traffic.
+    pub limiters: Arc<Limiters>,
 }
 
 /// Why the web layer could not be built.
@@ -120,6 +151,11 @@ impl AppState {
         let i18n = Arc::new(view::i18n::I18n::load()?);
         let assets = Arc::new(view::assets::Assets::load());
         let templates = Arc::new(view::templates::Templates::load(i18n.clone(), assets.clone())?);
+        let limits = config.limits;
+        let limiters = Arc::new(Limiters {
+            feedback: identity::ratelimit::RateLimiter::new(limits.feedback, limits.window),
+            logged_refusals: identity::ratelimit::RateLimiter::new(limits.logged_refusals, limits.window),
+        });
         Ok(Self {
             db,
             blobs,
@@ -131,6 +167,7 @@ impl AppState {
             metrics: Arc::new(middleware::metrics::Metrics::new()),
             job_stats,
             identity: Arc::new(identity),
+            limiters,
         })
     }
 }

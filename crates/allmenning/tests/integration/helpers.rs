@@ -33,6 +33,10 @@ pub async fn test_settings(mode: Mode) -> TestSettings {
     // An hour's window: a bucket refills one attempt per 2 (logins) or 0.5 (tokens) minutes,
     // so tests that count up to a limit do not race the refill.
     settings.rate_limits.window_seconds = 3600;
+    // Tests that send feedback or bad tokens many times are not about the limits; the tests of
+    // the limits set them low again.
+    settings.rate_limits.feedback_per_window = 10_000;
+    settings.rate_limits.logged_refusals_per_window = 10_000;
     // A small synthetic municipality keeps demo-mode tests quick.
     settings.demo.residents = 60;
     TestSettings { settings, database, _data_dir: data_dir }
@@ -142,6 +146,7 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         max_body_bytes: 1024 * 1024,
         trusted_proxies: vec![],
         municipalities: settings.settings.web_municipalities(),
+        limits: settings.settings.rate_limits.web(),
     };
     let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
     let identity = web::IdentityServices::without_login(db.clone()).expect("identity");

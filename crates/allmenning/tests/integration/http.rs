@@ -375,6 +375,35 @@ async fn control_characters_are_refused_at_the_edge_and_change_nothing() {
     assert_eq!(count().await, 1);
 }
 
+/// Anonymous feedback is limited per address: past the limit the API answers 429 and the form
+/// the too-many page, and nothing more is stored.
+#[tokio::test]
+async fn anonymous_feedback_is_limited_per_address() {
+    let mut settings = test_settings(Mode::Production).await;
+    settings.settings.rate_limits.feedback_per_window = 3;
+    let app = InProcess::with(settings).await;
+    let count =
+        async || content::feedback_count(app.db().municipal(crate::helpers::kommune("4601"))).await.expect("count");
+    for n in 0..3 {
+        let sent = app.send(json_post("/api/v1/feedback", format!("{{\"message\":\"melding {n}\"}}"))).await;
+        assert_eq!(sent.status(), StatusCode::CREATED);
+    }
+    let api = app.send(json_post("/api/v1/feedback", r#"{"message":"en for mye"}"#)).await;
+    assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body_json(api).await["code"], "too_many_requests");
+    let form = app
+        .send(
+            Request::post("/tilgjengelighet/tilbakemelding")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("message=en+for+mye"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(form.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body_text(form).await.contains("<html"));
+    assert_eq!(count().await, 3);
+}
+
 /// A client's request id reaches the logs, so only a well-formed one is kept.
 #[tokio::test]
 async fn only_a_well_formed_request_id_is_kept() {

@@ -1083,6 +1083,26 @@ async fn logins_from_one_address_are_rate_limited() {
     assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
 }
 
+/// A malformed bearer token is refused every time, but only the first refusals from an address
+/// go into the access log: nobody can grow the hash chain at will.
+#[tokio::test]
+async fn refused_bearer_tokens_are_logged_only_up_to_a_limit() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.rate_limits.logged_refusals_per_window = 5;
+    let (app, db) = spawn_app_with_db(settings).await;
+    for attempt in 1..=12 {
+        let response = app
+            .client
+            .get(app.url("/api/v1/organisations/974760673"))
+            .header(header::AUTHORIZATION, "Bearer not.a.token")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    assert_eq!(audit_count(&db, identity::actions::TOKEN_REFUSED).await, 5);
+}
+
 /// A client that is not a trusted proxy cannot pick its own rate-limit key: a new
 /// `X-Forwarded-For` on every attempt changes nothing.
 #[tokio::test]

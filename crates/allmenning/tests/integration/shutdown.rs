@@ -31,6 +31,8 @@ async fn stopped_under_load(signal: &str, synchronous: &str) {
         .arg(data_dir.path())
         .env("ALLMENNING__DATABASE__URL", &database.url)
         .env("ALLMENNING__JOBS__POLL_INTERVAL_MS", "5")
+        // The load comes from one address; it is not about the feedback limit.
+        .env("ALLMENNING__RATE_LIMITS__FEEDBACK_PER_WINDOW", "1000000")
         .env("ALLMENNING__DATABASE__SQLITE_SYNCHRONOUS", synchronous);
     let (mut child, base) = start_server(command).await;
 

@@ -143,6 +143,14 @@ async fn authorize(parts: &Parts, state: &AppState, scope: &str) -> Result<Machi
         )
         .into_response()),
         Err(AccessTokenError::Unauthenticated(reason)) => {
+            // Each refusal is in the access log, up to a limit per address: past it, refusals
+            // are still answered but no longer logged one by one, so nobody can grow the hash
+            // chain at will by sending garbage.
+            let crate::extract::ClientAddress(address) = crate::extract::ClientAddress::of(parts, state);
+            if !state.limiters.logged_refusals.allow(address) {
+                tracing::warn!("refused access token not logged: over the limit for this address");
+                return Err(unauthorized(&reason));
+            }
             if let Err(error) = identity::record(
                 &state.db,
                 audit::Actor::System("api"),

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{AppJson, Municipality};
+use crate::extract::{AppJson, ClientAddress, Municipality};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -145,16 +145,21 @@ pub struct FeedbackReceipt {
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "municipality", request_body = FeedbackBody,
     responses(
         (status = 201, description = "Stored", body = FeedbackReceipt),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON, or text with control characters", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field broke a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too much feedback from this address; try again in a minute", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn submit_feedback(
     State(state): State<AppState>,
     Municipality(kommune): Municipality,
+    ClientAddress(address): ClientAddress,
     AppJson(body): AppJson<FeedbackBody>,
 ) -> Result<Response, ApiError> {
+    if !state.limiters.feedback.allow(address) {
+        return Err(ApiError::TooManyRequests);
+    }
     let feedback = Feedback::parse(
         Some(&body.message),
         body.page.as_deref(),

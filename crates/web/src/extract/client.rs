@@ -20,8 +20,15 @@ impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(parts, state))
+    }
+}
+
+impl ClientAddress {
+    /// The address the request in `parts` came from.
+    pub fn of(parts: &Parts, state: &AppState) -> Self {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddress(peer.map(|peer| client_address(peer, &parts.headers, &state.config.trusted_proxies))))
+        ClientAddress(peer.map(|peer| client_address(peer, &parts.headers, &state.config.trusted_proxies)))
     }
 }
 

@@ -15,7 +15,7 @@ use time::Duration;
 
 use crate::AppState;
 use crate::error::PageError;
-use crate::extract::{LANGUAGE_COOKIE, Visit};
+use crate::extract::{ClientAddress, LANGUAGE_COOKIE, Visit};
 use crate::view::{self, Base, links};
 
 /// The date the accessibility statement was last reviewed.
@@ -154,8 +154,12 @@ async fn accessibility_statement(
 async fn submit_feedback(
     State(state): State<AppState>,
     visit: Visit,
+    ClientAddress(address): ClientAddress,
     form: Result<Form<FeedbackForm>, FormRejection>,
 ) -> Result<Response, PageError> {
+    if !state.limiters.feedback.allow(address) {
+        return Err(PageError::TooManyRequests);
+    }
     let form = match form {
         Ok(Form(form)) => form,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(PageError::TooLarge),
