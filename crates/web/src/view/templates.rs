@@ -83,3 +83,33 @@ impl Templates {
         self.env.get_template(name)?.render(context)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn templates() -> Templates {
+        let i18n = Arc::new(I18n::load().expect("translations"));
+        Templates::load(i18n, Arc::new(Assets::load())).expect("templates")
+    }
+
+    #[test]
+    fn every_template_is_found_in_its_area_folder() {
+        let names: Vec<&str> = sources().into_iter().map(|(name, _)| name).collect();
+        for expected in
+            ["base.html", "error.html", "offentlig/index.html", "minside/min_side.html", "ansatt/admin.html"]
+        {
+            assert!(names.contains(&expected), "{expected} in {names:?}");
+        }
+    }
+
+    #[test]
+    fn a_variable_the_view_does_not_have_is_an_error_not_a_blank() {
+        let templates = templates();
+        let view = minijinja::context! { lang => "nb", title_key => "not-found-title", body_key => "not-found-body" };
+        let error = templates.render("error.html", view).expect_err("base.html needs site_name, languages and more");
+        assert_eq!(error.kind(), ErrorKind::UndefinedError, "{error:#}");
+    }
+}
