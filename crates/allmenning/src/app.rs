@@ -129,6 +129,7 @@ impl Application {
             trusted_proxies: settings.server.trusted_proxy_networks().unwrap_or_default(),
             municipalities: settings.web_municipalities(),
             limits: settings.rate_limits.web(),
+            metrics_token: Some(settings.server.metrics_token.expose().to_owned()).filter(|t| !t.is_empty()),
         };
         // Login redirects come back to the public address; by default the address actually
         // bound (which differs from the setting when the port is 0).

@@ -278,6 +278,9 @@ pub struct ServerSettings {
     pub body_timeout_seconds: u32,
     /// At most this many connections are served at once; more wait to be accepted.
     pub max_connections: u32,
+    /// A token that lets a scraper elsewhere read `/metrics` (`Authorization: Bearer …`).
+    /// Empty (the default): only clients on this machine may read them.
+    pub metrics_token: Secret,
 }
 
 impl ServerSettings {
@@ -316,6 +319,7 @@ impl Default for ServerSettings {
             header_timeout_seconds: 10,
             body_timeout_seconds: 30,
             max_connections: 1024,
+            metrics_token: Secret::default(),
         }
     }
 }

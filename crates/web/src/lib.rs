@@ -68,6 +68,9 @@ pub struct WebConfig {
     pub municipalities: Vec<MunicipalitySetting>,
     /// Limits on anonymous traffic per client address, per instance.
     pub limits: WebLimits,
+    /// A token that lets a scraper read `/metrics` from elsewhere (`Authorization: Bearer …`).
+    /// Without it, only clients on this machine (loopback) may read them.
+    pub metrics_token: Option<String>,
 }
 
 /// Limits on what anyone may do without logging in, per client address and instance: each is a

@@ -147,6 +147,7 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         trusted_proxies: vec![],
         municipalities: settings.settings.web_municipalities(),
         limits: settings.settings.rate_limits.web(),
+        metrics_token: None,
     };
     let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
     let identity = web::IdentityServices::without_login(db.clone()).expect("identity");

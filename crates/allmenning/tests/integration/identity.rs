@@ -1083,6 +1083,31 @@ async fn logins_from_one_address_are_rate_limited() {
     assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
 }
 
+/// The metrics name every route and count every request: only a scraper on this machine, or one
+/// with the configured token, may read them.
+#[tokio::test]
+async fn metrics_are_for_this_machine_or_the_token_holder() {
+    let mut settings = test_settings(Mode::Production).await;
+    // Behind a proxy on this machine, a visitor from elsewhere is not local.
+    settings.settings.server.trusted_proxies = vec!["127.0.0.1".to_owned()];
+    settings.settings.server.metrics_token = "skrape-hemmelig".to_owned().into();
+    let (app, _db) = spawn_app_with_db(settings).await;
+    let metrics = async |forwarded: Option<&str>, token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(forwarded) = forwarded {
+            request = request.header("x-forwarded-for", forwarded);
+        }
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.send().await.expect("answer").status()
+    };
+    assert_eq!(metrics(None, None).await, StatusCode::OK, "from this machine");
+    assert_eq!(metrics(Some("198.51.100.1"), None).await, StatusCode::NOT_FOUND);
+    assert_eq!(metrics(Some("198.51.100.1"), Some("feil")).await, StatusCode::NOT_FOUND);
+    assert_eq!(metrics(Some("198.51.100.1"), Some("skrape-hemmelig")).await, StatusCode::OK);
+}
+
 /// A malformed bearer token is refused every time, but only the first refusals from an address
 /// go into the access log: nobody can grow the hash chain at will.
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Operations: liveness (`/healthz`), readiness (`/readyz`) and the Prometheus metrics.
 
 use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -8,12 +10,31 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, Problem};
+use crate::extract::ClientAddress;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::middleware::metrics::render))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+}
+
+/// The Prometheus metrics, for a scraper on this machine or one that sends the configured
+/// token. Anyone else gets 404: the metrics name every route and count every request.
+async fn metrics(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let local = address.is_none_or(|a| a.is_loopback());
+    let with_token = state.config.metrics_token.as_deref().is_some_and(|token| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|sent| identity::sessions::constant_time_eq(sent.trim(), token))
+    });
+    if !(local || with_token) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(crate::middleware::metrics::render(State(state)).await)
 }
 
 /// This module's part of the OpenAPI description.
