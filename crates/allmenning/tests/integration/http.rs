@@ -332,25 +332,11 @@ async fn control_characters_are_refused_at_the_edge_and_change_nothing() {
     let app = InProcess::new(Mode::Demo).await;
     let count =
         async || content::feedback_count(app.db().municipal(crate::helpers::kommune("4601"))).await.expect("count");
-    let api = app
-        .send(
-            Request::post("/api/v1/feedback")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"message":"hei\u0000der"}"#))
-                .expect("request"),
-        )
-        .await;
+    let api = app.send(json_post("/api/v1/feedback", r#"{"message":"hei\u0000der"}"#)).await;
     assert_eq!(api.status(), StatusCode::BAD_REQUEST);
     assert_eq!(api.headers()[header::CONTENT_TYPE], "application/problem+json");
     assert!(body_json(api).await["detail"].as_str().is_some_and(|d| d.contains("control characters")));
-    let form = app
-        .send(
-            Request::post("/tilgjengelighet/tilbakemelding")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("message=hei%00der"))
-                .expect("request"),
-        )
-        .await;
+    let form = app.send(form_post("/tilgjengelighet/tilbakemelding", "message=hei%00der", "nb")).await;
     assert_eq!(form.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(form).await.contains("<html"), "the error page, not plain text");
     for path in [
@@ -363,14 +349,7 @@ async fn control_characters_are_refused_at_the_edge_and_change_nothing() {
     }
     assert_eq!(count().await, 0);
     // Line breaks and tabs are text.
-    let multi_line = app
-        .send(
-            Request::post("/api/v1/feedback")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"message":"linje en\r\nlinje\tto"}"#))
-                .expect("request"),
-        )
-        .await;
+    let multi_line = app.send(json_post("/api/v1/feedback", r#"{"message":"linje en\r\nlinje\tto"}"#)).await;
     assert_eq!(multi_line.status(), StatusCode::CREATED);
     assert_eq!(count().await, 1);
 }
@@ -391,14 +370,7 @@ async fn anonymous_feedback_is_limited_per_address() {
     let api = app.send(json_post("/api/v1/feedback", r#"{"message":"en for mye"}"#)).await;
     assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body_json(api).await["code"], "too_many_requests");
-    let form = app
-        .send(
-            Request::post("/tilgjengelighet/tilbakemelding")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("message=en+for+mye"))
-                .expect("request"),
-        )
-        .await;
+    let form = app.send(form_post("/tilgjengelighet/tilbakemelding", "message=en+for+mye", "nb")).await;
     assert_eq!(form.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(body_text(form).await.contains("<html"));
     assert_eq!(count().await, 3);
