@@ -24,6 +24,8 @@ pub enum ResidentPurpose {
     ShowWhomYouCanActFor,
     /// The names in the list of fullmakter.
     ShowFullmakter,
+    /// The language chosen in the contact register, as the site's language after login.
+    ChooseLanguage,
 }
 
 impl ResidentPurpose {
@@ -33,6 +35,7 @@ impl ResidentPurpose {
             ResidentPurpose::ShowName => "Innlogging: vise navnet ditt",
             ResidentPurpose::ShowWhomYouCanActFor => "Vise hvem du kan representere",
             ResidentPurpose::ShowFullmakter => "Vise fullmaktene dine",
+            ResidentPurpose::ChooseLanguage => "Innlogging: vise sidene på språket ditt",
         }
     }
 }

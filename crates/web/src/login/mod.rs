@@ -27,7 +27,9 @@ use time::Duration;
 
 use crate::AppState;
 use crate::error::PageError;
-use crate::extract::{ClientAddress, CsrfForm, CurrentUser, Lang, MaybeUser, Municipality, Visit, check_csrf, cookies};
+use crate::extract::{
+    ClientAddress, CsrfForm, CurrentUser, LANGUAGE_COOKIE, Lang, MaybeUser, Municipality, Visit, check_csrf, cookies,
+};
 use crate::view::{self, Base, links};
 
 /// The session cookie.
@@ -114,14 +116,14 @@ async fn begin(
     provider: Option<&Provider>,
     language: Language,
     return_to: &str,
-    kommune: Option<kernel::Kommunenummer>,
+    kommune: kernel::Kommunenummer,
     address: Option<std::net::IpAddr>,
 ) -> Result<Response, PageError> {
     let provider = provider.ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
+    if !state.identity.login_limiter.allow_in(&limit_scope(kommune, provider), address) {
         return Err(PageError::TooManyRequests);
     }
-    let begun = provider.begin(&state.db, language, return_to, kommune).await.map_err(|error| {
+    let begun = provider.begin(&state.db, language, return_to, Some(kommune)).await.map_err(|error| {
         tracing::error!(error = %error, "could not start a login");
         PageError::LoginUnavailable
     })?;
@@ -129,15 +131,22 @@ async fn begin(
     Ok((CookieJar::new().add(cookie), Redirect::to(&begun.redirect_to)).into_response())
 }
 
+/// The bucket login attempts count in besides the address: one per municipality and
+/// provider, so logins at one never use up another's.
+fn limit_scope(kommune: kernel::Kommunenummer, provider: &Provider) -> String {
+    format!("{kommune}/{}", provider.config().name)
+}
+
 async fn login_citizen(
     State(state): State<AppState>,
+    Municipality(kommune): Municipality,
     Lang(language): Lang,
     ClientAddress(address): ClientAddress,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/min-side" } else { return_to };
-    begin(&state, state.identity.citizens.as_ref(), language, return_to, None, address).await
+    begin(&state, state.identity.citizens.as_ref(), language, return_to, kommune, address).await
 }
 
 async fn login_employee(
@@ -149,7 +158,7 @@ async fn login_employee(
 ) -> Result<Response, PageError> {
     let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/ansatt" } else { return_to };
-    begin(&state, state.identity.employees.as_ref(), language, return_to, Some(kommune), address).await
+    begin(&state, state.identity.employees.as_ref(), language, return_to, kommune, address).await
 }
 
 /// Records a refused login in the access log and answers with the login-failed page.
@@ -172,22 +181,27 @@ fn finish_login(state: &AppState, cookie: String, return_to: &str) -> Response {
     (jar, Redirect::to(links::safe_return_path(Some(return_to)))).into_response()
 }
 
-/// Finishes a login at `provider` (rate limited per address). A refusal is in the access log
-/// and answered with the login-failed page; a provider that cannot be reached, with the
+/// Finishes a login at `provider` (rate limited per address, municipality and provider). A
+/// refusal is in the access log and answered with the login-failed page, as is a login that
+/// started at another municipality's host; a provider that cannot be reached, with the
 /// login-unavailable page.
 async fn authenticate(
     state: &AppState,
     provider: Option<&Provider>,
-    name: &str,
+    kommune: kernel::Kommunenummer,
     jar: &CookieJar,
     address: Option<std::net::IpAddr>,
     callback: &Callback,
 ) -> Result<identity::oidc::Authenticated, PageError> {
     let provider = provider.ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
+    let name = provider.config().name.as_str();
+    if !state.identity.login_limiter.allow_in(&limit_scope(kommune, provider), address) {
         return Err(PageError::TooManyRequests);
     }
     match provider.finish(&state.db, callback, jar.get(LOGIN_COOKIE).map(|c| c.value())).await {
+        Ok(authenticated) if authenticated.kommunenummer != Some(kommune) => {
+            Err(refuse(state, name, "the login started in another municipality").await)
+        }
         Ok(authenticated) => Ok(authenticated),
         Err(IdentityError::Unauthenticated(reason)) => Err(refuse(state, name, &reason).await),
         Err(other) => {
@@ -199,12 +213,13 @@ async fn authenticate(
 
 async fn callback_citizen(
     State(state): State<AppState>,
+    Municipality(kommune): Municipality,
     jar: CookieJar,
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.citizens.as_ref();
-    let authenticated = authenticate(&state, provider, "idporten", &jar, address, &callback).await?;
+    let authenticated = authenticate(&state, provider, kommune, &jar, address, &callback).await?;
     let Ok(pid) = Fnr::parse(&authenticated.subject) else {
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
@@ -233,7 +248,30 @@ async fn callback_citizen(
         authenticated.acr.as_deref(),
     )
     .await?;
-    Ok(finish_login(&state, cookie, &authenticated.return_to))
+    let mut response = finish_login(&state, cookie, &authenticated.return_to);
+    if jar.get(LANGUAGE_COOKIE).is_none()
+        && let Some(language) = krr_language(&state, &pid).await
+    {
+        let chosen = cookies::build(&state, LANGUAGE_COOKIE, language.tag().to_owned(), Some(Duration::days(365)));
+        if let Ok(value) = HeaderValue::from_str(&chosen.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The language the person has chosen in the contact register (KRR), to be the site's
+/// language after login when they have not chosen one here. A failed read only means no
+/// default: the login goes on.
+async fn krr_language(state: &AppState, pid: &Fnr) -> Option<Language> {
+    let caller = resident_caller(pid, &ActingAs::Myself, ResidentPurpose::ChooseLanguage).ok()?;
+    match state.identity.registers.contacts(&caller, std::slice::from_ref(pid)).await {
+        Ok(contacts) => contacts.into_iter().next().and_then(|contact| contact.language),
+        Err(error) => {
+            tracing::warn!(error = %error, "the language in the contact register could not be read");
+            None
+        }
+    }
 }
 
 async fn callback_employee(
@@ -244,10 +282,7 @@ async fn callback_employee(
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.employees.as_ref();
-    let authenticated = authenticate(&state, provider, "employees", &jar, address, &callback).await?;
-    if authenticated.kommunenummer != Some(kommune) {
-        return Err(refuse(&state, "employees", "the login started in another municipality").await);
-    }
+    let authenticated = authenticate(&state, provider, kommune, &jar, address, &callback).await?;
     let Some(employee) = Employees::new(state.db.clone(), kommune).by_subject(&authenticated.subject).await? else {
         return Err(refuse(&state, "employees", "no active employee has this login").await);
     };
@@ -300,7 +335,9 @@ async fn logout(
     };
     let at_provider = match provider {
         Some(provider) => {
-            provider.logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12)).await
+            provider
+                .logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12), Some(visit.kommune))
+                .await
         }
         None => None,
     };
