@@ -269,6 +269,8 @@ async fn the_feedback_form_shows_errors_in_the_visitors_language_and_keeps_the_i
     assert!(html.contains("href=\"#message\""), "the summary links to the field");
     assert!(html.contains("aria-invalid=\"true\""));
     assert!(html.contains("value=\"feil\""), "the visitor's input is kept");
+    assert!(html.contains("<title>Error: Accessibility statement"), "the title says there are errors: {html}");
+    assert!(html.contains("tabindex=\"-1\" autofocus>"), "the error summary takes focus: {html}");
     assert_eq!(app.db().job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").queued, 0);
 
     let garbage = app.send(form_post("/tilgjengelighet/tilbakemelding", "%%%", "nb")).await;
@@ -289,6 +291,8 @@ async fn feedback_sent_through_the_form_is_stored_and_confirmed() {
     assert!(location.starts_with("/tilgjengelighet?mottatt=1"));
     let confirmation = body_text(app.get(&location).await).await;
     assert!(confirmation.contains("data-testid=\"feedback-received\""));
+    assert!(confirmation.contains("<title>Tilgjengelighetserklæring"), "no error in the title once received");
+    assert!(!confirmation.contains("autofocus"), "nothing takes focus on a page without errors");
     assert_eq!(app.db().job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").queued, 1);
 }
 
