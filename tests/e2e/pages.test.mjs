@@ -221,6 +221,12 @@ for (const lang of LANGUAGES) {
         const response = await page.goto('/ansatt/logg-inn');
         await page.waitForURL(/\/test-idp\/authorize/);
         await checkPage(page, lang, 'test-login-employees', response, 200);
+        // Cancelled, and started again from the employees' own login.
+        await page.locator('button[name="avbryt"]').click();
+        await page.waitForURL(/\/ansatt\/logg-inn\/avbrutt$/);
+        await checkPage(page, lang, 'login-cancelled-employees');
+        await page.locator('main a[href="/ansatt/logg-inn"]').click();
+        await page.waitForURL(/\/test-idp\/authorize/);
         await logInAs(page, ADMIN, /\/ansatt$/);
         await checkPage(page, lang, 'staff');
 
