@@ -496,13 +496,7 @@ async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             &format!("{name} kommunes digitale tjenester kan være utilgjengelige mellom kl. 02 og 04 natt til søndag."),
         )
         .await?;
-        content::publish_notice(
-            scoped,
-            Language::Bokmal,
-            "Ny innlogging kommer",
-            "Snart kan du logge inn med ID-porten og se saker, brev og tilbud samlet på Min side.",
-        )
-        .await?;
+        // No notice that login is coming: the demo has a working login beside it.
     }
     Ok(())
 }

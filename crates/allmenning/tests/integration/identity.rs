@@ -440,14 +440,23 @@ async fn callbacks_that_do_not_check_out_are_refused_logged_and_start_no_session
     let page = browser.get(&callback).await;
     assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
 
-    // The user cancels at the provider.
+    // The user cancels at the provider: logged like a refusal, but the page says the login was
+    // cancelled, not that it failed, and offers to start again.
     let mut browser = Browser::new(&app);
     let authorize = browser.start_login("/logg-inn").await;
     let cancelled = browser.submit_login(&authorize, &[("avbryt", "1")]).await;
     cancelled.assert_redirect(&format!("{}/logg-inn/tilbake?error=access_denied", app.url("")));
     let before = refusals().await;
-    let page = browser.follow(&cancelled).await;
-    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+    let callback = browser.follow(&cancelled).await;
+    callback.assert_redirect("/logg-inn/avbrutt");
+    assert!(callback.set_cookie("sesjon").is_none(), "no session cookie");
+    assert_eq!(refusals().await, before + 1, "the cancelled login is in the access log");
+    assert_eq!(all_sessions(&db).await, 0, "no session was created");
+    let page = browser.follow(&callback).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Innloggingen ble avbrutt"), "{}", page.body);
+    assert!(!page.body.contains("mislyktes"), "{}", page.body);
+    assert!(page.body.contains("href=\"/logg-inn\""), "a way to try again: {}", page.body);
 
     // The same callback twice: the state is single use.
     let mut browser = Browser::new(&app);

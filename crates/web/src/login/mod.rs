@@ -99,6 +99,8 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/logg-inn/tilbake", get(callback_citizen))
         .route("/ansatt/logg-inn", get(login_employee))
         .route("/ansatt/logg-inn/tilbake", get(callback_employee))
+        .route("/logg-inn/avbrutt", get(cancelled_citizen))
+        .route("/ansatt/logg-inn/avbrutt", get(cancelled_employee))
         .route("/logg-ut", axum::routing::post(logout))
         .route("/logg-ut/overalt", axum::routing::post(logout_everywhere))
         .route("/logg-ut/ferdig", get(logged_out))
@@ -211,6 +213,31 @@ async fn authenticate(
     }
 }
 
+/// Whether the provider answered that the person pressed "Avbryt" (`error=access_denied`).
+fn cancelled(callback: &Callback) -> bool {
+    callback.error.as_deref() == Some("access_denied")
+}
+
+#[derive(Serialize)]
+struct CancelledPage {
+    #[serde(flatten)]
+    base: Base,
+    /// Where to start the login again.
+    again: &'static str,
+}
+
+/// After "Avbryt" at the provider: nothing failed, so the page says the login was cancelled
+/// and offers to start it again (the refusal is in the access log like any other).
+async fn cancelled_citizen(State(state): State<AppState>, visit: Visit) -> Result<Html<String>, PageError> {
+    let base = Base::of(&state, &visit, "");
+    view::page(&state, "login/cancelled.html", &CancelledPage { base, again: "/logg-inn" })
+}
+
+async fn cancelled_employee(State(state): State<AppState>, visit: Visit) -> Result<Html<String>, PageError> {
+    let base = Base::of(&state, &visit, "");
+    view::page(&state, "login/cancelled.html", &CancelledPage { base, again: "/ansatt/logg-inn" })
+}
+
 async fn callback_citizen(
     State(state): State<AppState>,
     Municipality(kommune): Municipality,
@@ -219,7 +246,12 @@ async fn callback_citizen(
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.citizens.as_ref();
-    let authenticated = authenticate(&state, provider, kommune, &jar, address, &callback).await?;
+    let authenticated = match authenticate(&state, provider, kommune, &jar, address, &callback).await {
+        Err(PageError::LoginFailed) if cancelled(&callback) => {
+            return Ok(Redirect::to("/logg-inn/avbrutt").into_response());
+        }
+        other => other?,
+    };
     let Ok(pid) = Fnr::parse(&authenticated.subject) else {
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
@@ -282,7 +314,12 @@ async fn callback_employee(
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.employees.as_ref();
-    let authenticated = authenticate(&state, provider, kommune, &jar, address, &callback).await?;
+    let authenticated = match authenticate(&state, provider, kommune, &jar, address, &callback).await {
+        Err(PageError::LoginFailed) if cancelled(&callback) => {
+            return Ok(Redirect::to("/ansatt/logg-inn/avbrutt").into_response());
+        }
+        other => other?,
+    };
     let Some(employee) = Employees::new(state.db.clone(), kommune).by_subject(&authenticated.subject).await? else {
         return Err(refuse(&state, "employees", "no active employee has this login").await);
     };
