@@ -806,3 +806,22 @@ async fn spent_jtis_are_forgotten_once_their_assertions_have_expired() {
         1
     );
 }
+
+#[tokio::test]
+async fn clients_from_before_municipalities_are_given_to_the_one_served() {
+    let setup = Setup::new().await;
+    let id = setup.client.client_id.clone();
+    // As the migration leaves a client registered before clients had a municipality.
+    let unassigned = "UPDATE machine_clients SET kommunenummer = '' WHERE kommunenummer = $1 AND client_id = $2";
+    setup.db.municipal(bergen()).execute(unassigned, &params![id.as_str()]).await.expect("unassigned");
+    assert_eq!(setup.maskinporten.registry(bergen()).client(&id).await.expect("read"), None);
+    let refused = setup.grant(&setup.assertion(&claims(&id))).await;
+    assert_eq!(refused.map_err(|e| e.error), Err("invalid_client"), "no municipality, no token");
+
+    assert_eq!(setup.maskinporten.adopt_unassigned(stavanger()).await.expect("adopted"), 1);
+    assert_eq!(setup.maskinporten.adopt_unassigned(stavanger()).await.expect("nothing left"), 0);
+    assert!(setup.maskinporten.registry(stavanger()).client(&id).await.expect("read").is_some());
+    let response = setup.grant(&setup.assertion(&claims(&id))).await.expect("a token again");
+    let token_claims = jose::unverified_claims(&response.access_token).expect("claims");
+    assert_eq!(token_claims["aud"], STAVANGER_AUDIENCE);
+}
