@@ -147,18 +147,20 @@ async fn notices(
     Ok(Json(NoticeList { items }))
 }
 
-// The text rules of feedback, as patterns. White space at either end is trimmed before the
-// length is counted, so the patterns say "so many characters between the first and the last
-// that are not white space" rather than a `maxLength`. White space is Unicode's (what Rust's
-// `trim` removes), written out, since `\s` differs between regex dialects. Control characters
-// but tab, line feed and carriage return are refused at the edge with 400 (`middleware::edge`).
+// The text rules of feedback, each as one pattern. White space at either end is trimmed
+// before the length is counted, so a pattern says "so many characters from the first to the
+// last that is not white space" rather than a `maxLength` (which would count the white space
+// too). White space is Unicode's (what Rust's `trim` removes), written out, since `\s`
+// differs between regex dialects. Control characters but tab, line feed and carriage return are
+// refused at the edge with 400 (`middleware::edge`).
 //
 // message: blank around, then 1–5000 characters that start and end with a visible one.
 // page: blank (taken as no page), or as message with at most 500.
-// contact_email: blank (no address), or one `@` with something before it and a domain with a
-// dot inside; the server's check (`content::Feedback::parse`) is no stricter than that and
-// counts at most 254 bytes, which the description narrows to printable ASCII and 254
-// characters.
+// contact_email: blank (no address), or printable ASCII: 1–64 characters, `@`, and a domain of
+// at most 189 with a dot inside (at most 254 in all). The server (`content::Feedback::parse`)
+// takes a little more — any characters but white space, 254 bytes in all — so what this
+// pattern allows is always taken; a length in characters cannot be added as `maxLength`
+// beside it without counting the trimmed white space.
 
 /// Feedback on accessibility.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -167,7 +169,6 @@ pub struct FeedbackBody {
     /// What did not work: 1–5000 characters once white space at either end is trimmed; no
     /// control characters but tab, line feed and carriage return.
     #[schema(
-        min_length = 1,
         pattern = r"^[\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000](?:[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]{0,4998}[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
         example = "Knappen «Send» mangler synlig fokus."
     )]
@@ -179,14 +180,13 @@ pub struct FeedbackBody {
         example = "/tilgjengelighet"
     )]
     pub page: Option<String>,
-    /// Where to answer, if an answer is wanted: an e-mail address (one `@`, a dot inside the
-    /// domain, no spaces) of at most 254 characters; blank is the same as none. The server
-    /// also takes non-ASCII addresses of at most 254 bytes; this description promises only
-    /// printable ASCII.
+    /// Where to answer, if an answer is wanted: an e-mail address of printable ASCII, 1–64
+    /// characters, `@`, and a domain of at most 189 with a dot inside; blank is the same as
+    /// none. (The server takes any address with one `@`, a dot inside the domain and no white
+    /// space of at most 254 bytes; this is the part of that a client can rely on.)
     #[serde(default)]
     #[schema(
-        max_length = 254,
-        pattern = r"^[\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:[!-?A-~]+@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~][\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)?$",
+        pattern = r"^[\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:[!-?A-~]{1,64}@[!-\-/-?A-~][!-?A-~]{0,93}\.[!-?A-~]{0,93}[!-\-/-?A-~][\t\n\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)?$",
         example = "kari.nordmann@example.no"
     )]
     pub contact_email: Option<String>,
