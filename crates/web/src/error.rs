@@ -79,6 +79,9 @@ pub enum ApiError {
     /// The body is not valid JSON, or not the expected shape.
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
+    /// The query string does not fit the operation's parameters.
+    #[error("malformed query string: {0}")]
+    MalformedQuery(String),
     /// The body is not JSON at all.
     #[error("expected a JSON body")]
     UnsupportedMediaType,
@@ -122,6 +125,12 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 "The request body is not valid JSON of the expected shape",
+                Some(detail.clone()),
+            ),
+            ApiError::MalformedQuery(detail) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_query",
+                "The query string does not fit the operation's parameters",
                 Some(detail.clone()),
             ),
             ApiError::UnsupportedMediaType => Problem::new(

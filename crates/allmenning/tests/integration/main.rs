@@ -1,6 +1,6 @@
 //! The binary's integration tests: configuration, the command line, the HTTP surface in
-//! process and on a real socket, municipality isolation, shutdown under load, and backup and
-//! restore. They run on SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL`
+//! process and on a real socket, the OpenAPI document against the server, municipality
+//! isolation, shutdown under load, and backup and restore. They run on SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL`
 //! is set.
 
 mod backup;
@@ -10,6 +10,7 @@ mod deployment;
 mod helpers;
 mod http;
 mod identity;
+mod openapi;
 mod packaging;
 mod schema;
 mod shutdown;

@@ -189,7 +189,8 @@ impl FromRequestParts<AppState> for OrganisationsReader {
 /// An organisation as the API shows it (no roles: they name persons).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrganisationView {
-    /// The organisasjonsnummer.
+    /// The organisasjonsnummer, nine digits.
+    #[schema(pattern = "^[0-9]{9}$", example = "974760673")]
     pub orgnr: String,
     /// The name.
     pub name: String,
@@ -208,14 +209,17 @@ pub struct OrganisationView {
 #[utoipa::path(
     get,
     path = "/api/v1/organisations/{orgnr}",
-    params(("orgnr" = String, Path, description = "Organisasjonsnummer, nine digits")),
+    params(("orgnr" = String, Path, pattern = "^[0-9]{9}$", example = "974760673",
+        description = "Organisasjonsnummer: nine digits, the last a modulus 11 check digit")),
     security(("maskinporten" = ["allmenning:enhetsregisteret.read"])),
     responses(
         (status = 200, description = "The organisation", body = OrganisationView),
-        (status = 400, description = "Not a valid organisasjonsnummer", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a valid organisasjonsnummer (`invalid_orgnr`: the check digit does not match), or control characters in the path", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 421, description = "The host belongs to no municipality", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The register could not be read", body = Problem, content_type = "application/problem+json"),
     ),
     tag = "registers"
 )]

@@ -1,6 +1,7 @@
 //! What handlers take from a request, each in one place: the municipality (by host name), the
 //! language, who is logged in, all three together as a [`Visit`], the client's real address,
-//! the CSRF check, form bodies whose fields repeat, and JSON bodies refused as problem+json.
+//! the CSRF check, form bodies whose fields repeat, and JSON bodies and query strings refused as
+//! problem+json.
 
 mod client;
 pub mod cookies;
@@ -9,6 +10,7 @@ mod form;
 mod json;
 mod language;
 mod municipality;
+mod query;
 mod user;
 mod visit;
 
@@ -18,6 +20,11 @@ pub use csrf::check_csrf;
 pub use form::MultiForm;
 pub use json::AppJson;
 pub use language::{LANGUAGE_COOKIE, Lang};
+<<<<<<< HEAD
 pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError, api_audience};
+=======
+pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError};
+pub use query::AppQuery;
+>>>>>>> openapi
 pub use user::{Citizen, CurrentUser, MaybeUser, Staff, UserHeader};
 pub use visit::Visit;
