@@ -365,7 +365,11 @@ async fn control_characters_are_refused_at_the_edge_and_change_nothing() {
     let api = app.send(json_post("/api/v1/feedback", r#"{"message":"hei\u0000der"}"#)).await;
     assert_eq!(api.status(), StatusCode::BAD_REQUEST);
     assert_eq!(api.headers()[header::CONTENT_TYPE], "application/problem+json");
-    assert!(body_json(api).await["detail"].as_str().is_some_and(|d| d.contains("control characters")));
+    let problem = body_json(api).await;
+    assert_eq!(problem["code"], "malformed_json", "in the body");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("control characters")));
+    let query = app.get("/api/v1/notices?limit=1%1B").await;
+    assert_eq!(body_json(query).await["code"], "malformed_query", "in the query string");
     let form = app.send(form_post("/tilgjengelighet/tilbakemelding", "message=hei%00der", "nb")).await;
     assert_eq!(form.status(), StatusCode::BAD_REQUEST);
     assert!(body_text(form).await.contains("<html"), "the error page, not plain text");

@@ -20,11 +20,7 @@ pub use csrf::check_csrf;
 pub use form::MultiForm;
 pub use json::AppJson;
 pub use language::{LANGUAGE_COOKIE, Lang};
-<<<<<<< HEAD
 pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError, api_audience};
-=======
-pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError};
 pub use query::AppQuery;
->>>>>>> openapi
 pub use user::{Citizen, CurrentUser, MaybeUser, Staff, UserHeader};
 pub use visit::Visit;

@@ -55,9 +55,13 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-fn refused(path: &str) -> Response {
-    if is_api(path) {
-        ApiError::MalformedJson("text may not contain control characters".to_owned()).into_response()
+/// The refusal of a control character: in the address (`in_url`) or in the body.
+fn refused(path: &str, in_url: bool) -> Response {
+    let detail = "text may not contain control characters".to_owned();
+    if is_api(path) && in_url {
+        ApiError::MalformedQuery(detail).into_response()
+    } else if is_api(path) {
+        ApiError::MalformedJson(detail).into_response()
     } else {
         PageError::BadRequest.into_response()
     }
@@ -81,7 +85,7 @@ async fn refuse_control_characters(state: &AppState, request: Request) -> Result
     if percent_decode_str(&path).decode_utf8_lossy().chars().any(is_forbidden)
         || request.uri().query().is_some_and(|q| form_has_control(q.as_bytes()))
     {
-        return Err(refused(&path));
+        return Err(refused(&path, true));
     }
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let form = content_type.starts_with("application/x-www-form-urlencoded");
@@ -98,7 +102,7 @@ async fn refuse_control_characters(state: &AppState, request: Request) -> Result
         Err(_) => return Err(PageError::TooLarge.into_response()),
     };
     if (form && form_has_control(&bytes)) || (json && json_has_control(&bytes)) {
-        return Err(refused(&path));
+        return Err(refused(&path, false));
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
