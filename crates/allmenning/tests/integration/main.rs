@@ -10,6 +10,7 @@ mod deployment;
 mod helpers;
 mod http;
 mod identity;
+mod minside;
 mod packaging;
 mod schema;
 mod shutdown;

@@ -506,7 +506,9 @@ async fn fullmakt_view(
             }
         }
     }
-    let mut field_errors: std::collections::BTreeMap<&'static str, Vec<&'static str>> = Default::default();
+    // Every field has an entry, empty when it is fine: the templates refuse an undefined one.
+    let mut field_errors: std::collections::BTreeMap<&'static str, Vec<&'static str>> =
+        FIELDS.iter().map(|field| (*field, Vec::new())).collect();
     for (field, key) in &ordered {
         field_errors.entry(field).or_default().push(key);
     }
