@@ -179,10 +179,9 @@ pub async fn backed_by_relations(
                     Err(other) => return Err(other.into()),
                 }
         }
-        ActingAs::Fullmakt { id, giver } => fullmakter
-            .get(id)
-            .await?
-            .is_some_and(|f| f.holder == *me && f.giver == *giver && f.active_on(today)),
+        ActingAs::Fullmakt { id, giver } => {
+            fullmakter.get(id).await?.is_some_and(|f| f.holder == *me && f.giver == *giver && f.active_on(today))
+        }
     };
     Ok(if holds { acting_as.clone() } else { ActingAs::Myself })
 }

@@ -456,7 +456,12 @@ mod tests {
         // Every broken rule is named, not only the first.
         assert_eq!(
             broken("14839221100", &[], date!(2026 - 01 - 01), date!(2025 - 01 - 01)),
-            Err(vec![FullmaktRule::HolderIsGiver, FullmaktRule::NoAreas, FullmaktRule::StartsInPast, FullmaktRule::EndsBeforeStart])
+            Err(vec![
+                FullmaktRule::HolderIsGiver,
+                FullmaktRule::NoAreas,
+                FullmaktRule::StartsInPast,
+                FullmaktRule::EndsBeforeStart
+            ])
         );
     }
 

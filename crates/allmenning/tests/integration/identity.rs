@@ -642,7 +642,8 @@ async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
     ];
     for (case, holder, area, message) in invalid {
         let valid_to = if case == "ending in the past" { "2020-01-01" } else { next_year.as_str() };
-        let mut fields = vec![("csrf", csrf.as_str()), ("holder", holder), ("surname", "Olsen"), ("valid_to", valid_to)];
+        let mut fields =
+            vec![("csrf", csrf.as_str()), ("holder", holder), ("surname", "Olsen"), ("valid_to", valid_to)];
         fields.extend(area.map(|a| ("areas", a)));
         let page = ingrid.post_form("/min-side/fullmakt", &fields).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{case}: {}", page.body);
@@ -654,7 +655,13 @@ async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
     let granted = ingrid
         .post_form(
             "/min-side/fullmakt",
-            &[("csrf", &csrf), ("holder", PER), ("surname", "Olsen"), ("areas", "helse-omsorg"), ("valid_to", &next_year)],
+            &[
+                ("csrf", &csrf),
+                ("holder", PER),
+                ("surname", "Olsen"),
+                ("areas", "helse-omsorg"),
+                ("valid_to", &next_year),
+            ],
         )
         .await;
     granted.assert_redirect("/min-side/fullmakt");

@@ -10,8 +10,8 @@
 use allmenning::config::Mode;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use identity::sessions::{NewSession, SessionSettings, Sessions};
 use identity::Principal;
+use identity::sessions::{NewSession, SessionSettings, Sessions};
 use kernel::Fnr;
 use registers::synthetic::Persona;
 use store::{Db, params};
@@ -55,8 +55,7 @@ impl<'a> Resident<'a> {
     async fn read(&self, request: Request<Body>) -> Page {
         let response = self.app.send(request).await;
         let status = response.status();
-        let location =
-            response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Page { status, location, body: body_text(response).await }
     }
 

@@ -99,9 +99,8 @@ static KNOWN_TEXTS: std::sync::LazyLock<KnownTexts> = std::sync::LazyLock::new(|
         (security.legal_basis.as_str().to_owned(), "log-basis-security"),
     ];
     let marker = "SCOPE";
-    let client = kernel::OrgNr::parse("974760673")
-        .ok()
-        .and_then(|orgnr| identity::callers::machine_client(orgnr, marker).ok());
+    let client =
+        kernel::OrgNr::parse("974760673").ok().and_then(|orgnr| identity::callers::machine_client(orgnr, marker).ok());
     let client_basis = client.as_ref().and_then(|caller| {
         let (prefix, suffix) = caller.access().legal_basis.as_str().split_once(marker)?;
         Some((prefix.to_owned(), suffix.to_owned()))
@@ -259,7 +258,11 @@ async fn min_side(State(state): State<AppState>, visit: Visit, citizen: Citizen)
         }
         _ => (vec![], vec![]),
     };
-    view::page(&state, "minside/min_side.html", &MinSidePage { base: Base::of(&state, &visit, "min-side"), shows, notices, log })
+    view::page(
+        &state,
+        "minside/min_side.html",
+        &MinSidePage { base: Base::of(&state, &visit, "min-side"), shows, notices, log },
+    )
 }
 
 #[derive(Serialize)]
@@ -609,8 +612,12 @@ fn rule_error(rule: FullmaktRule) -> FormError {
 /// The policy's answer to "may this person, as the session acts, manage their own fullmakter?"
 fn may_manage_fullmakter(citizen: &Citizen) -> bool {
     let asker = Asker::Person { me: &citizen.me, acting_as: &citizen.user.session.acting_as, fullmakt_areas: &[] };
-    policy::decide(&asker, Action::ManageFullmakt, &Resource::Affairs { party: Party::Person(&citizen.me), area: "post" })
-        .allowed()
+    policy::decide(
+        &asker,
+        Action::ManageFullmakt,
+        &Resource::Affairs { party: Party::Person(&citizen.me), area: "post" },
+    )
+    .allowed()
 }
 
 async fn grant(
