@@ -175,6 +175,9 @@ async fn an_unknown_number_and_a_wrong_surname_get_the_same_answer_and_no_name()
     assert_eq!(answers[0], answers[1], "no such person and a wrong surname answer alike");
     assert_eq!(answers[0], answers[2], "a strengt fortrolig person answers alike");
     assert_eq!(fullmakter(app.db()).await, 0);
+    // Per sees in his access log that someone looked him up, and why.
+    let purposes = texts(app.db(), "SELECT purpose FROM audit_log WHERE subject = $1", &params![PER]).await;
+    assert_eq!(purposes, ["Finne personen som skal få fullmakt"]);
 
     // The surname is compared without case or surrounding space.
     let granted = ingrid.give(PER, "  oLSEN ", &["helse-omsorg"], &next_year).await;
@@ -395,4 +398,34 @@ async fn one_visit_is_one_line_of_the_access_log_in_the_visitors_language() {
         assert!(!log.contains("personvernforordningen"), "{language}: {log}");
         assert!(!log.contains("forvaltningsloven"), "{language}: {log}");
     }
+}
+
+#[tokio::test]
+async fn acting_through_a_fullmakt_shows_the_givers_notices_only_when_it_covers_letters_and_notices() {
+    let app = InProcess::new(Mode::Demo).await;
+    let ingrid = Resident::log_in(&app, INGRID, "Ingrid Solberg").await;
+    let next_year = today_plus_years(1);
+    let given = ingrid.give(PER, "Olsen", &["helse-omsorg"], &next_year).await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+
+    let per = Resident::log_in(&app, PER, "Per Olsen").await;
+    let page = per.get("/min-side/representere").await;
+    let through = option_of_kind(&page.body, "fullmakt").expect("the fullmakt is offered");
+    assert_eq!(per.post("/min-side/representere", &[("som", &through)]).await.status, StatusCode::SEE_OTHER);
+    let page = per.get("/min-side").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("data-testid=\"min-side-not-covered\""), "{}", page.body);
+    assert_eq!(access_log(&page.body), "", "no access log, neither Ingrid's nor Per's");
+
+    // With letters and notices among its areas, Ingrid's notices and access log are shown.
+    let id = texts(app.db(), "SELECT id FROM fullmakter", &[]).await.remove(0);
+    assert_eq!(ingrid.post(&format!("/min-side/fullmakt/{id}/trekk"), &[]).await.status, StatusCode::SEE_OTHER);
+    let given = ingrid.give(PER, "Olsen", &["helse-omsorg", "post"], &next_year).await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    let page = per.get("/min-side/representere").await;
+    let through = option_of_kind(&page.body, "fullmakt").expect("the new fullmakt is offered");
+    assert_eq!(per.post("/min-side/representere", &[("som", &through)]).await.status, StatusCode::SEE_OTHER);
+    let page = per.get("/min-side").await;
+    assert!(page.body.contains("Hvem har sett opplysninger om Ingrid Solberg"), "{}", page.body);
+    assert!(page.body.contains("Du har gitt Per Olsen fullmakt."), "Ingrid's notice: {}", page.body);
 }
