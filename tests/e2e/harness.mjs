@@ -187,11 +187,12 @@ export async function launchBrowser() {
 /**
  * A new browser context (fresh cookies) with `baseURL` set, and a page in it. Collects
  * Content-Security-Policy violations and failed same-origin requests on the page, so tests can
- * check that every stylesheet actually loaded: `page.problems` lists them.
+ * check that every stylesheet actually loaded: `page.problems` lists them. The viewport is a
+ * desktop's (1280 × 800) unless `viewport` says otherwise.
  */
-export async function newPage(browser, baseURL) {
+export async function newPage(browser, baseURL, { viewport = { width: 1280, height: 800 } } = {}) {
   // A Norwegian visitor's browser: Accept-Language nb-NO.
-  const context = await browser.newContext({ baseURL, locale: 'nb-NO', viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ baseURL, locale: 'nb-NO', viewport });
   const page = await context.newPage();
   page.problems = [];
   page.on('console', (message) => {
@@ -268,12 +269,13 @@ export function documentLang(page) {
 
 /**
  * Starts the server and the browser before the tests of a file and stops both after them.
- * The returned object gets `server` and `browser` once `before` has run.
+ * The returned object gets `server` and `browser` once `before` has run. `env` is passed to
+ * `startServer`.
  */
-export function useServerAndBrowser() {
+export function useServerAndBrowser({ env = {} } = {}) {
   const shared = { server: undefined, browser: undefined };
   before(async () => {
-    shared.server = await startServer();
+    shared.server = await startServer({ env });
     shared.browser = await launchBrowser();
   });
   after(async () => {

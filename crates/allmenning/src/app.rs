@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use std::sync::Arc;
 
 use identity::maskinporten::{AccessTokens, KeySource, Maskinporten, TrustedIssuer};
-use identity::oidc::{ClientAuth, ProviderConfig};
+use identity::oidc::{ClientAuth, MunicipalReturn, ProviderConfig};
 use identity::policy::Role;
 use identity::ratelimit::RateLimiter;
 use identity::sessions::{SessionSettings, Sessions};
@@ -121,20 +121,20 @@ impl Application {
                 ..WorkerConfig::default()
             },
         );
+        // Login redirects come back to the public address; by default the address actually
+        // bound (which differs from the setting when the port is 0).
+        let public_url =
+            if settings.server.public_url.is_empty() { format!("http://{address}") } else { settings.public_url() };
         let web_config = web::WebConfig {
             demo: settings.mode == Mode::Demo,
             secure_cookies: settings.served_over_https(),
             max_body_bytes: settings.server.max_body_bytes,
             // Checked when the settings were read.
             trusted_proxies: settings.server.trusted_proxy_networks().unwrap_or_default(),
-            municipalities: settings.web_municipalities(),
+            municipalities: settings.web_municipalities(&public_url),
             limits: settings.rate_limits.web(),
             metrics_token: Some(settings.server.metrics_token.expose().to_owned()).filter(|t| !t.is_empty()),
         };
-        // Login redirects come back to the public address; by default the address actually
-        // bound (which differs from the setting when the port is 0).
-        let public_url =
-            if settings.server.public_url.is_empty() { format!("http://{address}") } else { settings.public_url() };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
         let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity)
@@ -225,6 +225,7 @@ fn configured_provider(
     login: &LoginSettings,
     redirect_uri: String,
     post_logout_redirect_uri: String,
+    municipal: Vec<MunicipalReturn>,
 ) -> anyhow::Result<identity::oidc::Provider> {
     let client_auth = if login.client_key_file.as_os_str().is_empty() {
         ClientAuth::ClientSecretBasic(login.client_secret.expose().to_owned())
@@ -247,6 +248,7 @@ fn configured_provider(
         subject_claim: login.subject_claim.clone(),
         redirect_uri,
         post_logout_redirect_uri,
+        municipal,
         metadata_ttl: Duration::from_secs(u64::from(login.metadata_ttl_seconds)),
         leeway_seconds: i64::from(login.leeway_seconds),
     })?)
@@ -300,9 +302,25 @@ async fn build_identity(
     registers: registers::Registers,
 ) -> anyhow::Result<web::IdentityServices> {
     let demo = settings.mode == Mode::Demo;
-    let citizen_redirect = format!("{public}/logg-inn/tilbake");
-    let employee_redirect = format!("{public}/ansatt/logg-inn/tilbake");
-    let logged_out = format!("{public}/logg-ut/ferdig");
+    const CITIZEN_RETURN: &str = "/logg-inn/tilbake";
+    const EMPLOYEE_RETURN: &str = "/ansatt/logg-inn/tilbake";
+    const LOGGED_OUT: &str = "/logg-ut/ferdig";
+    let citizen_redirect = format!("{public}{CITIZEN_RETURN}");
+    let employee_redirect = format!("{public}{EMPLOYEE_RETURN}");
+    let logged_out = format!("{public}{LOGGED_OUT}");
+    // Each municipality's own public address: login comes back to the host it started on.
+    let addresses: Vec<(kernel::Kommunenummer, String)> =
+        settings.municipalities.iter().map(|m| (m.kommunenummer, m.public_url(public))).collect();
+    let returns_to = |path: &str| -> Vec<MunicipalReturn> {
+        addresses
+            .iter()
+            .map(|(kommunenummer, base)| MunicipalReturn {
+                kommunenummer: *kommunenummer,
+                redirect_uri: format!("{base}{path}"),
+                post_logout_redirect_uri: format!("{base}{LOGGED_OUT}"),
+            })
+            .collect()
+    };
     let mut test_clients = Vec::new();
     let test_issuer = format!("{public}/test-idp");
     let rp_key = if demo { Some(identity::keys::platform_key(db, "demo-rp").await?) } else { None };
@@ -311,8 +329,10 @@ async fn build_identity(
                             redirect: &str,
                             audience|
      -> anyhow::Result<Option<identity::oidc::Provider>> {
+        let path = if audience == Audience::Residents { CITIZEN_RETURN } else { EMPLOYEE_RETURN };
+        let municipal = returns_to(path);
         if !login.issuer.is_empty() {
-            return Ok(Some(configured_provider(name, login, redirect.to_owned(), logged_out.clone())?));
+            return Ok(Some(configured_provider(name, login, redirect.to_owned(), logged_out.clone(), municipal)?));
         }
         let Some(rp_key) = &rp_key else {
             tracing::warn!(login.provider = name, "no issuer configured: this login is switched off");
@@ -322,8 +342,12 @@ async fn build_identity(
         test_clients.push(TestClient {
             client_id: client_id.to_owned(),
             audience,
-            redirect_uris: vec![redirect.to_owned()],
-            post_logout_redirect_uris: vec![logged_out.clone()],
+            redirect_uris: std::iter::once(redirect.to_owned())
+                .chain(municipal.iter().map(|r| r.redirect_uri.clone()))
+                .collect(),
+            post_logout_redirect_uris: std::iter::once(logged_out.clone())
+                .chain(municipal.iter().map(|r| r.post_logout_redirect_uri.clone()))
+                .collect(),
             jwks: identity::jose::Jwks { keys: vec![rp_key.public_jwk()] },
         });
         let test_login = LoginSettings {
@@ -337,6 +361,7 @@ async fn build_identity(
             &LoginSettings { client_secret: "unused".to_owned().into(), ..test_login.clone() },
             redirect.to_owned(),
             logged_out.clone(),
+            municipal,
         )?;
         provider = identity::oidc::Provider::new(ProviderConfig {
             client_auth: ClientAuth::PrivateKeyJwt(rp_key.clone()),
@@ -354,7 +379,15 @@ async fn build_identity(
     };
     let maskinporten = if demo {
         let key = identity::keys::platform_key(db, "maskinporten").await?;
-        Some(Maskinporten::new(db.clone(), format!("{public}/maskinporten"), key))
+        let audiences = addresses.iter().map(|(k, base)| (*k, web::api_audience(base))).collect();
+        let maskinporten = Maskinporten::new(db.clone(), format!("{public}/maskinporten"), key, audiences);
+        if let [(only, _)] = addresses.as_slice() {
+            let adopted = maskinporten.adopt_unassigned(*only).await?;
+            if adopted > 0 {
+                tracing::info!(clients = adopted, "machine clients from before municipalities given to the one served");
+            }
+        }
+        Some(maskinporten)
     } else {
         None
     };
@@ -463,13 +496,7 @@ async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             &format!("{name} kommunes digitale tjenester kan være utilgjengelige mellom kl. 02 og 04 natt til søndag."),
         )
         .await?;
-        content::publish_notice(
-            scoped,
-            Language::Bokmal,
-            "Ny innlogging kommer",
-            "Snart kan du logge inn med ID-porten og se saker, brev og tilbud samlet på Min side.",
-        )
-        .await?;
+        // No notice that login is coming: the demo has a working login beside it.
     }
     Ok(())
 }

@@ -547,11 +547,36 @@ pub struct MunicipalityEntry {
     /// Host names that reach it; leave empty for the one that answers every other host.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Its public address (`https://bergen.example.no`): login comes back here and its API's
+    /// tokens name it. Empty: `server.public_url` with the host replaced by the first of
+    /// `hosts` (or `server.public_url` itself for the municipality without hosts).
+    #[serde(default)]
+    pub public_url: String,
 }
 
 impl Default for MunicipalityEntry {
     fn default() -> Self {
-        Self { kommunenummer: default_kommune(), hosts: Vec::new() }
+        Self { kommunenummer: default_kommune(), hosts: Vec::new(), public_url: String::new() }
+    }
+}
+
+impl MunicipalityEntry {
+    /// Its public address without a trailing slash, given the deployment's (`deployment`).
+    pub fn public_url(&self, deployment: &str) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_owned();
+        }
+        let Some(host) = self.hosts.first() else { return deployment.trim_end_matches('/').to_owned() };
+        let (scheme, rest) = deployment.split_once("://").unwrap_or(("http", deployment));
+        let authority = rest.split('/').next().unwrap_or_default();
+        let port = authority
+            .rsplit_once(':')
+            .map(|(_, port)| port)
+            .filter(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+        match port {
+            Some(port) if !host.contains(':') => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        }
     }
 }
 
@@ -710,7 +735,7 @@ impl Settings {
             settings.data_dir = dir.clone();
         }
         if let Some(kommunenummer) = overrides.kommune {
-            settings.municipalities = vec![MunicipalityEntry { kommunenummer, hosts: Vec::new() }];
+            settings.municipalities = vec![MunicipalityEntry { kommunenummer, ..MunicipalityEntry::default() }];
         }
         if let Some(residents) = overrides.residents {
             settings.demo.residents = residents;
@@ -818,7 +843,27 @@ impl Settings {
         if self.retention.interval_minutes == 0 {
             return Err(key_error("retention.interval_minutes", "must be at least 1"));
         }
-        web::Municipalities::new(&self.web_municipalities())
+        for municipality in &self.municipalities {
+            let url = &municipality.public_url;
+            if url.is_empty() {
+                continue;
+            }
+            let key = format!("municipalities.{}.public_url", municipality.kommunenummer);
+            let Some((_, rest)) = url.split_once("://").filter(|(scheme, _)| ["http", "https"].contains(scheme)) else {
+                return Err(key_error(&key, "must be an http:// or https:// URL"));
+            };
+            let authority = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+            let host = authority.rsplit_once(':').map_or(authority.as_str(), |(host, _)| host);
+            if !municipality.hosts.is_empty()
+                && !municipality
+                    .hosts
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(host) || h.eq_ignore_ascii_case(&authority))
+            {
+                return Err(key_error(&key, "its host must be one of the municipality's hosts"));
+            }
+        }
+        web::Municipalities::new(&self.web_municipalities(&self.public_url()))
             .map_err(|e| key_error("municipalities", &e.to_string()))?;
         Ok(())
     }
@@ -905,11 +950,15 @@ impl Settings {
         }
     }
 
-    /// The municipalities in the web layer's terms.
-    pub fn web_municipalities(&self) -> Vec<web::MunicipalitySetting> {
+    /// The municipalities in the web layer's terms, given the deployment's public address.
+    pub fn web_municipalities(&self, deployment: &str) -> Vec<web::MunicipalitySetting> {
         self.municipalities
             .iter()
-            .map(|m| web::MunicipalitySetting { kommunenummer: m.kommunenummer, hosts: m.hosts.clone() })
+            .map(|m| web::MunicipalitySetting {
+                kommunenummer: m.kommunenummer,
+                hosts: m.hosts.clone(),
+                public_url: m.public_url(deployment),
+            })
             .collect()
     }
 

@@ -26,6 +26,8 @@ pub enum ResidentPurpose {
     ShowFullmakter,
     /// Finding the person a fullmakt is to be given to, by number and surname.
     FindFullmaktHolder,
+    /// The language chosen in the contact register, as the site's language after login.
+    ChooseLanguage,
 }
 
 impl ResidentPurpose {
@@ -36,6 +38,7 @@ impl ResidentPurpose {
             ResidentPurpose::ShowWhomYouCanActFor => "Vise hvem du kan representere",
             ResidentPurpose::ShowFullmakter => "Vise fullmaktene dine",
             ResidentPurpose::FindFullmaktHolder => "Finne personen som skal få fullmakt",
+            ResidentPurpose::ChooseLanguage => "Innlogging: vise sidene på språket ditt",
         }
     }
 }

@@ -42,7 +42,7 @@ pub mod test_idp;
 use kernel::{Fnr, OrgNr};
 
 /// Identity's tables and their migrations: logins in progress, sessions, employees, units and
-/// roles (municipal), fullmakter, notices to persons, machine clients and their keys, used token
+/// roles (municipal), fullmakter, notices to persons, machine clients (municipal) and their keys, used token
 /// ids, the platform's signing keys, and the test provider's codes.
 pub static MIGRATIONS: store::Migrations = store::Migrations {
     context: "identity",
@@ -61,14 +61,23 @@ pub static MIGRATIONS: store::Migrations = store::Migrations {
         "platform_keys",
         "test_idp_codes",
     ],
-    municipal_tables: &["staff", "org_units", "staff_roles"],
-    migrations: &[store::Migration {
-        version: 1,
-        description: "identity",
-        sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
-        postgres: include_str!("../migrations/postgres/0001_identity.sql"),
-        legacy_version: Some(5),
-    }],
+    municipal_tables: &["staff", "org_units", "staff_roles", "machine_clients"],
+    migrations: &[
+        store::Migration {
+            version: 1,
+            description: "identity",
+            sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
+            postgres: include_str!("../migrations/postgres/0001_identity.sql"),
+            legacy_version: Some(5),
+        },
+        store::Migration {
+            version: 2,
+            description: "machine clients per municipality",
+            sqlite: include_str!("../migrations/sqlite/0002_machine_clients_per_municipality.sql"),
+            postgres: include_str!("../migrations/postgres/0002_machine_clients_per_municipality.sql"),
+            legacy_version: None,
+        },
+    ],
 };
 use registers::model::OrganisationRole;
 use serde::{Deserialize, Serialize};

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use kernel::OrgNr;
+use kernel::{Kommunenummer, OrgNr};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use store::{Db, StoreError, Tx, params};
@@ -109,7 +109,8 @@ impl std::fmt::Debug for TokenResponse {
 #[error("{error}: {description}")]
 pub struct TokenError {
     /// The OAuth error code: `invalid_request`, `unsupported_grant_type`, `invalid_grant`,
-    /// `invalid_client`, `invalid_scope`, or `server_error` when our own database failed.
+    /// `invalid_client`, `invalid_scope`, `invalid_target`, or `server_error` when our own
+    /// database failed.
     pub error: &'static str,
     /// Which rule was broken, in English.
     #[serde(rename = "error_description")]
@@ -166,7 +167,6 @@ struct ClientRow {
 
 #[derive(serde::Deserialize)]
 struct KeyRow {
-    client_id: String,
     kid: String,
     jwk: String,
 }
@@ -196,6 +196,8 @@ pub struct Maskinporten {
     db: Db,
     issuer: String,
     key: Arc<SigningKey>,
+    /// The municipalities served, each with the audience of its API.
+    audiences: Arc<[(Kommunenummer, String)]>,
     /// When spent `jti`s were last purged, in seconds since the epoch.
     last_purge: Arc<AtomicI64>,
 }
@@ -203,9 +205,11 @@ pub struct Maskinporten {
 impl Maskinporten {
     /// The registry in `db`, issuing tokens as `issuer` (e.g.
     /// `http://127.0.0.1:8080/maskinporten`, also the `aud` assertions must carry), signed
-    /// with `key`.
-    pub fn new(db: Db, issuer: String, key: Arc<SigningKey>) -> Self {
-        Self { db, issuer, key, last_purge: Arc::new(AtomicI64::new(0)) }
+    /// with `key`, for the municipalities in `audiences`, each with the audience of its API
+    /// (`https://bergen.example.no/api`): a client belongs to one of them, and its tokens carry
+    /// that audience and no other.
+    pub fn new(db: Db, issuer: String, key: Arc<SigningKey>, audiences: Vec<(Kommunenummer, String)>) -> Self {
+        Self { db, issuer, key, audiences: audiences.into(), last_purge: Arc::new(AtomicI64::new(0)) }
     }
 
     /// Our issuer.
@@ -224,175 +228,39 @@ impl Maskinporten {
 
     // ----- The registry -----
 
-    /// Registers a client for the organisation `orgnr`, allowed `scopes` (each one of
-    /// [`SCOPES`], at least one). The name is trimmed and must be 1–100 characters without
-    /// control characters.
-    pub async fn register_client(
-        &self,
-        actor: &audit::Actor,
-        name: &str,
-        orgnr: OrgNr,
-        scopes: &[String],
-    ) -> Result<MachineClient, IdentityError> {
-        let name = name.trim();
-        let length = name.chars().count();
-        if length == 0 || length > MAX_NAME_CHARS {
-            return Err(IdentityError::Invalid("the name must be 1 to 100 characters".to_owned()));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(IdentityError::Invalid("the name must not contain control characters".to_owned()));
-        }
-        let mut granted: Vec<String> = Vec::new();
-        for scope in scopes {
-            let scope = scope.trim();
-            if !SCOPES.iter().any(|(known, _)| *known == scope) {
-                return Err(IdentityError::Invalid("every scope must be one of the platform's scopes".to_owned()));
-            }
-            if !granted.iter().any(|s| s == scope) {
-                granted.push(scope.to_owned());
-            }
-        }
-        if granted.is_empty() {
-            return Err(IdentityError::Invalid("a client needs at least one scope".to_owned()));
-        }
-        let client = MachineClient {
-            client_id: uuid::Uuid::now_v7().to_string(),
-            name: name.to_owned(),
-            orgnr,
-            scopes: granted,
-            kids: Vec::new(),
-            created_at: now_seconds(),
-            disabled: false,
-        };
-        let mut tx = self.db.begin().await?;
-        tx.execute(
-            "INSERT INTO machine_clients (client_id, name, orgnr, scopes, created_at, disabled_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
-            &params![
-                client.client_id.as_str(),
-                client.name.as_str(),
-                orgnr.as_digits(),
-                client.scopes.join(" "),
-                client.created_at
-            ],
-        )
-        .await?;
-        record_change(&mut tx, actor, &client.client_id).await?;
-        tx.commit().await?;
-        Ok(client)
+    /// The clients of one municipality: only its administrators register and manage them, and
+    /// another municipality's client ids are unknown here ([`IdentityError::NotFound`]).
+    pub fn registry(&self, kommunenummer: Kommunenummer) -> Registry<'_> {
+        Registry { maskinporten: self, kommunenummer }
     }
 
-    /// Adds a public key (a JWK) to a client and returns its `kid`. The key must be public,
-    /// have a `kid` of at most 100 characters that the client does not have yet
-    /// ([`IdentityError::Conflict`] otherwise), and be RSA of 2048 to 8192 bits or EC P-256.
-    pub async fn add_key(
+    /// Gives the clients registered before clients belonged to a municipality to
+    /// `kommunenummer`; called at start by a deployment that serves only that one. Returns how
+    /// many it took over.
+    pub async fn adopt_unassigned(&self, kommunenummer: Kommunenummer) -> Result<u64, IdentityError> {
+        Ok(self
+            .db
+            .municipal(kommunenummer)
+            .execute("UPDATE machine_clients SET kommunenummer = $1 WHERE kommunenummer = ''", &[])
+            .await?)
+    }
+
+    /// The audience of `kommunenummer`'s API, which every token issued to its clients carries.
+    pub fn audience(&self, kommunenummer: Kommunenummer) -> Option<&str> {
+        self.audiences.iter().find(|(k, _)| *k == kommunenummer).map(|(_, audience)| audience.as_str())
+    }
+
+    /// A client by id, in whichever municipality it is registered, with its keys.
+    async fn find_client(
         &self,
-        actor: &audit::Actor,
         client_id: &str,
-        jwk_json: &str,
-    ) -> Result<String, IdentityError> {
-        let jwk = checked_client_key(jwk_json)?;
-        let kid = jwk.kid.clone().ok_or_else(|| IdentityError::Invalid("the key must have a kid".to_owned()))?;
-        let stored =
-            serde_json::to_string(&jwk).map_err(|_| IdentityError::Invalid("the key cannot be stored".to_owned()))?;
-        let mut tx = self.db.begin().await?;
-        if !client_exists(&mut tx, client_id).await? {
-            return Err(IdentityError::NotFound);
+    ) -> Result<Option<(Kommunenummer, MachineClient, Jwks)>, IdentityError> {
+        for (kommunenummer, _) in self.audiences.iter() {
+            if let Some((client, jwks)) = self.registry(*kommunenummer).client_with_keys(client_id).await? {
+                return Ok(Some((*kommunenummer, client, jwks)));
+            }
         }
-        let inserted = tx
-            .execute(
-                "INSERT INTO machine_client_keys (client_id, kid, jwk, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT DO NOTHING",
-                &params![client_id, kid.as_str(), stored, now_seconds()],
-            )
-            .await?;
-        if inserted == 0 {
-            return Err(IdentityError::Conflict("the client already has a key with this kid".to_owned()));
-        }
-        record_change(&mut tx, actor, client_id).await?;
-        tx.commit().await?;
-        Ok(kid)
-    }
-
-    /// Removes a client's key; assertions signed with it are refused from now on.
-    pub async fn remove_key(&self, actor: &audit::Actor, client_id: &str, kid: &str) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin().await?;
-        let removed = tx
-            .execute("DELETE FROM machine_client_keys WHERE client_id = $1 AND kid = $2", &params![client_id, kid])
-            .await?;
-        if removed == 0 {
-            return Err(IdentityError::NotFound);
-        }
-        record_change(&mut tx, actor, client_id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Disables a client: it gets no more tokens. Tokens already issued live out their two
-    /// minutes. Disabling a disabled client changes nothing.
-    pub async fn disable_client(&self, actor: &audit::Actor, client_id: &str) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin().await?;
-        if !client_exists(&mut tx, client_id).await? {
-            return Err(IdentityError::NotFound);
-        }
-        let changed = tx
-            .execute(
-                "UPDATE machine_clients SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL",
-                &params![now_seconds(), client_id],
-            )
-            .await?;
-        if changed > 0 {
-            record_change(&mut tx, actor, client_id).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Every client with its key ids, oldest first.
-    pub async fn clients(&self) -> Result<Vec<MachineClient>, IdentityError> {
-        let rows: Vec<ClientRow> = self
-            .db
-            .fetch_all(&format!("SELECT {CLIENT_COLUMNS} FROM machine_clients ORDER BY created_at, client_id"), &[])
-            .await?;
-        let keys: Vec<KeyRow> = self
-            .db
-            .fetch_all("SELECT client_id, kid, jwk FROM machine_client_keys ORDER BY client_id, kid", &[])
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let kids = keys.iter().filter(|k| k.client_id == row.client_id).map(|k| k.kid.clone()).collect();
-                row.into_client(kids)
-            })
-            .collect()
-    }
-
-    /// One client with its key ids, if it exists.
-    pub async fn client(&self, client_id: &str) -> Result<Option<MachineClient>, IdentityError> {
-        Ok(self.client_with_keys(client_id).await?.map(|(client, _)| client))
-    }
-
-    async fn client_with_keys(&self, client_id: &str) -> Result<Option<(MachineClient, Jwks)>, IdentityError> {
-        let Some(row) = self
-            .db
-            .fetch_optional::<ClientRow>(
-                &format!("SELECT {CLIENT_COLUMNS} FROM machine_clients WHERE client_id = $1"),
-                &params![client_id],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let keys: Vec<KeyRow> = self
-            .db
-            .fetch_all(
-                "SELECT client_id, kid, jwk FROM machine_client_keys WHERE client_id = $1 ORDER BY kid",
-                &params![client_id],
-            )
-            .await?;
-        let kids = keys.iter().map(|k| k.kid.clone()).collect();
-        // A stored key was checked when added; one that no longer reads is skipped, not fatal.
-        let jwks = Jwks { keys: keys.iter().filter_map(|k| serde_json::from_str::<Jwk>(&k.jwk).ok()).collect() };
-        Ok(Some((row.into_client(kids)?, jwks)))
+        Ok(None)
     }
 
     // ----- The token endpoint -----
@@ -408,8 +276,9 @@ impl Maskinporten {
     /// within ±10 s of now; `exp` present, at most 120 s after `iat` and not passed; `jti`
     /// present, at most 200 characters and never used before (all `invalid_grant`);
     /// `consumer_org` is refused (`invalid_request`, delegation is not supported); `scope`
-    /// must be present and each of its scopes granted to the client (`invalid_scope`). An
-    /// optional `resource` (a URI or a list of them) becomes the access token's `aud`.
+    /// must be present and each of its scopes granted to the client (`invalid_scope`). The
+    /// access token's `aud` is the API of the client's municipality; an optional `resource` (a
+    /// URI or a list of them, RFC 8707) must name only that (`invalid_target`).
     pub async fn grant(&self, grant_type: Option<&str>, assertion: Option<&str>) -> Result<TokenResponse, TokenError> {
         let mut client_label = None;
         let outcome = self.grant_inner(grant_type, assertion, &mut client_label).await;
@@ -469,9 +338,9 @@ impl Maskinporten {
         let found = if client_id.chars().count() > MAX_CLIENT_ID_CHARS {
             None
         } else {
-            self.client_with_keys(client_id).await.map_err(|e| server_error(&e))?
+            self.find_client(client_id).await.map_err(|e| server_error(&e))?
         };
-        let Some((client, jwks)) = found else {
+        let Some((kommunenummer, client, jwks)) = found else {
             return Err(invalid_client("the client is not registered"));
         };
         if client.disabled {
@@ -504,23 +373,22 @@ impl Maskinporten {
             return Err(invalid_request("consumer_org is not supported: delegation is not supported"));
         }
         let scopes = requested_scopes(&claims, &client)?;
-        let audience = match claims.get("resource") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(resource)) if !resource.is_empty() && resource.len() <= 1000 => {
-                Some(Value::String(resource.clone()))
-            }
-            Some(Value::Array(list))
-                if !list.is_empty()
-                    && list.len() <= 10
-                    && list.iter().all(|r| r.as_str().is_some_and(|r| !r.is_empty() && r.len() <= 1000)) =>
-            {
-                Some(Value::Array(list.clone()))
+        let audience = self
+            .audience(kommunenummer)
+            .ok_or_else(|| invalid_client("the client's municipality is not served here"))?;
+        let names_only_ours = |resource: &Value| resource.as_str() == Some(audience);
+        match claims.get("resource") {
+            None | Some(Value::Null) => {}
+            Some(resource @ Value::String(_)) if names_only_ours(resource) => {}
+            Some(Value::Array(list)) if !list.is_empty() && list.iter().all(names_only_ours) => {}
+            Some(Value::String(_) | Value::Array(_)) => {
+                return Err(TokenError::new("invalid_target", "resource must be the API of the client's municipality"));
             }
             Some(_) => return Err(invalid_request("resource must be a URI or a list of URIs")),
-        };
+        }
 
         let scope = scopes.join(" ");
-        let mut token_claims = json!({
+        let token_claims = json!({
             "iss": self.issuer,
             "client_id": client.client_id,
             "client_amr": "private_key_jwt",
@@ -529,10 +397,8 @@ impl Maskinporten {
             "iat": now,
             "exp": now + TOKEN_SECONDS,
             "jti": random_token(24),
+            "aud": audience,
         });
-        if let (Some(audience), Some(object)) = (audience, token_claims.as_object_mut()) {
-            object.insert("aud".to_owned(), audience);
-        }
         let access_token = self.key.sign("at+jwt", &token_claims).map_err(|e| server_error(&e))?;
 
         self.purge_used_jtis(now).await;
@@ -730,18 +596,6 @@ fn significant_bits(bytes: &[u8]) -> usize {
     }
 }
 
-async fn client_exists(tx: &mut Tx, client_id: &str) -> Result<bool, IdentityError> {
-    #[derive(serde::Deserialize)]
-    struct Found {
-        #[allow(dead_code)]
-        client_id: String,
-    }
-    Ok(tx
-        .fetch_optional::<Found>("SELECT client_id FROM machine_clients WHERE client_id = $1", &params![client_id])
-        .await?
-        .is_some())
-}
-
 /// The access-log entry of a registry change, written in the change's own transaction: the
 /// same entry [`crate::record`] writes, but standing or falling with the change.
 async fn record_change(tx: &mut Tx, actor: &audit::Actor, client_id: &str) -> Result<(), IdentityError> {
@@ -749,6 +603,222 @@ async fn record_change(tx: &mut Tx, actor: &audit::Actor, client_id: &str) -> Re
     let access = audit::Access { action: crate::actions::CLIENT_CHANGED, subject: None, resource: Some(client_id) };
     audit::AuditLog::record_in(tx, &context, &[access]).await?;
     Ok(())
+}
+
+/// One municipality's machine clients (see [`Maskinporten::registry`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Registry<'a> {
+    maskinporten: &'a Maskinporten,
+    kommunenummer: Kommunenummer,
+}
+
+impl Registry<'_> {
+    fn db(&self) -> store::MunicipalDb<'_> {
+        self.maskinporten.db.municipal(self.kommunenummer)
+    }
+
+    /// Registers a client for the organisation `orgnr`, allowed `scopes` (each one of
+    /// [`SCOPES`], at least one). The name is trimmed and must be 1–100 characters without
+    /// control characters.
+    pub async fn register_client(
+        &self,
+        actor: &audit::Actor,
+        name: &str,
+        orgnr: OrgNr,
+        scopes: &[String],
+    ) -> Result<MachineClient, IdentityError> {
+        let name = name.trim();
+        let length = name.chars().count();
+        if length == 0 || length > MAX_NAME_CHARS {
+            return Err(IdentityError::Invalid("the name must be 1 to 100 characters".to_owned()));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(IdentityError::Invalid("the name must not contain control characters".to_owned()));
+        }
+        let mut granted: Vec<String> = Vec::new();
+        for scope in scopes {
+            let scope = scope.trim();
+            if !SCOPES.iter().any(|(known, _)| *known == scope) {
+                return Err(IdentityError::Invalid("every scope must be one of the platform's scopes".to_owned()));
+            }
+            if !granted.iter().any(|s| s == scope) {
+                granted.push(scope.to_owned());
+            }
+        }
+        if granted.is_empty() {
+            return Err(IdentityError::Invalid("a client needs at least one scope".to_owned()));
+        }
+        let client = MachineClient {
+            client_id: uuid::Uuid::now_v7().to_string(),
+            name: name.to_owned(),
+            orgnr,
+            scopes: granted,
+            kids: Vec::new(),
+            created_at: now_seconds(),
+            disabled: false,
+        };
+        let mut tx = self.maskinporten.db.begin().await?;
+        tx.municipal(self.kommunenummer)
+            .execute(
+                "INSERT INTO machine_clients (kommunenummer, client_id, name, orgnr, scopes, created_at, disabled_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                &params![
+                    client.client_id.as_str(),
+                    client.name.as_str(),
+                    orgnr.as_digits(),
+                    client.scopes.join(" "),
+                    client.created_at
+                ],
+            )
+            .await?;
+        record_change(&mut tx, actor, &client.client_id).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// Adds a public key (a JWK) to a client and returns its `kid`. The key must be public,
+    /// have a `kid` of at most 100 characters that the client does not have yet
+    /// ([`IdentityError::Conflict`] otherwise), and be RSA of 2048 to 8192 bits or EC P-256.
+    pub async fn add_key(
+        &self,
+        actor: &audit::Actor,
+        client_id: &str,
+        jwk_json: &str,
+    ) -> Result<String, IdentityError> {
+        let jwk = checked_client_key(jwk_json)?;
+        let kid = jwk.kid.clone().ok_or_else(|| IdentityError::Invalid("the key must have a kid".to_owned()))?;
+        let stored =
+            serde_json::to_string(&jwk).map_err(|_| IdentityError::Invalid("the key cannot be stored".to_owned()))?;
+        let mut tx = self.maskinporten.db.begin().await?;
+        if !self.owns(&mut tx, client_id).await? {
+            return Err(IdentityError::NotFound);
+        }
+        let inserted = tx
+            .execute(
+                "INSERT INTO machine_client_keys (client_id, kid, jwk, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+                &params![client_id, kid.as_str(), stored, now_seconds()],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(IdentityError::Conflict("the client already has a key with this kid".to_owned()));
+        }
+        record_change(&mut tx, actor, client_id).await?;
+        tx.commit().await?;
+        Ok(kid)
+    }
+
+    /// Removes a client's key; assertions signed with it are refused from now on.
+    pub async fn remove_key(&self, actor: &audit::Actor, client_id: &str, kid: &str) -> Result<(), IdentityError> {
+        let mut tx = self.maskinporten.db.begin().await?;
+        if !self.owns(&mut tx, client_id).await? {
+            return Err(IdentityError::NotFound);
+        }
+        let removed = tx
+            .execute("DELETE FROM machine_client_keys WHERE client_id = $1 AND kid = $2", &params![client_id, kid])
+            .await?;
+        if removed == 0 {
+            return Err(IdentityError::NotFound);
+        }
+        record_change(&mut tx, actor, client_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables a client: it gets no more tokens. Tokens already issued live out their two
+    /// minutes. Disabling a disabled client changes nothing.
+    pub async fn disable_client(&self, actor: &audit::Actor, client_id: &str) -> Result<(), IdentityError> {
+        let mut tx = self.maskinporten.db.begin().await?;
+        if !self.owns(&mut tx, client_id).await? {
+            return Err(IdentityError::NotFound);
+        }
+        let changed = tx
+            .municipal(self.kommunenummer)
+            .execute(
+                "UPDATE machine_clients SET disabled_at = $2 WHERE kommunenummer = $1 AND client_id = $3 \
+                 AND disabled_at IS NULL",
+                &params![now_seconds(), client_id],
+            )
+            .await?;
+        if changed > 0 {
+            record_change(&mut tx, actor, client_id).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every client of the municipality with its key ids, oldest first.
+    pub async fn clients(&self) -> Result<Vec<MachineClient>, IdentityError> {
+        let rows: Vec<ClientRow> = self
+            .db()
+            .fetch_all(
+                &format!(
+                    "SELECT {CLIENT_COLUMNS} FROM machine_clients WHERE kommunenummer = $1 ORDER BY created_at, client_id"
+                ),
+                &[],
+            )
+            .await?;
+        let mut clients = Vec::with_capacity(rows.len());
+        for row in rows {
+            let keys: Vec<KeyRow> = self
+                .maskinporten
+                .db
+                .fetch_all(
+                    "SELECT kid, jwk FROM machine_client_keys WHERE client_id = $1 ORDER BY kid",
+                    &params![row.client_id.as_str()],
+                )
+                .await?;
+            clients.push(row.into_client(keys.into_iter().map(|k| k.kid).collect())?);
+        }
+        Ok(clients)
+    }
+
+    /// One of the municipality's clients with its key ids, if it exists.
+    pub async fn client(&self, client_id: &str) -> Result<Option<MachineClient>, IdentityError> {
+        Ok(self.client_with_keys(client_id).await?.map(|(client, _)| client))
+    }
+
+    async fn client_with_keys(&self, client_id: &str) -> Result<Option<(MachineClient, Jwks)>, IdentityError> {
+        let Some(row) = self
+            .db()
+            .fetch_optional::<ClientRow>(
+                &format!("SELECT {CLIENT_COLUMNS} FROM machine_clients WHERE kommunenummer = $1 AND client_id = $2"),
+                &params![client_id],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let keys: Vec<KeyRow> = self
+            .maskinporten
+            .db
+            .fetch_all(
+                "SELECT kid, jwk FROM machine_client_keys WHERE client_id = $1 ORDER BY kid",
+                &params![client_id],
+            )
+            .await?;
+        let kids = keys.iter().map(|k| k.kid.clone()).collect();
+        // A stored key was checked when added; one that no longer reads is skipped, not fatal.
+        let jwks = Jwks { keys: keys.iter().filter_map(|k| serde_json::from_str::<Jwk>(&k.jwk).ok()).collect() };
+        Ok(Some((row.into_client(kids)?, jwks)))
+    }
+
+    /// Whether the client exists and is this municipality's, read inside `tx`.
+    async fn owns(&self, tx: &mut Tx, client_id: &str) -> Result<bool, IdentityError> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            #[allow(dead_code)]
+            client_id: String,
+        }
+        Ok(tx
+            .municipal(self.kommunenummer)
+            .fetch_optional::<Found>(
+                "SELECT client_id FROM machine_clients WHERE kommunenummer = $1 AND client_id = $2",
+                &params![client_id],
+            )
+            .await?
+            .is_some())
+    }
 }
 
 // ----- Verifying access tokens -----
@@ -853,9 +923,16 @@ impl AccessTokens {
 
     /// Verifies `token` and that it carries `required_scope`: the signature with its issuer's
     /// keys (RS256/384/512 or ES256), a trusted `iss`, `exp` present and not passed (10 s
-    /// leeway), `iat` present and not in the future, a `client_id`, and a `consumer` of the form
+    /// leeway), `iat` present and not in the future, an `aud` that names `audience` (the API
+    /// of the municipality whose host the token was shown to: a token is good for one
+    /// municipality only), a `client_id`, and a `consumer` of the form
     /// `{"authority": "iso6523-actorid-upis", "ID": "0192:<orgnr>"}`.
-    pub async fn verify(&self, token: &str, required_scope: &str) -> Result<MachinePrincipal, AccessTokenError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        required_scope: &str,
+        audience: &str,
+    ) -> Result<MachinePrincipal, AccessTokenError> {
         let refused = |rule: &str| AccessTokenError::Unauthenticated(rule.to_owned());
         let unverified = jose::unverified_claims(token).map_err(|_| refused("it is not a JWT"))?;
         let iss = unverified.get("iss").and_then(Value::as_str).ok_or_else(|| refused("it has no issuer"))?;
@@ -887,6 +964,9 @@ impl AccessTokens {
         TimeRules { now: now_seconds(), leeway: 10, max_lifetime: None, require_iat: true }
             .check(&claims)
             .map_err(|error| AccessTokenError::Unauthenticated(error.to_string()))?;
+        if !jose::audience_contains(&claims, audience) {
+            return Err(refused("its audience (aud) is not this municipality's API"));
+        }
         let client_id = claims
             .get("client_id")
             .and_then(Value::as_str)

@@ -62,14 +62,28 @@ pub struct ProviderConfig {
     pub minimum_acr: Option<String>,
     /// The claim that identifies the user: `pid` for ID-porten, `sub` or `oid` for employees.
     pub subject_claim: String,
-    /// Where the provider sends the browser back.
+    /// Where the provider sends the browser back, when no municipality's own is listed.
     pub redirect_uri: String,
-    /// Where the provider sends the browser after logout.
+    /// Where the provider sends the browser after logout, likewise.
     pub post_logout_redirect_uri: String,
+    /// Each municipality's own return addresses, on its own host, so the login cookie set
+    /// there comes back with the browser (all registered with the provider).
+    pub municipal: Vec<MunicipalReturn>,
     /// How long discovery metadata and keys are cached.
     pub metadata_ttl: Duration,
     /// How far clocks may disagree, in seconds.
     pub leeway_seconds: i64,
+}
+
+/// One municipality's return addresses at a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MunicipalReturn {
+    /// The municipality.
+    pub kommunenummer: Kommunenummer,
+    /// Its redirect URI (`https://bergen.example.no/logg-inn/tilbake`).
+    pub redirect_uri: String,
+    /// Its post-logout redirect URI.
+    pub post_logout_redirect_uri: String,
 }
 
 /// The parts of the discovery document we use.
@@ -270,8 +284,25 @@ impl Provider {
         }
     }
 
+    /// The redirect URI for a login started at `kommunenummer`'s host.
+    pub fn redirect_uri(&self, kommunenummer: Option<Kommunenummer>) -> &str {
+        self.municipal_return(kommunenummer).map_or(&self.config.redirect_uri, |r| &r.redirect_uri)
+    }
+
+    /// The post-logout redirect URI for `kommunenummer`'s host.
+    pub fn post_logout_redirect_uri(&self, kommunenummer: Option<Kommunenummer>) -> &str {
+        self.municipal_return(kommunenummer)
+            .map_or(&self.config.post_logout_redirect_uri, |r| &r.post_logout_redirect_uri)
+    }
+
+    fn municipal_return(&self, kommunenummer: Option<Kommunenummer>) -> Option<&MunicipalReturn> {
+        let kommunenummer = kommunenummer?;
+        self.config.municipal.iter().find(|r| r.kommunenummer == kommunenummer)
+    }
+
     /// Starts a login: remembers state, nonce and PKCE verifier, and returns where to send the
-    /// browser. `return_to` must already be a local path.
+    /// browser, back to `kommunenummer`'s own redirect URI. `return_to` must already be a local
+    /// path.
     pub async fn begin(
         &self,
         db: &Db,
@@ -305,7 +336,7 @@ impl Provider {
         let mut pairs = vec![
             ("response_type", "code"),
             ("client_id", self.config.client_id.as_str()),
-            ("redirect_uri", self.config.redirect_uri.as_str()),
+            ("redirect_uri", self.redirect_uri(kommunenummer)),
             ("scope", self.config.scopes.as_str()),
             ("state", state.as_str()),
             ("nonce", nonce.as_str()),
@@ -360,7 +391,9 @@ impl Provider {
             .filter(|c| !c.is_empty() && c.len() <= 2000)
             .ok_or_else(|| refused("the callback has no code"))?;
         let metadata = self.metadata().await?;
-        let id_token = self.exchange(&metadata, code, &attempt.code_verifier).await?;
+        let kommunenummer = attempt.kommunenummer.as_deref().and_then(|k| Kommunenummer::parse(k).ok());
+        let redirect_uri = self.redirect_uri(kommunenummer).to_owned();
+        let id_token = self.exchange(&metadata, code, &attempt.code_verifier, redirect_uri).await?;
         let claims = self.check_id_token(&metadata, &id_token, &attempt.nonce).await?;
         let subject = claims
             .get(&self.config.subject_claim)
@@ -375,7 +408,7 @@ impl Provider {
             id_token,
             claims,
             return_to: attempt.return_to,
-            kommunenummer: attempt.kommunenummer.as_deref().and_then(|k| Kommunenummer::parse(k).ok()),
+            kommunenummer,
         })
     }
 
@@ -392,11 +425,17 @@ impl Provider {
         Ok(key.sign("JWT", &claims)?)
     }
 
-    async fn exchange(&self, metadata: &Metadata, code: &str, code_verifier: &str) -> Result<String, IdentityError> {
+    async fn exchange(
+        &self,
+        metadata: &Metadata,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: String,
+    ) -> Result<String, IdentityError> {
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "authorization_code".to_owned()),
             ("code", code.to_owned()),
-            ("redirect_uri", self.config.redirect_uri.clone()),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", code_verifier.to_owned()),
         ];
         let mut request = self.http.post(&metadata.token_endpoint);
@@ -476,12 +515,18 @@ impl Provider {
         Ok(claims)
     }
 
-    /// Where to send the browser to log out at the provider, if it offers RP-initiated logout.
-    pub async fn logout_url(&self, id_token_hint: Option<&str>, state: &str) -> Option<String> {
+    /// Where to send the browser to log out at the provider, if it offers RP-initiated logout;
+    /// it comes back to `kommunenummer`'s host.
+    pub async fn logout_url(
+        &self,
+        id_token_hint: Option<&str>,
+        state: &str,
+        kommunenummer: Option<Kommunenummer>,
+    ) -> Option<String> {
         let metadata = self.metadata().await.ok()?;
         let endpoint = metadata.end_session_endpoint?;
         let mut pairs =
-            vec![("post_logout_redirect_uri", self.config.post_logout_redirect_uri.as_str()), ("state", state)];
+            vec![("post_logout_redirect_uri", self.post_logout_redirect_uri(kommunenummer)), ("state", state)];
         if let Some(hint) = id_token_hint {
             pairs.push(("id_token_hint", hint));
         } else {

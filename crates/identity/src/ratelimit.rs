@@ -1,4 +1,6 @@
-//! Rate limiting for the login and token endpoints, per client address, on `governor`'s keyed
+//! Rate limiting for the login and token endpoints, per client address (an IPv6 address by its
+//! /64, which one subscriber usually holds whole) and optionally per scope (a municipality and
+//! provider, so one municipality's logins never use up another's), on `governor`'s keyed
 //! limiter (GCRA). It lives in the process: behind a load balancer each instance limits on its
 //! own, which bounds guessing and hammering without a database write per attempt.
 //!
@@ -21,8 +23,9 @@ use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 
-/// The bucket an attempt is counted in: its address, or `None` for all unknown addresses.
-type Key = Option<IpAddr>;
+/// The bucket an attempt is counted in: its scope and address (`None` for all unknown
+/// addresses, and for every address when the limiter is full).
+type Key = (Box<str>, Option<IpAddr>);
 
 /// Counts attempts per address against a quota of `limit` per `window`.
 #[derive(Debug)]
@@ -52,7 +55,25 @@ impl RateLimiter {
     /// Counts an attempt from `address` (unknown addresses share one bucket); false when over
     /// the limit, or when the limiter is unusable.
     pub fn allow(&self, address: Option<IpAddr>) -> bool {
-        self.buckets.as_ref().is_some_and(|buckets| buckets.allow(address))
+        self.allow_in("", address)
+    }
+
+    /// Counts an attempt from `address` within `scope` (e.g. `4601/idporten`): each scope has
+    /// buckets of its own. Returns whether it is allowed.
+    pub fn allow_in(&self, scope: &str, address: Option<IpAddr>) -> bool {
+        self.buckets.as_ref().is_some_and(|buckets| buckets.allow(scope, address.map(network)))
+    }
+}
+
+/// The part of an address one client controls: an IPv4 address whole, an IPv6 address by its
+/// /64 (an IPv4-mapped one as the IPv4 address it is).
+fn network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
     }
 }
 
@@ -82,12 +103,12 @@ impl<C: Clock> Buckets<C> {
         Self { limiter, max_tracked, start, last_sweep: AtomicU64::new(0), sweeps: AtomicU64::new(0) }
     }
 
-    fn allow(&self, address: Key) -> bool {
+    fn allow(&self, scope: &str, address: Option<IpAddr>) -> bool {
         self.sweep_when_due();
-        // When full, an attempt counts in the unknown addresses' bucket rather than in one of its
-        // own: memory stays bounded, and a flood of addresses is limited as one.
-        let key = if self.limiter.len() >= self.max_tracked { None } else { address };
-        self.limiter.check_key(&key).is_ok()
+        // When full, an attempt counts in its scope's bucket of unknown addresses rather than in
+        // one of its own: memory stays bounded, and a flood of addresses is limited as one.
+        let address = if self.limiter.len() >= self.max_tracked { None } else { address };
+        self.limiter.check_key(&(Box::from(scope), address)).is_ok()
     }
 
     /// Sweeps when [`SWEEP_INTERVAL`] has passed since the last sweep; of callers racing, one
@@ -119,7 +140,7 @@ mod tests {
 
     use super::*;
 
-    fn address(last: u8) -> Key {
+    fn address(last: u8) -> Option<IpAddr> {
         Some(IpAddr::from([10, 0, 0, last]))
     }
 
@@ -145,16 +166,16 @@ mod tests {
     fn attempts_come_back_as_time_passes() {
         let (buckets, clock) = buckets(3, Duration::from_secs(3), MAX_TRACKED);
         let a = address(1);
-        assert!((0..3).all(|_| buckets.allow(a)));
-        assert!(!buckets.allow(a));
+        assert!((0..3).all(|_| buckets.allow("", a)));
+        assert!(!buckets.allow("", a));
         clock.advance(Duration::from_millis(999));
-        assert!(!buckets.allow(a), "not quite a third of the window");
+        assert!(!buckets.allow("", a), "not quite a third of the window");
         clock.advance(Duration::from_millis(1));
-        assert!(buckets.allow(a), "one attempt back after a third of the window");
-        assert!(!buckets.allow(a));
+        assert!(buckets.allow("", a), "one attempt back after a third of the window");
+        assert!(!buckets.allow("", a));
         clock.advance(Duration::from_secs(3));
-        assert!((0..3).all(|_| buckets.allow(a)), "the whole burst after a whole window");
-        assert!(!buckets.allow(a));
+        assert!((0..3).all(|_| buckets.allow("", a)), "the whole burst after a whole window");
+        assert!(!buckets.allow("", a));
     }
 
     #[test]
@@ -172,19 +193,19 @@ mod tests {
     #[test]
     fn memory_stays_bounded_and_old_buckets_are_swept() {
         let (buckets, clock) = buckets(2, Duration::from_secs(60), 2);
-        assert!(buckets.allow(address(1)) && buckets.allow(address(2)));
+        assert!(buckets.allow("", address(1)) && buckets.allow("", address(2)));
         assert_eq!(buckets.limiter.len(), 2);
         // Full: every attempt, from whatever address, counts in the one shared bucket of 2.
-        let allowed = [address(1), address(3), address(4), None].into_iter().filter(|&a| buckets.allow(a)).count();
+        let allowed = [address(1), address(3), address(4), None].into_iter().filter(|&a| buckets.allow("", a)).count();
         assert_eq!(allowed, 2);
         assert_eq!(buckets.limiter.len(), 3, "two addresses and the shared bucket");
         // A sweep keeps the buckets still in use...
         clock.advance(SWEEP_INTERVAL);
-        assert!(!buckets.allow(address(5)));
+        assert!(!buckets.allow("", address(5)));
         assert_eq!(buckets.limiter.len(), 3);
         // ...and, once they are full again, forgets them, which makes room.
         clock.advance(Duration::from_secs(120));
-        assert!(buckets.allow(address(5)), "room again for a bucket of its own");
+        assert!(buckets.allow("", address(5)), "room again for a bucket of its own");
         assert_eq!(buckets.limiter.len(), 1);
         buckets.sweep(true);
         assert_eq!(buckets.limiter.len(), 1, "a sweep does not forget a bucket in use");
@@ -193,13 +214,28 @@ mod tests {
     #[test]
     fn sweeps_come_at_most_once_an_interval() {
         let (buckets, clock) = buckets(1, Duration::from_millis(10), MAX_TRACKED);
-        assert!(buckets.allow(address(1)));
+        assert!(buckets.allow("", address(1)));
         clock.advance(Duration::from_millis(500));
-        assert!(buckets.allow(address(2)));
+        assert!(buckets.allow("", address(2)));
         assert_eq!(buckets.limiter.len(), 2, "no sweep within the interval");
         clock.advance(Duration::from_millis(500));
-        assert!(buckets.allow(address(3)));
+        assert!(buckets.allow("", address(3)));
         assert_eq!(buckets.limiter.len(), 1, "the sweep forgot the two spent buckets");
         assert_eq!(buckets.sweeps.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn scopes_count_apart_and_an_ipv6_client_counts_by_its_64() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(3600));
+        let a = address(1);
+        assert!(limiter.allow_in("4601/idporten", a) && limiter.allow_in("4601/idporten", a));
+        assert!(!limiter.allow_in("4601/idporten", a), "the scope's bucket is empty");
+        assert!(limiter.allow_in("1103/idporten", a), "another municipality counts apart");
+        assert!(limiter.allow_in("4601/employees", a), "another provider counts apart");
+        let v6 = |text: &str| Some(text.parse::<IpAddr>().expect("test value"));
+        assert!(limiter.allow(v6("2001:db8:1:2::1")) && limiter.allow(v6("2001:db8:1:2:ffff::9")));
+        assert!(!limiter.allow(v6("2001:db8:1:2:abcd::1")), "the same /64 is one client");
+        assert!(limiter.allow(v6("2001:db8:1:3::1")), "the next /64 is another");
+        assert_eq!(network("::ffff:10.0.0.1".parse().expect("test value")), "10.0.0.1".parse::<IpAddr>().expect("v4"));
     }
 }

@@ -46,7 +46,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use crate::extract::{Municipalities, MunicipalitySetting};
+pub use crate::extract::{Municipalities, MunicipalitySetting, api_audience};
 pub use crate::login::IdentityServices;
 pub use crate::login::test_idp::DEMO_EMPLOYEES;
 pub use ipnet::IpNet;

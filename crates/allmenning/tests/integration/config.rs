@@ -135,6 +135,35 @@ fn ambiguous_municipality_hosts_are_refused() {
 }
 
 #[test]
+fn each_municipality_has_a_public_address_on_its_own_host() {
+    let settings = load(&[
+        ("ALLMENNING__SERVER__PUBLIC_URL", "https://allmenning.example.no:8443/"),
+        (
+            "ALLMENNING__MUNICIPALITIES",
+            r#"[{ kommunenummer = "4601", hosts = ["bergen.example.no"] },
+                { kommunenummer = "1103", hosts = ["stavanger.example.no"], public_url = "https://stavanger.example.no/" },
+                { kommunenummer = "3201" }]"#,
+        ),
+    ])
+    .expect("valid");
+    let deployment = settings.public_url();
+    let addresses: Vec<String> = settings.municipalities.iter().map(|m| m.public_url(&deployment)).collect();
+    assert_eq!(
+        addresses,
+        ["https://bergen.example.no:8443", "https://stavanger.example.no", "https://allmenning.example.no:8443"]
+    );
+    let web = settings.web_municipalities(&deployment);
+    assert_eq!(web[0].public_url, "https://bergen.example.no:8443");
+
+    // An address on a host that does not reach the municipality would lose the login cookie.
+    for bad in [r#""https://bergen.example.no""#, r#""ftp://stavanger.example.no""#, r#""stavanger.example.no""#] {
+        let list = format!(r#"[{{ kommunenummer = "1103", hosts = ["stavanger.example.no"], public_url = {bad} }}]"#);
+        let error = load(&[("ALLMENNING__MUNICIPALITIES", &list)]).expect_err(bad);
+        assert!(error.to_string().contains("municipalities.1103.public_url"), "{error}");
+    }
+}
+
+#[test]
 fn register_urls_must_be_urls() {
     let error = load(&[("ALLMENNING__REGISTERS__KRR_URL", "krr.example.no")]).expect_err("not a URL");
     assert!(error.to_string().contains("registers.krr_url"), "{error}");

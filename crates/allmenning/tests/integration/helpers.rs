@@ -53,8 +53,12 @@ pub fn kommune(number: &str) -> Kommunenummer {
 
 pub fn two_municipalities(settings: &mut Settings) {
     settings.municipalities = vec![
-        MunicipalityEntry { kommunenummer: kommune("4601"), hosts: vec!["bergen.test".into()] },
-        MunicipalityEntry { kommunenummer: kommune("1103"), hosts: vec!["stavanger.test".into()] },
+        MunicipalityEntry { kommunenummer: kommune("4601"), hosts: vec!["bergen.test".into()], ..Default::default() },
+        MunicipalityEntry {
+            kommunenummer: kommune("1103"),
+            hosts: vec!["stavanger.test".into()],
+            ..Default::default()
+        },
     ];
 }
 
@@ -145,7 +149,7 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         secure_cookies: false,
         max_body_bytes: 1024 * 1024,
         trusted_proxies: vec![],
-        municipalities: settings.settings.web_municipalities(),
+        municipalities: settings.settings.web_municipalities(&settings.settings.public_url()),
         limits: settings.settings.rate_limits.web(),
         metrics_token: None,
     };

@@ -29,6 +29,32 @@ async fn the_front_page_speaks_all_three_languages() {
 }
 
 #[tokio::test]
+async fn a_notice_in_another_language_than_the_page_is_marked_with_its_language() {
+    let app = InProcess::new(Mode::Production).await;
+    let bergen = app.db().municipal(crate::helpers::kommune("4601"));
+    content::publish_notice(bergen, kernel::Language::Bokmal, "Stengt skranke", "Skranken er stengt i dag.")
+        .await
+        .expect("publish");
+    for (language, marker) in
+        [("nn", Some("Berre på bokmål.")), ("en", Some("Only in Norwegian (Bokmål).")), ("nb", None)]
+    {
+        let html = body_text(app.get_in("/", language).await).await;
+        assert!(
+            html.contains("<li class=\"ds-card site-notice\" lang=\"nb\">"),
+            "{language}: the notice has its lang: {html}"
+        );
+        assert!(html.contains("Stengt skranke"), "{language}");
+        match marker {
+            Some(marker) => assert!(
+                html.contains(&format!("lang=\"{language}\">{marker}</p>")),
+                "{language}: says, in the page's language, that the notice is in bokmål: {html}"
+            ),
+            None => assert!(!html.contains("Bare på bokmål"), "a bokmål page needs no marker"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_language_switch_remembers_the_choice_and_only_returns_to_this_site() {
     let app = InProcess::new(Mode::Production).await;
     let response = app.get("/sprak/nn?tilbake=/tilgjengelighet").await;
@@ -269,6 +295,8 @@ async fn the_feedback_form_shows_errors_in_the_visitors_language_and_keeps_the_i
     assert!(html.contains("href=\"#message\""), "the summary links to the field");
     assert!(html.contains("aria-invalid=\"true\""));
     assert!(html.contains("value=\"feil\""), "the visitor's input is kept");
+    assert!(html.contains("<title>Error: Accessibility statement"), "the title says there are errors: {html}");
+    assert!(html.contains("tabindex=\"-1\" autofocus>"), "the error summary takes focus: {html}");
     assert_eq!(app.db().job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").queued, 0);
 
     let garbage = app.send(form_post("/tilgjengelighet/tilbakemelding", "%%%", "nb")).await;
@@ -289,6 +317,8 @@ async fn feedback_sent_through_the_form_is_stored_and_confirmed() {
     assert!(location.starts_with("/tilgjengelighet?mottatt=1"));
     let confirmation = body_text(app.get(&location).await).await;
     assert!(confirmation.contains("data-testid=\"feedback-received\""));
+    assert!(confirmation.contains("<title>Tilgjengelighetserklæring"), "no error in the title once received");
+    assert!(!confirmation.contains("autofocus"), "nothing takes focus on a page without errors");
     assert_eq!(app.db().job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").queued, 1);
 }
 
@@ -420,6 +450,7 @@ async fn the_real_server_serves_pages_and_stops_gracefully() {
     assert_eq!(front.status(), 200);
     let html = front.text().await.expect("text");
     assert!(html.contains("Planlagt vedlikehold"), "demo notices are seeded");
+    assert!(!html.contains("Ny innlogging kommer"), "no notice of a coming login beside a working one");
     assert!(html.contains("demonstrasjon"), "demo banner");
     let feedback = app
         .client

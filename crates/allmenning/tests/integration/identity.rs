@@ -58,82 +58,112 @@ impl Page {
 struct Browser {
     client: reqwest::Client,
     base: String,
-    /// A `Host` header to send instead of the address's (for municipalities chosen by host).
-    host: Option<String>,
-    cookies: HashMap<String, String>,
+    /// Cookies per site (host and port), as a browser keeps them: a cookie set by one host is
+    /// never sent to another.
+    jars: HashMap<String, HashMap<String, String>>,
+}
+
+/// The host and port of an absolute URL.
+fn authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or_default().to_ascii_lowercase()
 }
 
 impl Browser {
     fn new(app: &Spawned) -> Self {
-        Self { client: app.client.clone(), base: app.url(""), host: None, cookies: HashMap::new() }
+        Self { client: app.client.clone(), base: app.url(""), jars: HashMap::new() }
     }
 
-    fn on_host(app: &Spawned, host: &str) -> Self {
-        Self { host: Some(host.to_owned()), ..Self::new(app) }
+    /// A browser that reaches the server by its hosts' names, as a real browser would: every
+    /// name in `hosts` resolves to the server, and requests go to `http://{base_host}:{port}`.
+    fn by_name(app: &Spawned, hosts: &[&str], base_host: &str) -> Self {
+        let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        for host in hosts {
+            client = client.resolve(host, app.address);
+        }
+        let client = client.build().expect("a client");
+        Self { client, base: format!("http://{base_host}:{}", app.address.port()), jars: HashMap::new() }
+    }
+
+    /// The site a request to `url` goes to.
+    fn site(&self, url: &str) -> String {
+        authority(url)
+    }
+
+    /// The cookies of the site this browser's relative paths go to.
+    fn cookies(&self) -> &HashMap<String, String> {
+        static EMPTY: std::sync::LazyLock<HashMap<String, String>> = std::sync::LazyLock::new(HashMap::new);
+        self.jars.get(&self.site(&self.base)).unwrap_or(&EMPTY)
+    }
+
+    fn cookies_mut(&mut self) -> &mut HashMap<String, String> {
+        let site = self.site(&self.base);
+        self.jars.entry(site).or_default()
     }
 
     /// A browser that has only this session cookie (a stolen or kept copy, say).
     fn with_session(app: &Spawned, session: &str) -> Self {
         let mut browser = Self::new(app);
-        browser.cookies.insert("sesjon".to_owned(), session.to_owned());
+        browser.cookies_mut().insert("sesjon".to_owned(), session.to_owned());
         browser
     }
 
     fn cookie(&self, name: &str) -> String {
-        self.cookies.get(name).cloned().unwrap_or_else(|| panic!("the browser has no {name} cookie"))
+        self.cookies().get(name).cloned().unwrap_or_else(|| panic!("the browser has no {name} cookie"))
     }
 
     fn absolute(&self, target: &str) -> String {
         if target.starts_with('/') { format!("{}{target}", self.base) } else { target.to_owned() }
     }
 
-    fn remember(&mut self, set_cookie: &str) {
+    fn remember(&mut self, site: String, set_cookie: &str) {
         let mut parts = set_cookie.split(';');
         let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else { return };
         let expired = parts.any(|attribute| attribute.trim().eq_ignore_ascii_case("max-age=0"));
+        let jar = self.jars.entry(site).or_default();
         if expired || value.is_empty() {
-            self.cookies.remove(name.trim());
+            jar.remove(name.trim());
         } else {
-            self.cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+            jar.insert(name.trim().to_owned(), value.trim().to_owned());
         }
     }
 
-    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect();
-            request = request.header(header::COOKIE, jar.join("; "));
-        }
-        if let Some(host) = &self.host {
-            request = request.header(header::HOST, host);
+    async fn send(&mut self, url: &str, mut request: reqwest::RequestBuilder) -> Page {
+        let site = self.site(url);
+        if let Some(jar) = self.jars.get(&site).filter(|jar| !jar.is_empty()) {
+            let pairs: Vec<String> = jar.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            request = request.header(header::COOKIE, pairs.join("; "));
         }
         let response = request.send().await.expect("the server answers");
         let status = response.status();
         let headers = response.headers().clone();
         for value in headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
-            self.remember(value);
+            self.remember(site.clone(), value);
         }
         let body = response.text().await.expect("a text body");
         Page { status, headers, body }
     }
 
     async fn get(&mut self, target: &str) -> Page {
-        let request = self.client.get(self.absolute(target));
-        self.send(request).await
+        let url = self.absolute(target);
+        let request = self.client.get(&url);
+        self.send(&url, request).await
     }
 
     async fn post_raw(&mut self, target: &str, content_type: &str, body: &[u8]) -> Page {
-        let request =
-            self.client.post(self.absolute(target)).header(header::CONTENT_TYPE, content_type).body(body.to_vec());
-        self.send(request).await
+        let url = self.absolute(target);
+        let request = self.client.post(&url).header(header::CONTENT_TYPE, content_type).body(body.to_vec());
+        self.send(&url, request).await
     }
 
     async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
+        let url = self.absolute(target);
         let request = self
             .client
-            .post(self.absolute(target))
+            .post(&url)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(encode_form(fields));
-        self.send(request).await
+        self.send(&url, request).await
     }
 
     async fn follow(&mut self, page: &Page) -> Page {
@@ -146,12 +176,13 @@ impl Browser {
     /// provider's page; returns the authorization request's URL.
     async fn start_login(&mut self, path: &str) -> String {
         let started = self.get(path).await;
-        started.assert_redirect(&format!("{}/test-idp/authorize?", self.base));
-        assert!(self.cookies.contains_key("innlogging"), "the login is bound to this browser");
+        assert!(started.status.is_redirection(), "{}", started.body);
+        assert!(started.location().contains("/test-idp/authorize?"), "{}", started.location());
+        assert!(self.cookies().contains_key("innlogging"), "the login is bound to this browser");
         let authorize = started.location().to_owned();
         let page = self.get(&authorize).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        assert!(page.body.contains("Testinnlogging"), "{}", page.body);
+        assert!(page.body.contains("action=\"/test-idp/authorize\""), "the test provider's form: {}", page.body);
         authorize
     }
 
@@ -161,7 +192,9 @@ impl Browser {
         let mut form = query_pairs(authorize);
         form.extend(fields.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let form: Vec<(&str, &str)> = form.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
-        self.post_form("/test-idp/authorize", &form).await
+        // The provider's own address, which need not be this browser's site.
+        let endpoint = authorize.split_once('?').map_or(authorize, |(endpoint, _)| endpoint).to_owned();
+        self.post_form(&endpoint, &form).await
     }
 
     /// Logs `who` in at the test provider and returns the callback URL it sends the browser
@@ -178,8 +211,8 @@ impl Browser {
         let callback = self.callback_for("/logg-inn", fnr, SUBSTANTIAL).await;
         let finished = self.get(&callback).await;
         finished.assert_redirect("/min-side");
-        assert!(self.cookies.contains_key("sesjon"), "a session cookie is set");
-        assert!(!self.cookies.contains_key("innlogging"), "the login cookie is cleared");
+        assert!(self.cookies().contains_key("sesjon"), "a session cookie is set");
+        assert!(!self.cookies().contains_key("innlogging"), "the login cookie is cleared");
         finished
     }
 
@@ -188,7 +221,7 @@ impl Browser {
         let callback = self.callback_for("/ansatt/logg-inn", subject, SUBSTANTIAL).await;
         let finished = self.get(&callback).await;
         finished.assert_redirect("/ansatt");
-        assert!(self.cookies.contains_key("sesjon"), "a session cookie is set");
+        assert!(self.cookies().contains_key("sesjon"), "a session cookie is set");
         finished
     }
 
@@ -409,14 +442,23 @@ async fn callbacks_that_do_not_check_out_are_refused_logged_and_start_no_session
     let page = browser.get(&callback).await;
     assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
 
-    // The user cancels at the provider.
+    // The user cancels at the provider: logged like a refusal, but the page says the login was
+    // cancelled, not that it failed, and offers to start again.
     let mut browser = Browser::new(&app);
     let authorize = browser.start_login("/logg-inn").await;
     let cancelled = browser.submit_login(&authorize, &[("avbryt", "1")]).await;
     cancelled.assert_redirect(&format!("{}/logg-inn/tilbake?error=access_denied", app.url("")));
     let before = refusals().await;
-    let page = browser.follow(&cancelled).await;
-    assert_refused(&page, (before, refusals().await), (0, all_sessions(&db).await));
+    let callback = browser.follow(&cancelled).await;
+    callback.assert_redirect("/logg-inn/avbrutt");
+    assert!(callback.set_cookie("sesjon").is_none(), "no session cookie");
+    assert_eq!(refusals().await, before + 1, "the cancelled login is in the access log");
+    assert_eq!(all_sessions(&db).await, 0, "no session was created");
+    let page = browser.follow(&callback).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Innloggingen ble avbrutt"), "{}", page.body);
+    assert!(!page.body.contains("mislyktes"), "{}", page.body);
+    assert!(page.body.contains("href=\"/logg-inn\""), "a way to try again: {}", page.body);
 
     // The same callback twice: the state is single use.
     let mut browser = Browser::new(&app);
@@ -425,7 +467,7 @@ async fn callbacks_that_do_not_check_out_are_refused_logged_and_start_no_session
     browser.get(&callback).await.assert_redirect("/min-side");
     assert_eq!(all_sessions(&db).await, 1);
     let mut replay = Browser::new(&app);
-    replay.cookies.insert("innlogging".to_owned(), binding);
+    replay.cookies_mut().insert("innlogging".to_owned(), binding);
     let before = refusals().await;
     let page = replay.get(&callback).await;
     assert_refused(&page, (before, refusals().await), (1, all_sessions(&db).await));
@@ -677,6 +719,8 @@ async fn a_fullmakt_lets_the_holder_act_until_the_giver_revokes_it() {
     assert!(page.body.contains(&period), "{period}: {}", page.body);
 
     let mut per = Browser::new(&app);
+    // Per has chosen bokmål on the site (his contact register language is another).
+    per.cookies_mut().insert("lang".to_owned(), "nb".to_owned());
     per.login_as(PER).await;
     let page = per.get("/min-side/representere").await;
     let choice = option_value(&page.body, "fullmakt").expect("the fullmakt is offered");
@@ -956,29 +1000,83 @@ async fn employees_see_what_their_roles_allow_and_administrators_grant_roles() {
 }
 
 #[tokio::test]
-async fn an_employee_session_belongs_to_the_municipality_it_logged_in_to() {
+async fn the_contact_registers_language_is_the_sites_after_login_unless_one_was_chosen() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let personas = [INGRID, LARS, PER].map(|p| kernel::Fnr::parse(p).expect("persona"));
+    let contacts = registers::LocalRegisters::new(db.clone()).contacts(&personas).await.expect("contacts");
+    for contact in contacts {
+        let wanted = contact.language.expect("every persona has a language in KRR").tag();
+        let mut browser = Browser::new(&app);
+        let finished = browser.login_as(&contact.fnr.as_digits()).await;
+        assert!(finished.set_cookie("lang").is_some_and(|c| c.contains("Max-Age")), "a lasting choice");
+        assert_eq!(browser.cookie("lang"), wanted);
+        let page = browser.get("/min-side").await;
+        assert!(page.body.contains(&format!("<html lang=\"{wanted}\"")), "{wanted}");
+
+        // A language chosen here before is kept.
+        let chosen = if wanted == "en" { "nn" } else { "en" };
+        let mut browser = Browser::new(&app);
+        browser.cookies_mut().insert("lang".to_owned(), chosen.to_owned());
+        let finished = browser.login_as(&contact.fnr.as_digits()).await;
+        assert_eq!(finished.set_cookie("lang"), None);
+        assert!(browser.get("/min-side").await.body.contains(&format!("<html lang=\"{chosen}\"")));
+    }
+    // The read is in the person's access log, with its purpose.
+    let purposes = texts(
+        &db,
+        "SELECT purpose FROM audit_log WHERE subject = $1 AND purpose LIKE $2",
+        &params![INGRID, "%språket ditt%"],
+    )
+    .await;
+    assert!(!purposes.is_empty(), "the contact register read is logged");
+}
+
+const HOSTS: [&str; 2] = ["bergen.test", "stavanger.test"];
+
+#[tokio::test]
+async fn residents_and_employees_log_in_on_either_host_of_a_two_municipality_deployment() {
     let mut settings = test_settings(Mode::Demo).await;
     two_municipalities(&mut settings.settings);
     let (app, _db) = spawn_app_with_db(settings).await;
-    // The provider and the redirect URIs live at the server's own address; the browser sends
-    // Bergen's host name to Bergen's pages.
-    let mut bergen = Browser::on_host(&app, "bergen.test");
-    let started = bergen.get("/ansatt/logg-inn").await;
-    started.assert_redirect(&app.url("/test-idp/authorize?"));
-    let authorize = started.location().to_owned();
-    bergen.host = None;
-    assert_eq!(bergen.get(&authorize).await.status, StatusCode::OK);
-    let approved = bergen.submit_login(&authorize, &[("who", "admin")]).await;
-    approved.assert_redirect(&app.url("/ansatt/logg-inn/tilbake?code="));
-    bergen.host = Some("bergen.test".to_owned());
-    bergen.follow(&approved).await.assert_redirect("/ansatt");
-    let page = bergen.get("/ansatt").await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Per Admin"));
+    let port = app.address.port();
+    for host in HOSTS {
+        // The browser knows the hosts by name and keeps each host's cookies to itself, so the
+        // login only completes when the provider sends it back to the host it started on.
+        let mut resident = Browser::by_name(&app, &HOSTS, host);
+        let callback = resident.callback_for("/logg-inn", INGRID, SUBSTANTIAL).await;
+        assert!(callback.starts_with(&format!("http://{host}:{port}/logg-inn/tilbake?")), "{callback}");
+        let finished = resident.get(&callback).await;
+        finished.assert_redirect("/min-side");
+        let page = resident.get("/min-side").await;
+        assert_eq!(page.status, StatusCode::OK, "{host}: {}", page.body);
 
-    bergen.host = Some("stavanger.test".to_owned());
-    bergen.get("/ansatt").await.assert_redirect("/ansatt/logg-inn");
-    assert_eq!(bergen.get("/ansatt/admin").await.status, StatusCode::SEE_OTHER);
+        let mut employee = Browser::by_name(&app, &HOSTS, host);
+        employee.login_employee("admin").await;
+        let page = employee.get("/ansatt").await;
+        assert_eq!(page.status, StatusCode::OK, "{host}: {}", page.body);
+        assert!(page.body.contains("Per Admin"));
+    }
+
+    // A login that started on one host cannot be finished on the other: the provider's answer
+    // carried to Stavanger, with Bergen's login cookie copied along, is refused.
+    let mut bergen = Browser::by_name(&app, &HOSTS, "bergen.test");
+    let callback = bergen.callback_for("/ansatt/logg-inn", "admin", SUBSTANTIAL).await;
+    let binding = bergen.cookie("innlogging");
+    let mut stavanger = Browser::by_name(&app, &HOSTS, "stavanger.test");
+    stavanger.cookies_mut().insert("innlogging".to_owned(), binding);
+    let moved = callback.replace("bergen.test", "stavanger.test");
+    let refused = stavanger.get(&moved).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    assert!(!stavanger.cookies().contains_key("sesjon"));
+
+    // An employee session belongs to the municipality it logged in to: Bergen's session cookie
+    // shown to Stavanger is nobody there.
+    let mut bergen = Browser::by_name(&app, &HOSTS, "bergen.test");
+    bergen.login_employee("admin").await;
+    let mut thief = Browser::by_name(&app, &HOSTS, "stavanger.test");
+    thief.cookies_mut().insert("sesjon".to_owned(), bergen.cookie("sesjon"));
+    thief.get("/ansatt").await.assert_redirect("/ansatt/logg-inn");
+    assert_eq!(thief.get("/ansatt/admin").await.status, StatusCode::SEE_OTHER);
 }
 
 // ----- 10. Machine clients -----
@@ -988,7 +1086,10 @@ async fn a_machine_client_gets_a_token_and_reads_an_organisation_with_the_right_
     let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
     let issuer = app.url("/maskinporten");
     let key = identity::keys::platform_key(&db, "maskinporten").await.expect("the token endpoint's key");
-    let maskinporten = identity::maskinporten::Maskinporten::new(db.clone(), issuer.clone(), key);
+    let bergen = crate::helpers::kommune("4601");
+    let audiences = vec![(bergen, app.url("/api"))];
+    let maskinporten = identity::maskinporten::Maskinporten::new(db.clone(), issuer.clone(), key, audiences);
+    let maskinporten = maskinporten.registry(bergen);
     let by = audit::Actor::System("test");
     let consumer = kernel::OrgNr::parse("974760673").expect("orgnr");
     let pem = std::fs::read_to_string(
@@ -1069,6 +1170,110 @@ async fn a_machine_client_gets_a_token_and_reads_an_organisation_with_the_right_
     assert_eq!(problem["code"], "insufficient_scope");
 }
 
+#[tokio::test]
+async fn an_administrator_sees_and_touches_only_their_own_municipalitys_machine_clients() {
+    let mut settings = test_settings(Mode::Demo).await;
+    two_municipalities(&mut settings.settings);
+    let (app, db) = spawn_app_with_db(settings).await;
+    let (bergen_k, stavanger_k) = (crate::helpers::kommune("4601"), crate::helpers::kommune("1103"));
+    let key = identity::keys::platform_key(&db, "maskinporten").await.expect("the token endpoint's key");
+    let port = app.address.port();
+    let audiences = vec![
+        (bergen_k, format!("http://bergen.test:{port}/api")),
+        (stavanger_k, format!("http://stavanger.test:{port}/api")),
+    ];
+    let maskinporten = identity::maskinporten::Maskinporten::new(db.clone(), app.url("/maskinporten"), key, audiences);
+
+    let mut bergen = Browser::by_name(&app, &HOSTS, "bergen.test");
+    bergen.login_employee("admin").await;
+    let mut stavanger = Browser::by_name(&app, &HOSTS, "stavanger.test");
+    stavanger.login_employee("admin").await;
+
+    // Bergen registers a client and gives it a key.
+    let csrf = bergen.csrf("/ansatt/admin/klienter").await;
+    let registered = bergen
+        .post_form(
+            "/ansatt/admin/klienter",
+            &[
+                ("csrf", &csrf),
+                ("name", "Bergens fagsystem"),
+                ("orgnr", "974760673"),
+                ("scopes", "allmenning:enhetsregisteret.read"),
+            ],
+        )
+        .await;
+    registered.assert_redirect("/ansatt/admin/klienter");
+    let clients = maskinporten.registry(bergen_k).clients().await.expect("Bergen's clients");
+    let client_id = clients.iter().find(|c| c.name == "Bergens fagsystem").expect("registered").client_id.clone();
+    let pem = std::fs::read_to_string(
+        crate::helpers::repository_root().join("crates/identity/tests/fixtures/test-client-rsa.pem"),
+    )
+    .expect("the test key");
+    let client_key = identity::jose::SigningKey::from_pem(&pem, "k1").expect("an RSA key");
+    let jwk = serde_json::to_string(&client_key.public_jwk()).expect("JSON");
+    bergen
+        .post_form("/ansatt/admin/klienter/nokler", &[("csrf", &csrf), ("client_id", &client_id), ("jwk", &jwk)])
+        .await
+        .assert_redirect("/ansatt/admin/klienter");
+
+    // Stavanger's administrator neither sees it nor can touch it: each change answers 404.
+    let listing = stavanger.get("/ansatt/admin/klienter").await;
+    assert_eq!(listing.status, StatusCode::OK);
+    assert!(!listing.body.contains(&client_id) && !listing.body.contains("Bergens fagsystem"));
+    let theirs = stavanger.csrf("/ansatt/admin/klienter").await;
+    let other_key = identity::jose::SigningKey::generate_es256("stavanger-key").expect("a key").0;
+    let other_jwk = serde_json::to_string(&other_key.public_jwk()).expect("JSON");
+    let attempts: [(&str, Vec<(&str, &str)>); 3] = [
+        ("/ansatt/admin/klienter/nokler", vec![("csrf", &theirs), ("client_id", &client_id), ("jwk", &other_jwk)]),
+        (
+            "/ansatt/admin/klienter/endre",
+            vec![("csrf", &theirs), ("client_id", &client_id), ("kid", "k1"), ("action", "remove-key")],
+        ),
+        ("/ansatt/admin/klienter/endre", vec![("csrf", &theirs), ("client_id", &client_id), ("action", "disable")]),
+    ];
+    for (path, fields) in &attempts {
+        let refused = stavanger.post_form(path, fields).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{path} {fields:?}: {}", refused.body);
+        assert!(!refused.body.contains("Bergen"), "a 404 without details");
+    }
+    let client = maskinporten.registry(bergen_k).client(&client_id).await.expect("read").expect("still there");
+    assert!(!client.disabled, "not disabled");
+    assert_eq!(client.kids, vec!["k1".to_owned()], "its key kept, no key added");
+
+    // Its token is for Bergen's API: Stavanger's host refuses it.
+    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs())
+        .expect("seconds fit");
+    let claims = serde_json::json!({
+        "iss": client_id, "aud": app.url("/maskinporten"), "iat": now, "exp": now + 60,
+        "jti": uuid::Uuid::now_v7().to_string(), "scope": "allmenning:enhetsregisteret.read",
+    });
+    let assertion = client_key.sign("JWT", &claims).expect("signed");
+    let response = app
+        .client
+        .post(app.url("/maskinporten/token"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)]))
+        .send()
+        .await
+        .expect("the token endpoint answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    let token = body["access_token"].as_str().expect("a token").to_owned();
+    let lars = kernel::Fnr::parse(LARS).expect("persona");
+    let (orgnr, _) = registers::LocalRegisters::new(db.clone())
+        .roles_of(&lars)
+        .await
+        .expect("roles")
+        .into_iter()
+        .next()
+        .expect("Lars has a role in an organisation");
+    let path = format!("/api/v1/organisations/{}", orgnr.as_digits());
+    let at = |host: &str| bergen.client.get(format!("http://{host}:{port}{path}")).bearer_auth(&token).send();
+    assert_eq!(at("bergen.test").await.expect("answer").status(), StatusCode::OK);
+    let refused = at("stavanger.test").await.expect("answer");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
+
 // ----- 11. Production mode -----
 
 #[tokio::test]
@@ -1096,6 +1301,23 @@ async fn logins_from_one_address_are_rate_limited() {
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.body.contains("For mange forsøk"), "{}", refused.body);
     assert_eq!(number(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM login_attempts", &[]).await, stored);
+}
+
+/// One municipality's logins never use up another's, nor one provider's the other's.
+#[tokio::test]
+async fn login_limits_count_per_municipality_and_provider() {
+    let mut settings = test_settings(Mode::Demo).await;
+    two_municipalities(&mut settings.settings);
+    let (app, _db) = spawn_app_with_db(settings).await;
+    let mut bergen = Browser::by_name(&app, &HOSTS, "bergen.test");
+    for attempt in 1..=30 {
+        assert_eq!(bergen.get("/logg-inn").await.status, StatusCode::SEE_OTHER, "attempt {attempt}");
+    }
+    assert_eq!(bergen.get("/logg-inn").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(bergen.get("/ansatt/logg-inn").await.status, StatusCode::SEE_OTHER, "Bergen's employee login");
+    let mut stavanger = Browser::by_name(&app, &HOSTS, "stavanger.test");
+    assert_eq!(stavanger.get("/logg-inn").await.status, StatusCode::SEE_OTHER, "Stavanger's resident login");
+    assert_eq!(stavanger.get("/ansatt/logg-inn").await.status, StatusCode::SEE_OTHER, "Stavanger's employee login");
 }
 
 /// The metrics name every route and count every request: only a scraper on this machine, or one
@@ -1220,8 +1442,6 @@ async fn everything_changeable(db: &Db) -> Vec<String> {
         "SELECT id || ' ' || holder || ' ' || areas || ' ' || valid_to || ' ' || CAST(COALESCE(revoked_at, 0) AS TEXT) \
          FROM fullmakter ORDER BY id",
         "SELECT id FROM person_notices ORDER BY id",
-        "SELECT client_id || ' ' || name || ' ' || scopes || ' ' || CAST(COALESCE(disabled_at, 0) AS TEXT) \
-         FROM machine_clients ORDER BY client_id",
         "SELECT client_id || ' ' || kid FROM machine_client_keys ORDER BY client_id, kid",
         "SELECT issuer || ' ' || jti FROM used_jtis ORDER BY issuer, jti",
         "SELECT CAST(COUNT(*) AS TEXT) FROM test_idp_codes",
@@ -1233,6 +1453,16 @@ async fn everything_changeable(db: &Db) -> Vec<String> {
     state.push(format!("{:?}", employees.list().await.expect("employees")));
     state.push(format!("{:?}", employees.units().await.expect("units")));
     state.push(content::feedback_count(db.municipal(bergen)).await.expect("feedback").to_string());
+    let clients = db
+        .municipal(bergen)
+        .fetch_all::<(String,)>(
+            "SELECT client_id || ' ' || name || ' ' || scopes || ' ' || CAST(COALESCE(disabled_at, 0) AS TEXT) \
+             FROM machine_clients WHERE kommunenummer = $1 ORDER BY client_id",
+            &[],
+        )
+        .await
+        .expect("clients");
+    state.push(format!("{clients:?}"));
     state
 }
 

@@ -16,7 +16,7 @@ use identity::maskinporten::{
     AccessTokenError, AccessTokens, GRANT_TYPE, KeySource, MachineClient, Maskinporten, SCOPES, TokenError,
     TokenResponse, TrustedIssuer,
 };
-use kernel::OrgNr;
+use kernel::{Kommunenummer, OrgNr};
 use serde_json::{Value, json};
 use store::testing::TestDatabase;
 use store::{Db, params};
@@ -25,6 +25,17 @@ const ISSUER: &str = "http://127.0.0.1:8080/maskinporten";
 const NOTICES: &str = "allmenning:notices.read";
 const ENHETSREGISTERET: &str = "allmenning:enhetsregisteret.read";
 const ORGNR: &str = "974760673";
+/// The audience of Bergen's API, where the test clients are registered.
+const AUDIENCE: &str = "http://bergen.test/api";
+const STAVANGER_AUDIENCE: &str = "http://stavanger.test/api";
+
+fn bergen() -> Kommunenummer {
+    Kommunenummer::parse("4601").expect("Bergen")
+}
+
+fn stavanger() -> Kommunenummer {
+    Kommunenummer::parse("1103").expect("Stavanger")
+}
 
 fn admin() -> audit::Actor {
     audit::Actor::Employee("admin-1".to_owned())
@@ -92,13 +103,19 @@ impl Setup {
     async fn new() -> Setup {
         let (database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
         let platform_key = Arc::new(ec_key("maskinporten-1"));
-        let maskinporten = Maskinporten::new(db.clone(), ISSUER.to_owned(), platform_key.clone());
+        let audiences = vec![(bergen(), AUDIENCE.to_owned()), (stavanger(), STAVANGER_AUDIENCE.to_owned())];
+        let maskinporten = Maskinporten::new(db.clone(), ISSUER.to_owned(), platform_key.clone(), audiences);
         let client = maskinporten
+            .registry(bergen())
             .register_client(&admin(), "  Skatteetaten, test  ", orgnr(), &[NOTICES.to_owned()])
             .await
             .expect("client");
         let client_key = rsa_key("rsa-1");
-        let kid = maskinporten.add_key(&admin(), &client.client_id, &jwk_json(&client_key)).await.expect("key");
+        let kid = maskinporten
+            .registry(bergen())
+            .add_key(&admin(), &client.client_id, &jwk_json(&client_key))
+            .await
+            .expect("key");
         assert_eq!(kid, "rsa-1");
         Setup { _database: database, db, maskinporten, platform_key, client, client_key }
     }
@@ -124,8 +141,18 @@ impl Setup {
     }
 
     async fn registry_counts(&self) -> (i64, i64, i64) {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: i64,
+        }
+        let mut clients = 0;
+        for kommunenummer in [bergen(), stavanger()] {
+            let sql = "SELECT COUNT(*) AS n FROM machine_clients WHERE kommunenummer = $1";
+            let found = self.db.municipal(kommunenummer).fetch_optional::<Count>(sql, &[]).await.expect("count");
+            clients += found.map_or(0, |c| c.n);
+        }
         (
-            count(&self.db, "SELECT COUNT(*) AS n FROM machine_clients WHERE client_id <> $1", "").await,
+            clients,
             count(&self.db, "SELECT COUNT(*) AS n FROM machine_client_keys WHERE client_id <> $1", "").await,
             count(&self.db, "SELECT COUNT(*) AS n FROM audit_log WHERE action = $1", CLIENT_CHANGED).await,
         )
@@ -195,15 +222,15 @@ async fn a_registered_client_gets_a_token_the_api_accepts_for_its_scope_only() {
     let (iat, exp) = (token_claims["iat"].as_i64().expect("iat"), token_claims["exp"].as_i64().expect("exp"));
     assert_eq!(exp - iat, 120);
     assert!(token_claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
-    assert!(token_claims.get("aud").is_none(), "no resource, no audience");
+    assert_eq!(token_claims["aud"], AUDIENCE, "the audience is the API of the client's municipality");
 
     let verifier = setup.verifier();
-    let principal = verifier.verify(&response.access_token, NOTICES).await.expect("accepted");
+    let principal = verifier.verify(&response.access_token, NOTICES, AUDIENCE).await.expect("accepted");
     assert_eq!(principal.client_id, setup.client.client_id);
     assert_eq!(principal.orgnr, orgnr());
     assert_eq!(principal.scopes, vec![NOTICES.to_owned()]);
     assert_eq!(
-        verifier.verify(&response.access_token, ENHETSREGISTERET).await,
+        verifier.verify(&response.access_token, ENHETSREGISTERET, AUDIENCE).await,
         Err(AccessTokenError::InsufficientScope(ENHETSREGISTERET.to_owned()))
     );
 
@@ -216,31 +243,73 @@ async fn a_registered_client_gets_a_token_the_api_accepts_for_its_scope_only() {
 }
 
 #[tokio::test]
-async fn resource_becomes_the_audience_and_the_aud_may_be_a_list() {
+async fn resource_may_name_only_the_municipalitys_api_and_the_aud_may_be_a_list() {
     let setup = Setup::new().await;
     let both = setup
         .maskinporten
+        .registry(bergen())
         .register_client(&admin(), "Both scopes", orgnr(), &[ENHETSREGISTERET.to_owned(), NOTICES.to_owned()])
         .await
         .expect("client");
     let key = ec_key("ec-1");
-    setup.maskinporten.add_key(&admin(), &both.client_id, &jwk_json(&key)).await.expect("EC key");
+    setup.maskinporten.registry(bergen()).add_key(&admin(), &both.client_id, &jwk_json(&key)).await.expect("EC key");
     let request = with(
         with(claims(&both.client_id), "aud", json!(["https://other.example/", ISSUER])),
         "resource",
-        json!("https://api.example.no/"),
+        json!(AUDIENCE),
     );
     let request = with(request, "scope", json!(format!("{ENHETSREGISTERET} {NOTICES} {NOTICES}")));
     let response = setup.grant(&sign(&key, &request)).await.expect("a token");
     assert_eq!(response.scope, format!("{ENHETSREGISTERET} {NOTICES}"));
     let token_claims = jose::unverified_claims(&response.access_token).expect("claims");
-    assert_eq!(token_claims["aud"], "https://api.example.no/");
-    let principal = setup.verifier().verify(&response.access_token, ENHETSREGISTERET).await.expect("accepted");
+    assert_eq!(token_claims["aud"], AUDIENCE);
+    let principal =
+        setup.verifier().verify(&response.access_token, ENHETSREGISTERET, AUDIENCE).await.expect("accepted");
     assert_eq!(principal.scopes.len(), 2);
+    // The token is Bergen's: Stavanger's API refuses it.
+    assert!(matches!(
+        setup.verifier().verify(&response.access_token, ENHETSREGISTERET, STAVANGER_AUDIENCE).await,
+        Err(AccessTokenError::Unauthenticated(_))
+    ));
+
+    // Another municipality's API, or any other resource, is refused as a target.
+    for resource in [json!(STAVANGER_AUDIENCE), json!("https://api.example.no/"), json!([AUDIENCE, STAVANGER_AUDIENCE])]
+    {
+        let refused = setup.grant(&sign(&key, &with(claims(&both.client_id), "resource", resource.clone()))).await;
+        assert_eq!(refused.map_err(|e| e.error), Err("invalid_target"), "{resource}");
+    }
 
     // A subset of the granted scopes is fine.
     let response = setup.grant(&sign(&key, &claims(&both.client_id))).await.expect("a token");
     assert_eq!(response.scope, NOTICES);
+}
+
+#[tokio::test]
+async fn a_municipality_sees_and_changes_only_its_own_clients() {
+    let setup = Setup::new().await;
+    let id = setup.client.client_id.clone();
+    let (ours, theirs) = (setup.maskinporten.registry(bergen()), setup.maskinporten.registry(stavanger()));
+    let before = setup.registry_counts().await;
+    assert_eq!(theirs.clients().await.expect("list"), vec![]);
+    assert_eq!(theirs.client(&id).await.expect("read"), None);
+    let key = ec_key("stavanger-key");
+    assert!(matches!(theirs.add_key(&admin(), &id, &jwk_json(&key)).await, Err(IdentityError::NotFound)));
+    assert!(matches!(theirs.remove_key(&admin(), &id, "rsa-1").await, Err(IdentityError::NotFound)));
+    assert!(matches!(theirs.disable_client(&admin(), &id).await, Err(IdentityError::NotFound)));
+    assert_eq!(setup.registry_counts().await, before, "nothing changed, nothing logged");
+    let client = ours.client(&id).await.expect("read").expect("still Bergen's");
+    assert!(!client.disabled);
+    assert_eq!(client.kids, vec!["rsa-1".to_owned()]);
+    // Stavanger's own client is listed there, and not in Bergen.
+    let own = theirs.register_client(&admin(), "Stavanger's", orgnr(), &[NOTICES.to_owned()]).await.expect("client");
+    let listed: Vec<String> = theirs.clients().await.expect("list").into_iter().map(|c| c.client_id).collect();
+    assert_eq!(listed, std::slice::from_ref(&own.client_id));
+    assert!(ours.clients().await.expect("list").iter().all(|c| c.client_id != own.client_id));
+    // Its tokens name Stavanger's API.
+    theirs.add_key(&admin(), &own.client_id, &jwk_json(&key)).await.expect("key");
+    let response = setup.grant(&sign(&key, &claims(&own.client_id))).await.expect("a token");
+    let token_claims = jose::unverified_claims(&response.access_token).expect("claims");
+    assert_eq!(token_claims["aud"], STAVANGER_AUDIENCE);
 }
 
 #[tokio::test]
@@ -255,33 +324,34 @@ async fn access_tokens_from_other_keys_expired_or_untrusted_issuers_are_refused(
             "client_amr": "private_key_jwt",
             "consumer": { "authority": "iso6523-actorid-upis", "ID": format!("0192:{ORGNR}") },
             "scope": NOTICES,
+            "aud": AUDIENCE,
             "iat": iat,
             "exp": exp,
             "jti": random_token(8),
         })
     };
     let good = setup.platform_key.sign("at+jwt", &access(ISSUER, now, now + 120)).expect("token");
-    assert_eq!(verifier.verify(&good, NOTICES).await.expect("accepted").client_id, "client-1");
+    assert_eq!(verifier.verify(&good, NOTICES, AUDIENCE).await.expect("accepted").client_id, "client-1");
 
     let unauthenticated =
         |result: Result<_, AccessTokenError>| matches!(result, Err(AccessTokenError::Unauthenticated(_)));
     // Another key, even with our kid.
     let impostor = ec_key(setup.platform_key.kid());
     let forged = impostor.sign("at+jwt", &access(ISSUER, now, now + 120)).expect("token");
-    assert!(unauthenticated(verifier.verify(&forged, NOTICES).await), "another key");
+    assert!(unauthenticated(verifier.verify(&forged, NOTICES, AUDIENCE).await), "another key");
     // A changed claim.
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     parts[1] = URL_SAFE_NO_PAD.encode(with(access(ISSUER, now, now + 120), "scope", json!("x y")).to_string());
-    assert!(unauthenticated(verifier.verify(&parts.join("."), NOTICES).await), "a changed claim");
+    assert!(unauthenticated(verifier.verify(&parts.join("."), NOTICES, AUDIENCE).await), "a changed claim");
     // Expired, beyond the leeway.
     let expired = setup.platform_key.sign("at+jwt", &access(ISSUER, now - 200, now - 80)).expect("token");
-    assert!(unauthenticated(verifier.verify(&expired, NOTICES).await), "expired");
+    assert!(unauthenticated(verifier.verify(&expired, NOTICES, AUDIENCE).await), "expired");
     // Issued in the future.
     let future = setup.platform_key.sign("at+jwt", &access(ISSUER, now + 60, now + 180)).expect("token");
-    assert!(unauthenticated(verifier.verify(&future, NOTICES).await), "issued in the future");
+    assert!(unauthenticated(verifier.verify(&future, NOTICES, AUDIENCE).await), "issued in the future");
     // An issuer we do not trust, even signed with our key.
     let untrusted = setup.platform_key.sign("at+jwt", &access("https://evil.example/", now, now + 120)).expect("token");
-    assert!(unauthenticated(verifier.verify(&untrusted, NOTICES).await), "untrusted issuer");
+    assert!(unauthenticated(verifier.verify(&untrusted, NOTICES, AUDIENCE).await), "untrusted issuer");
     // A malformed consumer, no consumer, no client id, garbage.
     for (label, broken) in [
         (
@@ -299,11 +369,13 @@ async fn access_tokens_from_other_keys_expired_or_untrusted_issuers_are_refused(
         ("no consumer", without(access(ISSUER, now, now + 120), "consumer")),
         ("no client_id", without(access(ISSUER, now, now + 120), "client_id")),
         ("no exp", without(access(ISSUER, now, now + 120), "exp")),
+        ("no aud", without(access(ISSUER, now, now + 120), "aud")),
+        ("another municipality's aud", with(access(ISSUER, now, now + 120), "aud", json!(STAVANGER_AUDIENCE))),
     ] {
         let token = setup.platform_key.sign("at+jwt", &broken).expect("token");
-        assert!(unauthenticated(verifier.verify(&token, NOTICES).await), "{label}");
+        assert!(unauthenticated(verifier.verify(&token, NOTICES, AUDIENCE).await), "{label}");
     }
-    assert!(unauthenticated(verifier.verify("not-a-token", NOTICES).await), "garbage");
+    assert!(unauthenticated(verifier.verify("not-a-token", NOTICES, AUDIENCE).await), "garbage");
 
     // A second trusted issuer with its own keys: each issuer's tokens verify with its keys only.
     let other_key = ec_key("test-maskinporten-1");
@@ -317,10 +389,10 @@ async fn access_tokens_from_other_keys_expired_or_untrusted_issuers_are_refused(
     ])
     .expect("verifier");
     let theirs = other_key.sign("at+jwt", &access(other_issuer, now, now + 120)).expect("token");
-    assert_eq!(both.verify(&theirs, NOTICES).await.expect("accepted").orgnr, orgnr());
-    assert!(unauthenticated(verifier.verify(&theirs, NOTICES).await), "not trusted by the first verifier");
+    assert_eq!(both.verify(&theirs, NOTICES, AUDIENCE).await.expect("accepted").orgnr, orgnr());
+    assert!(unauthenticated(verifier.verify(&theirs, NOTICES, AUDIENCE).await), "not trusted by the first verifier");
     let crossed = other_key.sign("at+jwt", &access(ISSUER, now, now + 120)).expect("token");
-    assert!(unauthenticated(both.verify(&crossed, NOTICES).await), "our issuer, their key");
+    assert!(unauthenticated(both.verify(&crossed, NOTICES, AUDIENCE).await), "our issuer, their key");
 }
 
 #[tokio::test]
@@ -387,7 +459,7 @@ async fn every_rule_of_the_grant_is_enforced_and_nothing_is_issued() {
     setup.assert_refused("wrong signature", Some(GRANT_TYPE), Some(&parts.join(".")), "invalid_grant").await;
     // Another EC key under a registered EC kid.
     let ec = ec_key("ec-1");
-    setup.maskinporten.add_key(&admin(), &id, &jwk_json(&ec)).await.expect("EC key");
+    setup.maskinporten.registry(bergen()).add_key(&admin(), &id, &jwk_json(&ec)).await.expect("EC key");
     setup
         .assert_refused("another EC key", Some(GRANT_TYPE), Some(&sign(&ec_key("ec-1"), &claims(&id))), "invalid_grant")
         .await;
@@ -440,34 +512,37 @@ async fn removed_keys_and_disabled_clients_get_no_tokens() {
     let setup = Setup::new().await;
     let id = setup.client.client_id.clone();
     let ec = ec_key("ec-1");
-    setup.maskinporten.add_key(&admin(), &id, &jwk_json(&ec)).await.expect("EC key");
+    setup.maskinporten.registry(bergen()).add_key(&admin(), &id, &jwk_json(&ec)).await.expect("EC key");
     setup.grant(&sign(&ec, &claims(&id))).await.expect("ES256 works");
     setup.grant(&setup.assertion(&claims(&id))).await.expect("RS256 works");
 
-    let listed = setup.maskinporten.client(&id).await.expect("read").expect("the client");
+    let listed = setup.maskinporten.registry(bergen()).client(&id).await.expect("read").expect("the client");
     assert_eq!(listed.kids, vec!["ec-1".to_owned(), "rsa-1".to_owned()], "sorted");
 
-    setup.maskinporten.remove_key(&admin(), &id, "ec-1").await.expect("removed");
+    setup.maskinporten.registry(bergen()).remove_key(&admin(), &id, "ec-1").await.expect("removed");
     setup.assert_refused("a removed key", Some(GRANT_TYPE), Some(&sign(&ec, &claims(&id))), "invalid_grant").await;
     setup.grant(&setup.assertion(&claims(&id))).await.expect("the other key still works");
-    assert!(matches!(setup.maskinporten.remove_key(&admin(), &id, "ec-1").await, Err(IdentityError::NotFound)));
     assert!(matches!(
-        setup.maskinporten.remove_key(&admin(), "no-such-client", "rsa-1").await,
+        setup.maskinporten.registry(bergen()).remove_key(&admin(), &id, "ec-1").await,
+        Err(IdentityError::NotFound)
+    ));
+    assert!(matches!(
+        setup.maskinporten.registry(bergen()).remove_key(&admin(), "no-such-client", "rsa-1").await,
         Err(IdentityError::NotFound)
     ));
 
-    setup.maskinporten.disable_client(&admin(), &id).await.expect("disabled");
+    setup.maskinporten.registry(bergen()).disable_client(&admin(), &id).await.expect("disabled");
     let refusal = setup.grant(&setup.assertion(&claims(&id))).await.expect_err("disabled");
     assert_eq!((refusal.error, refusal.status()), ("invalid_client", 401));
     setup
         .assert_refused("a disabled client", Some(GRANT_TYPE), Some(&setup.assertion(&claims(&id))), "invalid_client")
         .await;
     assert!(matches!(
-        setup.maskinporten.disable_client(&admin(), "no-such-client").await,
+        setup.maskinporten.registry(bergen()).disable_client(&admin(), "no-such-client").await,
         Err(IdentityError::NotFound)
     ));
 
-    let clients = setup.maskinporten.clients().await.expect("clients");
+    let clients = setup.maskinporten.registry(bergen()).clients().await.expect("clients");
     assert_eq!(clients.len(), 1);
     assert!(clients[0].disabled);
     assert_eq!(clients[0].kids, vec!["rsa-1".to_owned()]);
@@ -497,10 +572,16 @@ async fn the_registry_refuses_bad_input_and_changes_nothing() {
         ("control character", "Klient\u{0}", vec![NOTICES.to_owned()]),
         ("newline", "Kli\nent", vec![NOTICES.to_owned()]),
     ] {
-        let result = maskinporten.register_client(&admin(), name, orgnr(), &scopes).await;
+        let result = maskinporten.registry(bergen()).register_client(&admin(), name, orgnr(), &scopes).await;
         assert!(matches!(result, Err(IdentityError::Invalid(_))), "{label}: {result:?}");
     }
-    assert!(maskinporten.register_client(&admin(), &"n".repeat(100), orgnr(), &[NOTICES.to_owned()]).await.is_ok());
+    assert!(
+        maskinporten
+            .registry(bergen())
+            .register_client(&admin(), &"n".repeat(100), orgnr(), &[NOTICES.to_owned()])
+            .await
+            .is_ok()
+    );
     let before = setup.registry_counts().await;
 
     let id = setup.client.client_id.as_str();
@@ -536,28 +617,31 @@ async fn the_registry_refuses_bad_input_and_changes_nothing() {
         ("symmetric key", json!({ "kty": "oct", "kid": "oct", "k": "c2VjcmV0" }).to_string()),
         ("not JSON", "not json".to_owned()),
     ] {
-        let result = maskinporten.add_key(&admin(), id, &jwk).await;
+        let result = maskinporten.registry(bergen()).add_key(&admin(), id, &jwk).await;
         assert!(matches!(result, Err(IdentityError::Invalid(_))), "{label}: {result:?}");
     }
-    let duplicate = maskinporten.add_key(&admin(), id, &jwk_json(&rsa_key("rsa-1"))).await;
+    let duplicate = maskinporten.registry(bergen()).add_key(&admin(), id, &jwk_json(&rsa_key("rsa-1"))).await;
     assert!(matches!(duplicate, Err(IdentityError::Conflict(_))), "{duplicate:?}");
-    let unknown = maskinporten.add_key(&admin(), "no-such-client", &jwk_json(&ec)).await;
+    let unknown = maskinporten.registry(bergen()).add_key(&admin(), "no-such-client", &jwk_json(&ec)).await;
     assert!(matches!(unknown, Err(IdentityError::NotFound)), "{unknown:?}");
     assert_eq!(setup.registry_counts().await, before, "nothing changed");
 
-    assert_eq!(maskinporten.client("no-such-client").await.expect("read"), None);
+    assert_eq!(maskinporten.registry(bergen()).client("no-such-client").await.expect("read"), None);
 
     // A modulus with a leading zero byte (a DER sign byte some encoders keep) is accepted, and
     // assertions verify with the key.
-    let other =
-        maskinporten.register_client(&admin(), "Padded key", orgnr(), &[NOTICES.to_owned()]).await.expect("client");
+    let other = maskinporten
+        .registry(bergen())
+        .register_client(&admin(), "Padded key", orgnr(), &[NOTICES.to_owned()])
+        .await
+        .expect("client");
     let mut padded = serde_json::to_value(rsa_key("padded").public_jwk()).expect("json");
     let mut modulus = vec![0_u8];
     modulus.extend(URL_SAFE_NO_PAD.decode(padded["n"].as_str().expect("n")).expect("base64url"));
     padded["n"] = json!(URL_SAFE_NO_PAD.encode(&modulus));
-    maskinporten.add_key(&admin(), &other.client_id, &padded.to_string()).await.expect("padded key");
+    maskinporten.registry(bergen()).add_key(&admin(), &other.client_id, &padded.to_string()).await.expect("padded key");
     setup.grant(&sign(&rsa_key("padded"), &claims(&other.client_id))).await.expect("a token");
-    let listed = maskinporten.client(id).await.expect("read").expect("the client");
+    let listed = maskinporten.registry(bergen()).client(id).await.expect("read").expect("the client");
     assert_eq!(listed, MachineClient { kids: vec!["rsa-1".to_owned()], ..setup.client.clone() });
 }
 
@@ -651,6 +735,7 @@ async fn a_remote_issuers_keys_are_cached_and_refetched_on_an_unknown_kid() {
                 "client_id": "0a1b2c",
                 "consumer": { "authority": "iso6523-actorid-upis", "ID": "0192:991825827" },
                 "scope": format!("{NOTICES} krr:global/kontaktinformasjon.read"),
+                "aud": [AUDIENCE, "https://other.example/api"],
                 "iat": now,
                 "exp": now + 120,
                 "jti": random_token(8),
@@ -659,23 +744,29 @@ async fn a_remote_issuers_keys_are_cached_and_refetched_on_an_unknown_kid() {
         .expect("token")
     };
 
-    let principal = verifier.verify(&token(&first), NOTICES).await.expect("accepted");
+    let principal = verifier.verify(&token(&first), NOTICES, AUDIENCE).await.expect("accepted");
     assert_eq!(principal.orgnr.as_digits(), "991825827");
     assert_eq!(principal.client_id, "0a1b2c");
-    verifier.verify(&token(&first), NOTICES).await.expect("accepted again");
+    verifier.verify(&token(&first), NOTICES, AUDIENCE).await.expect("accepted again");
     assert_eq!(fetches.load(Ordering::SeqCst), 1, "the keys are cached");
 
     // The issuer rotates: a token with the new kid makes the verifier fetch the keys again.
     served.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys.push(second.public_jwk());
-    verifier.verify(&token(&second), NOTICES).await.expect("the new key");
+    verifier.verify(&token(&second), NOTICES, AUDIENCE).await.expect("the new key");
     assert_eq!(fetches.load(Ordering::SeqCst), 2);
     // Made-up kids do not make it fetch again within the minute.
     let stranger = ec_key("mp-3");
-    assert!(matches!(verifier.verify(&token(&stranger), NOTICES).await, Err(AccessTokenError::Unauthenticated(_))));
+    assert!(matches!(
+        verifier.verify(&token(&stranger), NOTICES, AUDIENCE).await,
+        Err(AccessTokenError::Unauthenticated(_))
+    ));
     assert_eq!(fetches.load(Ordering::SeqCst), 2);
     // A key with a known kid but other material is refused without fetching.
     let impostor = ec_key("mp-1");
-    assert!(matches!(verifier.verify(&token(&impostor), NOTICES).await, Err(AccessTokenError::Unauthenticated(_))));
+    assert!(matches!(
+        verifier.verify(&token(&impostor), NOTICES, AUDIENCE).await,
+        Err(AccessTokenError::Unauthenticated(_))
+    ));
     assert_eq!(fetches.load(Ordering::SeqCst), 2);
 
     // An issuer whose keys cannot be fetched accepts nothing.
@@ -688,7 +779,7 @@ async fn a_remote_issuers_keys_are_cached_and_refetched_on_an_unknown_kid() {
     }])
     .expect("verifier");
     for _ in 0..2 {
-        let refused = unreachable.verify(&token(&first), NOTICES).await;
+        let refused = unreachable.verify(&token(&first), NOTICES, AUDIENCE).await;
         assert!(matches!(refused, Err(AccessTokenError::Unauthenticated(_))), "{refused:?}");
     }
 }
@@ -714,4 +805,23 @@ async fn spent_jtis_are_forgotten_once_their_assertions_have_expired() {
         count(&setup.db, "SELECT COUNT(*) AS n FROM used_jtis WHERE issuer = $1", &setup.client.client_id).await,
         1
     );
+}
+
+#[tokio::test]
+async fn clients_from_before_municipalities_are_given_to_the_one_served() {
+    let setup = Setup::new().await;
+    let id = setup.client.client_id.clone();
+    // As the migration leaves a client registered before clients had a municipality.
+    let unassigned = "UPDATE machine_clients SET kommunenummer = '' WHERE kommunenummer = $1 AND client_id = $2";
+    setup.db.municipal(bergen()).execute(unassigned, &params![id.as_str()]).await.expect("unassigned");
+    assert_eq!(setup.maskinporten.registry(bergen()).client(&id).await.expect("read"), None);
+    let refused = setup.grant(&setup.assertion(&claims(&id))).await;
+    assert_eq!(refused.map_err(|e| e.error), Err("invalid_client"), "no municipality, no token");
+
+    assert_eq!(setup.maskinporten.adopt_unassigned(stavanger()).await.expect("adopted"), 1);
+    assert_eq!(setup.maskinporten.adopt_unassigned(stavanger()).await.expect("nothing left"), 0);
+    assert!(setup.maskinporten.registry(stavanger()).client(&id).await.expect("read").is_some());
+    let response = setup.grant(&setup.assertion(&claims(&id))).await.expect("a token again");
+    let token_claims = jose::unverified_claims(&response.access_token).expect("claims");
+    assert_eq!(token_claims["aud"], STAVANGER_AUDIENCE);
 }

@@ -106,6 +106,7 @@ async fn setup(minimum_acr: Option<&str>) -> Setup {
         subject_claim: "pid".to_owned(),
         redirect_uri: "http://rp.test/logg-inn/tilbake".to_owned(),
         post_logout_redirect_uri: "http://rp.test/logg-ut/ferdig".to_owned(),
+        municipal: vec![],
         metadata_ttl: Duration::from_secs(3600),
         leeway_seconds: 30,
     })

@@ -7,6 +7,8 @@ nav-accessibility = Accessibility
 language-switch-label = Choose language
 demo-banner = This is a demonstration. Every person and every detail is made up.
 error-summary-heading = Please correct the following before sending:
+# Before the page title when a form is shown again with errors.
+title-error-prefix = Error:
 not-found-title = Page not found
 not-found-body = The page you are looking for does not exist or has moved. Check that the address is correct.
 server-error-title = Something went wrong on our side

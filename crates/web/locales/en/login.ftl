@@ -31,3 +31,6 @@ test-idp-employee-admin = Administrator for the whole municipality.
 logging-out-title = Logging out
 logging-out-body = You are logged out here. You are now sent on to the login service to log out there too.
 logging-out-continue = Continue logging out
+login-cancelled-title = Login cancelled
+login-cancelled-body = You cancelled the login. You are not logged in, and nothing has been saved.
+login-cancelled-again = Log in again

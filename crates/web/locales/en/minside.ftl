@@ -75,6 +75,7 @@ log-purpose-show-name = Login: showing your name
 log-purpose-show-acting = Showing whom you can act for
 log-purpose-show-fullmakter = Showing your powers of attorney
 log-purpose-find-fullmakt-holder = Finding the person who is to get power of attorney
+log-purpose-choose-language = Login: showing the pages in your language
 log-purpose-security = Login and access control
 log-purpose-machine-client = Look-up by another organisation's system
 log-basis-resident = GDPR Article 6(1)(e); Public Administration Act § 17

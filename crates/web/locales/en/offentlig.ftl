@@ -28,3 +28,7 @@ error-message-required = Write what your feedback is about.
 error-message-too-long = Your feedback can be at most { $max } characters long.
 error-page-too-long = The page reference can be at most { $max } characters long.
 error-contact_email-invalid-email = Enter a valid e-mail address, for example name@example.com.
+# Under a notice written in another language than the page.
+front-notice-written-in-nb = Only in Norwegian (Bokmål).
+front-notice-written-in-nn = Only in Norwegian (Nynorsk).
+front-notice-written-in-en = Only in English.

@@ -7,6 +7,8 @@ nav-accessibility = Tilgjengelighet
 language-switch-label = Velg språk
 demo-banner = Dette er en demonstrasjon. Alle personer og opplysninger er oppdiktet.
 error-summary-heading = Du må rette dette før du kan sende:
+# Before the page title when a form is shown again with errors.
+title-error-prefix = Feil:
 not-found-title = Fant ikke siden
 not-found-body = Siden du leter etter finnes ikke, eller den er flyttet. Sjekk at adressen er riktig.
 server-error-title = Noe gikk galt hos oss

@@ -31,3 +31,6 @@ test-idp-employee-admin = Administrator for hele kommunen.
 logging-out-title = Logger ut
 logging-out-body = Du er logget ut her. Nå sendes du videre til innloggingstjenesten for å logge ut der også.
 logging-out-continue = Fortsett utloggingen
+login-cancelled-title = Innloggingen ble avbrutt
+login-cancelled-body = Du avbrøt innloggingen. Du er ikke logget inn, og ingenting er lagret.
+login-cancelled-again = Logg inn på nytt

@@ -75,6 +75,7 @@ log-purpose-show-name = Innlogging: vise navnet ditt
 log-purpose-show-acting = Vise hvem du kan representere
 log-purpose-show-fullmakter = Vise fullmaktene dine
 log-purpose-find-fullmakt-holder = Finne personen som skal få fullmakt
+log-purpose-choose-language = Innlogging: vise sidene på språket ditt
 log-purpose-security = Innlogging og tilgangskontroll
 log-purpose-machine-client = Oppslag fra annen virksomhets system
 log-basis-resident = personvernforordningen art. 6 nr. 1 bokstav e; forvaltningsloven § 17

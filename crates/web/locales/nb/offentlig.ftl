@@ -28,3 +28,7 @@ error-message-required = Skriv hva tilbakemeldingen gjelder.
 error-message-too-long = Tilbakemeldingen kan være på høyst { $max } tegn.
 error-page-too-long = Sidehenvisningen kan være på høyst { $max } tegn.
 error-contact_email-invalid-email = Skriv en gyldig e-postadresse, for eksempel navn@eksempel.no.
+# Under a notice written in another language than the page.
+front-notice-written-in-nb = Bare på bokmål.
+front-notice-written-in-nn = Bare på nynorsk.
+front-notice-written-in-en = Bare på engelsk.

@@ -7,6 +7,8 @@ nav-accessibility = Tilgjenge
 language-switch-label = Vel språk
 demo-banner = Dette er ei demonstrasjon. Alle personar og opplysningar er oppdikta.
 error-summary-heading = Du må rette dette før du kan sende:
+# Before the page title when a form is shown again with errors.
+title-error-prefix = Feil:
 not-found-title = Fann ikkje sida
 not-found-body = Sida du leitar etter finst ikkje, eller ho er flytta. Sjekk at adressa er rett.
 server-error-title = Noko gjekk gale hos oss

@@ -31,3 +31,6 @@ test-idp-employee-admin = Administrator for heile kommunen.
 logging-out-title = Loggar ut
 logging-out-body = Du er logga ut her. No blir du send vidare til innloggingstenesta for å logge ut der òg.
 logging-out-continue = Hald fram med utlogginga
+login-cancelled-title = Innlogginga vart avbroten
+login-cancelled-body = Du avbraut innlogginga. Du er ikkje logga inn, og ingenting er lagra.
+login-cancelled-again = Logg inn på nytt

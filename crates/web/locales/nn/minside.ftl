@@ -75,6 +75,7 @@ log-purpose-show-name = Innlogging: vise namnet ditt
 log-purpose-show-acting = Vise kven du kan representere
 log-purpose-show-fullmakter = Vise fullmaktene dine
 log-purpose-find-fullmakt-holder = Finne personen som skal få fullmakt
+log-purpose-choose-language = Innlogging: vise sidene på språket ditt
 log-purpose-security = Innlogging og tilgangskontroll
 log-purpose-machine-client = Oppslag frå systemet til ei anna verksemd
 log-basis-resident = personvernforordninga art. 6 nr. 1 bokstav e; forvaltningslova § 17

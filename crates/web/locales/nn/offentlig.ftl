@@ -28,3 +28,7 @@ error-message-required = Skriv kva tilbakemeldinga gjeld.
 error-message-too-long = Tilbakemeldinga kan vere på høgst { $max } teikn.
 error-page-too-long = Sidetilvisinga kan vere på høgst { $max } teikn.
 error-contact_email-invalid-email = Skriv ei gyldig e-postadresse, til dømes namn@døme.no.
+# Under a notice written in another language than the page.
+front-notice-written-in-nb = Berre på bokmål.
+front-notice-written-in-nn = Berre på nynorsk.
+front-notice-written-in-en = Berre på engelsk.

@@ -239,7 +239,7 @@ async fn clients_page(
     error: Option<&str>,
 ) -> Result<Response, PageError> {
     let (available, clients) = match &state.identity.maskinporten {
-        Some(maskinporten) => (true, maskinporten.clients().await?),
+        Some(maskinporten) => (true, maskinporten.registry(visit.kommune).clients().await?),
         None => (false, vec![]),
     };
     let clients: Vec<_> = clients
@@ -312,13 +312,13 @@ struct RegisterClient {
     scopes: Vec<String>,
 }
 
-/// What a registry change came to: done, or the message to show with the form again.
+/// What a registry change came to: done, or the message to show with the form again. A client
+/// this municipality does not have (another's, or none) is a plain 404.
 fn client_outcome(result: Result<(), identity::IdentityError>) -> Result<Option<&'static str>, PageError> {
     match result {
         Ok(()) => Ok(None),
         Err(identity::IdentityError::Invalid(_)) => Ok(Some("clients-error-invalid")),
         Err(identity::IdentityError::Conflict(_)) => Ok(Some("clients-error-duplicate-key")),
-        Err(identity::IdentityError::NotFound) => Ok(Some("clients-error-unknown")),
         Err(other) => Err(other.into()),
     }
 }
@@ -328,13 +328,13 @@ async fn client_change(
     visit: &Visit,
     staff: &Staff,
     csrf: Option<&str>,
-    change: impl AsyncFnOnce(&identity::maskinporten::Maskinporten, &audit::Actor) -> Result<(), identity::IdentityError>,
+    change: impl AsyncFnOnce(identity::maskinporten::Registry<'_>, &audit::Actor) -> Result<(), identity::IdentityError>,
 ) -> Result<Response, PageError> {
     check_csrf(&staff.user, csrf)?;
     require_client_admin(staff)?;
     let maskinporten = state.identity.maskinporten.as_ref().ok_or(PageError::NotFound)?;
     let by = audit::Actor::Employee(staff.employee.id.clone());
-    match client_outcome(change(maskinporten, &by).await)? {
+    match client_outcome(change(maskinporten.registry(visit.kommune), &by).await)? {
         None => Ok(Redirect::to("/ansatt/admin/klienter").into_response()),
         Some(error) => clients_page(state, visit, staff, Some(error)).await,
     }

@@ -110,7 +110,8 @@ fn unauthorized(detail: &str) -> Response {
     response
 }
 
-/// Checks the bearer token against the trusted issuers and `scope`, and asks the policy.
+/// Checks the bearer token against the trusted issuers, `scope` and the audience of the
+/// host's municipality (a token is good for one municipality's API only), and asks the policy.
 async fn authorize(parts: &Parts, state: &AppState, scope: &str) -> Result<MachineClient, Response> {
     let Some(bearer) = parts
         .headers
@@ -120,7 +121,12 @@ async fn authorize(parts: &Parts, state: &AppState, scope: &str) -> Result<Machi
     else {
         return Err(unauthorized("send Authorization: Bearer <access token>"));
     };
-    match state.identity.access_tokens.verify(bearer.trim(), scope).await {
+    let Some(crate::extract::Municipality(kommune)) = parts.extensions.get::<crate::extract::Municipality>().copied()
+    else {
+        return Err(unauthorized("this host serves no municipality"));
+    };
+    let audience = state.municipalities.api_audience(kommune);
+    match state.identity.access_tokens.verify(bearer.trim(), scope, &audience).await {
         Ok(principal) => {
             let asker = Asker::Client { orgnr: &principal.orgnr, scopes: &principal.scopes };
             if policy::decide(&asker, Action::CallApi, &Resource::Api { scope }).allowed() {

@@ -18,6 +18,6 @@ pub use csrf::check_csrf;
 pub use form::MultiForm;
 pub use json::AppJson;
 pub use language::{LANGUAGE_COOKIE, Lang};
-pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError};
+pub use municipality::{Municipalities, Municipality, MunicipalitySetting, TenancyError, api_audience};
 pub use user::{Citizen, CurrentUser, MaybeUser, Staff, UserHeader};
 pub use visit::Visit;

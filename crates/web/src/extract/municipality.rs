@@ -17,6 +17,9 @@ pub struct MunicipalitySetting {
     pub kommunenummer: Kommunenummer,
     /// The host names that reach it (`bergen.example.no`); empty for the fallback.
     pub hosts: Vec<String>,
+    /// Its public address without a trailing slash (`https://bergen.example.no`): where login
+    /// comes back to, and `{public_url}/api` is the audience its API's tokens must name.
+    pub public_url: String,
 }
 
 /// Why a list of municipalities cannot be served.
@@ -42,6 +45,7 @@ pub struct Municipalities {
     by_host: HashMap<String, Kommunenummer>,
     fallback: Option<Kommunenummer>,
     all: Vec<Kommunenummer>,
+    public_urls: HashMap<Kommunenummer, String>,
 }
 
 fn normalise_host(host: &str) -> String {
@@ -64,7 +68,9 @@ impl Municipalities {
         let mut by_host = HashMap::new();
         let mut fallback: Option<Kommunenummer> = None;
         let mut all = Vec::new();
+        let mut public_urls = HashMap::new();
         for setting in settings {
+            public_urls.insert(setting.kommunenummer, setting.public_url.trim_end_matches('/').to_owned());
             if all.contains(&setting.kommunenummer) {
                 return Err(TenancyError::DuplicateMunicipality(setting.kommunenummer.to_string()));
             }
@@ -82,7 +88,7 @@ impl Municipalities {
                 }
             }
         }
-        Ok(Self { by_host, fallback, all })
+        Ok(Self { by_host, fallback, all, public_urls })
     }
 
     /// The municipality for a `Host` header value, if any.
@@ -94,6 +100,21 @@ impl Municipalities {
     pub fn all(&self) -> &[Kommunenummer] {
         &self.all
     }
+
+    /// A municipality's public address, without a trailing slash.
+    pub fn public_url(&self, kommunenummer: Kommunenummer) -> &str {
+        self.public_urls.get(&kommunenummer).map_or("", String::as_str)
+    }
+
+    /// The audience a token for `kommunenummer`'s API must name: `{public_url}/api`.
+    pub fn api_audience(&self, kommunenummer: Kommunenummer) -> String {
+        api_audience(self.public_url(kommunenummer))
+    }
+}
+
+/// The audience of the API at `public_url`: what tokens for it must carry in `aud`.
+pub fn api_audience(public_url: &str) -> String {
+    format!("{}/api", public_url.trim_end_matches('/'))
 }
 
 /// The municipality of the current request. Extracting it fails (421) when the host belongs
@@ -120,8 +141,12 @@ mod tests {
     #[test]
     fn hosts_pick_municipalities_and_the_fallback_takes_the_rest() {
         let m = Municipalities::new(&[
-            MunicipalitySetting { kommunenummer: k("4601"), hosts: vec!["bergen.example.no".into()] },
-            MunicipalitySetting { kommunenummer: k("1103"), hosts: vec![] },
+            MunicipalitySetting {
+                kommunenummer: k("4601"),
+                hosts: vec!["bergen.example.no".into()],
+                public_url: String::new(),
+            },
+            MunicipalitySetting { kommunenummer: k("1103"), hosts: vec![], public_url: String::new() },
         ])
         .expect("valid");
         assert_eq!(m.resolve(Some("Bergen.Example.no:8080")), Some(k("4601")));
@@ -133,8 +158,12 @@ mod tests {
 
     #[test]
     fn without_a_fallback_unknown_hosts_resolve_to_nothing() {
-        let m = Municipalities::new(&[MunicipalitySetting { kommunenummer: k("4601"), hosts: vec!["a.no".into()] }])
-            .expect("valid");
+        let m = Municipalities::new(&[MunicipalitySetting {
+            kommunenummer: k("4601"),
+            hosts: vec!["a.no".into()],
+            public_url: String::new(),
+        }])
+        .expect("valid");
         assert_eq!(m.resolve(Some("b.no")), None);
         assert_eq!(m.resolve(Some("[::1]:8080")), None);
     }
@@ -143,8 +172,8 @@ mod tests {
     fn ambiguous_lists_are_refused() {
         let two = |a: Vec<String>, b: Vec<String>| {
             Municipalities::new(&[
-                MunicipalitySetting { kommunenummer: k("4601"), hosts: a },
-                MunicipalitySetting { kommunenummer: k("1103"), hosts: b },
+                MunicipalitySetting { kommunenummer: k("4601"), hosts: a, public_url: String::new() },
+                MunicipalitySetting { kommunenummer: k("1103"), hosts: b, public_url: String::new() },
             ])
         };
         assert!(matches!(two(vec![], vec![]), Err(TenancyError::TwoFallbacks(..))));

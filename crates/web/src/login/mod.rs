@@ -27,7 +27,9 @@ use time::Duration;
 
 use crate::AppState;
 use crate::error::PageError;
-use crate::extract::{ClientAddress, CsrfForm, CurrentUser, Lang, MaybeUser, Municipality, Visit, check_csrf, cookies};
+use crate::extract::{
+    ClientAddress, CsrfForm, CurrentUser, LANGUAGE_COOKIE, Lang, MaybeUser, Municipality, Visit, check_csrf, cookies,
+};
 use crate::view::{self, Base, links};
 
 /// The session cookie.
@@ -97,6 +99,8 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/logg-inn/tilbake", get(callback_citizen))
         .route("/ansatt/logg-inn", get(login_employee))
         .route("/ansatt/logg-inn/tilbake", get(callback_employee))
+        .route("/logg-inn/avbrutt", get(cancelled_citizen))
+        .route("/ansatt/logg-inn/avbrutt", get(cancelled_employee))
         .route("/logg-ut", axum::routing::post(logout))
         .route("/logg-ut/overalt", axum::routing::post(logout_everywhere))
         .route("/logg-ut/ferdig", get(logged_out))
@@ -114,14 +118,14 @@ async fn begin(
     provider: Option<&Provider>,
     language: Language,
     return_to: &str,
-    kommune: Option<kernel::Kommunenummer>,
+    kommune: kernel::Kommunenummer,
     address: Option<std::net::IpAddr>,
 ) -> Result<Response, PageError> {
     let provider = provider.ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
+    if !state.identity.login_limiter.allow_in(&limit_scope(kommune, provider), address) {
         return Err(PageError::TooManyRequests);
     }
-    let begun = provider.begin(&state.db, language, return_to, kommune).await.map_err(|error| {
+    let begun = provider.begin(&state.db, language, return_to, Some(kommune)).await.map_err(|error| {
         tracing::error!(error = %error, "could not start a login");
         PageError::LoginUnavailable
     })?;
@@ -129,15 +133,22 @@ async fn begin(
     Ok((CookieJar::new().add(cookie), Redirect::to(&begun.redirect_to)).into_response())
 }
 
+/// The bucket login attempts count in besides the address: one per municipality and
+/// provider, so logins at one never use up another's.
+fn limit_scope(kommune: kernel::Kommunenummer, provider: &Provider) -> String {
+    format!("{kommune}/{}", provider.config().name)
+}
+
 async fn login_citizen(
     State(state): State<AppState>,
+    Municipality(kommune): Municipality,
     Lang(language): Lang,
     ClientAddress(address): ClientAddress,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/min-side" } else { return_to };
-    begin(&state, state.identity.citizens.as_ref(), language, return_to, None, address).await
+    begin(&state, state.identity.citizens.as_ref(), language, return_to, kommune, address).await
 }
 
 async fn login_employee(
@@ -149,7 +160,7 @@ async fn login_employee(
 ) -> Result<Response, PageError> {
     let return_to = links::safe_return_path(query.tilbake.as_deref());
     let return_to = if return_to == "/" { "/ansatt" } else { return_to };
-    begin(&state, state.identity.employees.as_ref(), language, return_to, Some(kommune), address).await
+    begin(&state, state.identity.employees.as_ref(), language, return_to, kommune, address).await
 }
 
 /// Records a refused login in the access log and answers with the login-failed page.
@@ -172,22 +183,27 @@ fn finish_login(state: &AppState, cookie: String, return_to: &str) -> Response {
     (jar, Redirect::to(links::safe_return_path(Some(return_to)))).into_response()
 }
 
-/// Finishes a login at `provider` (rate limited per address). A refusal is in the access log
-/// and answered with the login-failed page; a provider that cannot be reached, with the
+/// Finishes a login at `provider` (rate limited per address, municipality and provider). A
+/// refusal is in the access log and answered with the login-failed page, as is a login that
+/// started at another municipality's host; a provider that cannot be reached, with the
 /// login-unavailable page.
 async fn authenticate(
     state: &AppState,
     provider: Option<&Provider>,
-    name: &str,
+    kommune: kernel::Kommunenummer,
     jar: &CookieJar,
     address: Option<std::net::IpAddr>,
     callback: &Callback,
 ) -> Result<identity::oidc::Authenticated, PageError> {
     let provider = provider.ok_or(PageError::NotFound)?;
-    if !state.identity.login_limiter.allow(address) {
+    let name = provider.config().name.as_str();
+    if !state.identity.login_limiter.allow_in(&limit_scope(kommune, provider), address) {
         return Err(PageError::TooManyRequests);
     }
     match provider.finish(&state.db, callback, jar.get(LOGIN_COOKIE).map(|c| c.value())).await {
+        Ok(authenticated) if authenticated.kommunenummer != Some(kommune) => {
+            Err(refuse(state, name, "the login started in another municipality").await)
+        }
         Ok(authenticated) => Ok(authenticated),
         Err(IdentityError::Unauthenticated(reason)) => Err(refuse(state, name, &reason).await),
         Err(other) => {
@@ -197,14 +213,45 @@ async fn authenticate(
     }
 }
 
+/// Whether the provider answered that the person pressed "Avbryt" (`error=access_denied`).
+fn cancelled(callback: &Callback) -> bool {
+    callback.error.as_deref() == Some("access_denied")
+}
+
+#[derive(Serialize)]
+struct CancelledPage {
+    #[serde(flatten)]
+    base: Base,
+    /// Where to start the login again.
+    again: &'static str,
+}
+
+/// After "Avbryt" at the provider: nothing failed, so the page says the login was cancelled
+/// and offers to start it again (the refusal is in the access log like any other).
+async fn cancelled_citizen(State(state): State<AppState>, visit: Visit) -> Result<Html<String>, PageError> {
+    let base = Base::of(&state, &visit, "");
+    view::page(&state, "login/cancelled.html", &CancelledPage { base, again: "/logg-inn" })
+}
+
+async fn cancelled_employee(State(state): State<AppState>, visit: Visit) -> Result<Html<String>, PageError> {
+    let base = Base::of(&state, &visit, "");
+    view::page(&state, "login/cancelled.html", &CancelledPage { base, again: "/ansatt/logg-inn" })
+}
+
 async fn callback_citizen(
     State(state): State<AppState>,
+    Municipality(kommune): Municipality,
     jar: CookieJar,
     ClientAddress(address): ClientAddress,
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.citizens.as_ref();
-    let authenticated = authenticate(&state, provider, "idporten", &jar, address, &callback).await?;
+    let authenticated = match authenticate(&state, provider, kommune, &jar, address, &callback).await {
+        Err(PageError::LoginFailed) if cancelled(&callback) => {
+            return Ok(Redirect::to("/logg-inn/avbrutt").into_response());
+        }
+        other => other?,
+    };
     let Ok(pid) = Fnr::parse(&authenticated.subject) else {
         return Err(refuse(&state, "idporten", "the pid is not a fødselsnummer or d-nummer").await);
     };
@@ -233,7 +280,30 @@ async fn callback_citizen(
         authenticated.acr.as_deref(),
     )
     .await?;
-    Ok(finish_login(&state, cookie, &authenticated.return_to))
+    let mut response = finish_login(&state, cookie, &authenticated.return_to);
+    if jar.get(LANGUAGE_COOKIE).is_none()
+        && let Some(language) = krr_language(&state, &pid).await
+    {
+        let chosen = cookies::build(&state, LANGUAGE_COOKIE, language.tag().to_owned(), Some(Duration::days(365)));
+        if let Ok(value) = HeaderValue::from_str(&chosen.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The language the person has chosen in the contact register (KRR), to be the site's
+/// language after login when they have not chosen one here. A failed read only means no
+/// default: the login goes on.
+async fn krr_language(state: &AppState, pid: &Fnr) -> Option<Language> {
+    let caller = resident_caller(pid, &ActingAs::Myself, ResidentPurpose::ChooseLanguage).ok()?;
+    match state.identity.registers.contacts(&caller, std::slice::from_ref(pid)).await {
+        Ok(contacts) => contacts.into_iter().next().and_then(|contact| contact.language),
+        Err(error) => {
+            tracing::warn!(error = %error, "the language in the contact register could not be read");
+            None
+        }
+    }
 }
 
 async fn callback_employee(
@@ -244,10 +314,12 @@ async fn callback_employee(
     Query(callback): Query<Callback>,
 ) -> Result<Response, PageError> {
     let provider = state.identity.employees.as_ref();
-    let authenticated = authenticate(&state, provider, "employees", &jar, address, &callback).await?;
-    if authenticated.kommunenummer != Some(kommune) {
-        return Err(refuse(&state, "employees", "the login started in another municipality").await);
-    }
+    let authenticated = match authenticate(&state, provider, kommune, &jar, address, &callback).await {
+        Err(PageError::LoginFailed) if cancelled(&callback) => {
+            return Ok(Redirect::to("/ansatt/logg-inn/avbrutt").into_response());
+        }
+        other => other?,
+    };
     let Some(employee) = Employees::new(state.db.clone(), kommune).by_subject(&authenticated.subject).await? else {
         return Err(refuse(&state, "employees", "no active employee has this login").await);
     };
@@ -300,7 +372,9 @@ async fn logout(
     };
     let at_provider = match provider {
         Some(provider) => {
-            provider.logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12)).await
+            provider
+                .logout_url(user.session.id_token.as_deref(), &identity::jose::random_token(12), Some(visit.kommune))
+                .await
         }
         None => None,
     };

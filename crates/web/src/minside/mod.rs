@@ -93,6 +93,7 @@ static KNOWN_TEXTS: std::sync::LazyLock<KnownTexts> = std::sync::LazyLock::new(|
         (ResidentPurpose::ShowWhomYouCanActFor.text().to_owned(), "log-purpose-show-acting"),
         (ResidentPurpose::ShowFullmakter.text().to_owned(), "log-purpose-show-fullmakter"),
         (ResidentPurpose::FindFullmaktHolder.text().to_owned(), "log-purpose-find-fullmakt-holder"),
+        (ResidentPurpose::ChooseLanguage.text().to_owned(), "log-purpose-choose-language"),
         (security.purpose.as_str().to_owned(), "log-purpose-security"),
     ];
     let legal_bases = vec![
@@ -767,7 +768,7 @@ mod tests {
     fn every_purpose_and_legal_basis_the_platform_writes_has_a_translation() {
         let i18n = crate::view::i18n::I18n::load().expect("translations");
         let known = &*KNOWN_TEXTS;
-        assert_eq!(known.purposes.len(), 6, "the machine client's purpose is found");
+        assert_eq!(known.purposes.len(), 7, "the machine client's purpose is found");
         assert!(known.client_basis.is_some(), "the machine client's legal basis is found");
         let keys = known
             .purposes

@@ -110,7 +110,7 @@ fn accessibility_page(
     received: bool,
     form: &FeedbackForm,
     errors: &[FeedbackError],
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let shown: Vec<ShownError> = errors
         .iter()
         .map(|e| ShownError { field: e.field.name(), text: error_text(state, visit.language, e) })
@@ -140,14 +140,14 @@ fn accessibility_page(
         errors: shown,
         updated: ACCESSIBILITY_STATEMENT_UPDATED,
     };
-    view::page(state, "offentlig/accessibility.html", &view)
+    view::form_page(state, "offentlig/accessibility.html", &view, !errors.is_empty())
 }
 
 async fn accessibility_statement(
     State(state): State<AppState>,
     visit: Visit,
     Query(query): Query<AccessibilityQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     accessibility_page(&state, &visit, query.mottatt.is_some(), &FeedbackForm::default(), &[])
 }
 
@@ -173,10 +173,7 @@ async fn submit_feedback(
             content::record_feedback(&state.db, visit.kommune, &feedback).await?;
             Ok(Redirect::to("/tilgjengelighet?mottatt=1#tilbakemelding").into_response())
         }
-        Err(errors) => {
-            let page = accessibility_page(&state, &visit, false, &form, &errors)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
+        Err(errors) => accessibility_page(&state, &visit, false, &form, &errors),
     }
 }
 

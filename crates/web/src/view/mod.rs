@@ -4,6 +4,10 @@
 //! A page is a `#[derive(Serialize)]` struct with `#[serde(flatten)] base: Base` and the
 //! fields its template uses; [`page`] and [`form_page`] render it. A template that names a
 //! variable its view does not have fails, so a typo is a failing test, not a blank.
+//!
+//! Every template also gets `has_errors`: true when a form is shown again with errors. Then
+//! `base.html` starts the `<title>` with "Feil:"/"Error:", and the error summary, which carries
+//! `autofocus`, takes focus when the page loads (Designsystemet's pattern, with no script).
 
 pub mod assets;
 pub mod i18n;
@@ -92,12 +96,19 @@ impl Base {
     }
 }
 
-/// Renders `template` with `view`.
-pub fn page<V: Serialize>(state: &AppState, template: &str, view: &V) -> Result<Html<String>, PageError> {
-    Ok(Html(state.templates.render(template, minijinja::Value::from_serialize(view))?))
+/// Renders `template` with `view` and `has_errors`.
+fn render<V: Serialize>(state: &AppState, template: &str, view: &V, has_errors: bool) -> Result<String, PageError> {
+    let context = minijinja::context! { has_errors => has_errors, ..minijinja::Value::from_serialize(view) };
+    Ok(state.templates.render(template, context)?)
 }
 
-/// Renders a form page: 200, or 422 when it is shown again with errors.
+/// Renders `template` with `view`: a page without a form shown again with errors.
+pub fn page<V: Serialize>(state: &AppState, template: &str, view: &V) -> Result<Html<String>, PageError> {
+    Ok(Html(render(state, template, view, false)?))
+}
+
+/// Renders a form page: 200, or 422 with "Feil:" before the title when it is shown again with
+/// errors.
 pub fn form_page<V: Serialize>(
     state: &AppState,
     template: &str,
@@ -105,7 +116,7 @@ pub fn form_page<V: Serialize>(
     has_errors: bool,
 ) -> Result<Response, PageError> {
     let status = if has_errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, page(state, template, view)?).into_response())
+    Ok((status, Html(render(state, template, view, has_errors)?)).into_response())
 }
 
 #[derive(Serialize)]
