@@ -103,10 +103,12 @@ test('a fullmakt is given, used, and stops working the moment it is revoked', as
     const nextYear = new Date();
     nextYear.setFullYear(nextYear.getFullYear() + 1);
     await giver.page.getByLabel('Fødselsnummeret til den som skal få fullmakt').fill(PER.pid);
+    await giver.page.getByLabel('Etternavnet til den som skal få fullmakt').fill('Olsen');
     await giver.page.getByLabel('Helse og omsorg').check();
     await giver.page.getByLabel('Gjelder til og med').fill(nextYear.toISOString().slice(0, 10));
     await giver.page.getByRole('button', { name: 'Gi fullmakt' }).click();
-    await giver.page.waitForURL(/\/min-side\/fullmakt$/);
+    await giver.page.waitForURL(/\/min-side\/fullmakt\?kvittering=gitt$/);
+    assert.match(await giver.page.getByTestId('fullmakt-confirmation').innerText(), /Fullmakten er gitt/);
     assert.match(await giver.page.getByTestId('fullmakt-given').innerText(), /Per Olsen/);
     await assertNoAxeViolations(giver.page, 'fullmakt page');
     await screenshot(giver.page, 'nb-fullmakt');
@@ -117,7 +119,8 @@ test('a fullmakt is given, used, and stops working the moment it is revoked', as
     assert.match(await holder.page.getByTestId('acting-as').innerText(), /Representerer Ingrid Solberg/);
 
     await giver.page.getByRole('button', { name: /Trekk tilbake fullmakten til Per Olsen/ }).click();
-    await giver.page.waitForURL(/\/min-side\/fullmakt$/);
+    await giver.page.waitForURL(/\/min-side\/fullmakt\?kvittering=trukket$/);
+    assert.match(await giver.page.getByTestId('fullmakt-confirmation').innerText(), /Fullmakten er trukket tilbake/);
 
     await holder.page.goto('/min-side');
     assert.equal(await holder.page.getByTestId('acting-as').count(), 0, 'the holder no longer acts for the giver');

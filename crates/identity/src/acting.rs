@@ -116,6 +116,76 @@ pub async fn options(
     Ok(options)
 }
 
+/// The opaque value a form sends for one choice of whom to act as, in one session. A page
+/// never carries a fødselsnummer: the value is a keyed hash of the choice, keyed with the
+/// session's stored key (never in a page), so it says nothing about whom it stands for and is
+/// worthless in another session. The server finds the choice again among the options it
+/// offers ([`chosen`]).
+pub fn option_token(session_key: &str, acting_as: &ActingAs) -> String {
+    use sha2::{Digest, Sha256};
+    let choice = match acting_as {
+        ActingAs::Myself => "myself".to_owned(),
+        ActingAs::Child(fnr) => format!("child:{}", fnr.as_digits()),
+        ActingAs::Ward(fnr) => format!("ward:{}", fnr.as_digits()),
+        ActingAs::Organisation(orgnr, _) => format!("organisation:{}", orgnr.as_digits()),
+        ActingAs::Fullmakt { id, .. } => format!("fullmakt:{id}"),
+    };
+    let digest = Sha256::new()
+        .chain_update(b"allmenning acting option\n")
+        .chain_update(session_key.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(choice.as_bytes())
+        .finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The option among `options` whose [`option_token`] is `token`, if any.
+pub fn chosen<'o>(options: &'o [ActingOption], session_key: &str, token: &str) -> Option<&'o ActingOption> {
+    options.iter().find(|o| option_token(session_key, &o.acting_as) == token)
+}
+
+/// Whom `me` may be taken to act as for a request whose session says `acting_as`: the
+/// session's choice when the registers and fullmakter back it today (the child is theirs and
+/// under 18, the guardianship and the role still stand, the fullmakt is theirs and in force),
+/// else themselves. The reads are made as `caller` and so are in `me`'s access log. The policy
+/// then decides with this as the asker's side and the session's party as the resource.
+pub async fn backed_by_relations(
+    registers: &Registers,
+    fullmakter: &Fullmakter,
+    caller: &Caller,
+    me: &Fnr,
+    acting_as: &ActingAs,
+    today: Date,
+) -> Result<ActingAs, IdentityError> {
+    let holds = match acting_as {
+        ActingAs::Myself => true,
+        ActingAs::Child(child) => {
+            is_minor(child, today)
+                && registers
+                    .person(caller, me)
+                    .await?
+                    .is_some_and(|person| person.parental_responsibility_for.contains(child))
+        }
+        ActingAs::Ward(ward) => match registers.wards_of(caller, me).await {
+            Ok(wards) => wards.contains(ward),
+            Err(RegisterError::Unsupported(_)) => false,
+            Err(other) => return Err(other.into()),
+        },
+        ActingAs::Organisation(orgnr, role) => {
+            ACTING_ROLES.contains(role)
+                && match registers.roles_held_by(caller, me).await {
+                    Ok(roles) => roles.iter().any(|(o, r)| o == orgnr && r == role),
+                    Err(RegisterError::Unsupported(_)) => false,
+                    Err(other) => return Err(other.into()),
+                }
+        }
+        ActingAs::Fullmakt { id, giver } => {
+            fullmakter.get(id).await?.is_some_and(|f| f.holder == *me && f.giver == *giver && f.active_on(today))
+        }
+    };
+    Ok(if holds { acting_as.clone() } else { ActingAs::Myself })
+}
+
 /// What a request may rely on: whether the stored choice still holds, and for a fullmakt its
 /// areas. Checked on every request, from the database and the calendar only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +225,24 @@ pub async fn still_valid(
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn option_tokens_hide_the_number_and_differ_between_sessions() {
+        let child = Fnr::parse("30108299939").expect("valid");
+        let token = option_token("session-a", &ActingAs::Child(child));
+        assert_eq!(token.len(), 32);
+        assert!(!token.contains("30108299939"));
+        assert_eq!(token, option_token("session-a", &ActingAs::Child(child)), "stable within a session");
+        assert_ne!(token, option_token("session-b", &ActingAs::Child(child)), "worthless in another");
+        assert_ne!(token, option_token("session-a", &ActingAs::Ward(child)), "a child is not a ward");
+        let options = vec![
+            ActingOption { acting_as: ActingAs::Myself, name: "Me".into(), areas: vec![] },
+            ActingOption { acting_as: ActingAs::Child(child), name: "Child".into(), areas: vec![] },
+        ];
+        assert_eq!(chosen(&options, "session-a", &token).map(|o| o.name.as_str()), Some("Child"));
+        assert!(chosen(&options, "session-b", &token).is_none());
+        assert!(chosen(&options, "session-a", "child:30108299939").is_none());
+    }
 
     #[test]
     fn a_child_is_a_minor_until_the_eighteenth_birthday() {

@@ -24,6 +24,8 @@ pub enum ResidentPurpose {
     ShowWhomYouCanActFor,
     /// The names in the list of fullmakter.
     ShowFullmakter,
+    /// Finding the person a fullmakt is to be given to, by number and surname.
+    FindFullmaktHolder,
     /// The language chosen in the contact register, as the site's language after login.
     ChooseLanguage,
 }
@@ -35,6 +37,7 @@ impl ResidentPurpose {
             ResidentPurpose::ShowName => "Innlogging: vise navnet ditt",
             ResidentPurpose::ShowWhomYouCanActFor => "Vise hvem du kan representere",
             ResidentPurpose::ShowFullmakter => "Vise fullmaktene dine",
+            ResidentPurpose::FindFullmaktHolder => "Finne personen som skal få fullmakt",
             ResidentPurpose::ChooseLanguage => "Innlogging: vise sidene på språket ditt",
         }
     }

@@ -119,38 +119,111 @@ pub struct NewFullmakt {
     pub valid_to: Date,
 }
 
-/// The field a fullmakt rule is about, for form errors.
+/// A rule a new fullmakt breaks. [`check`] lists every one broken, so a form can say each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FullmaktRule {
     /// The holder is the giver.
     HolderIsGiver,
-    /// The holder is not in the population register.
-    HolderUnknown,
-    /// No area, or one we do not know.
-    Areas,
-    /// The period is backwards, in the past, or too long.
-    Period,
+    /// No service area chosen.
+    NoAreas,
+    /// A service area we do not know.
+    UnknownArea,
+    /// It would start before today (a fullmakt is never backdated).
+    StartsInPast,
+    /// It would start more than [`MAX_YEARS`] years from today.
+    StartsTooLate,
+    /// Its last day is before its first.
+    EndsBeforeStart,
+    /// It would run longer than [`MAX_YEARS`] years.
+    TooLong,
 }
 
-/// Checks a new fullmakt against the rules; `today` decides what "the past" is.
-pub fn check(giver: &Fnr, new: &NewFullmakt, today: Date) -> Result<(), FullmaktRule> {
+/// Checks a new fullmakt against the rules; `today` decides what "the past" is. Every rule
+/// broken is listed, in the order of the form's fields.
+pub fn check(giver: &Fnr, new: &NewFullmakt, today: Date) -> Result<(), Vec<FullmaktRule>> {
+    let mut broken = Vec::new();
     if new.holder == *giver {
-        return Err(FullmaktRule::HolderIsGiver);
+        broken.push(FullmaktRule::HolderIsGiver);
     }
-    if new.areas.is_empty() || new.areas.iter().any(|a| !SERVICE_AREAS.iter().any(|(code, ..)| code == a)) {
-        return Err(FullmaktRule::Areas);
+    if new.areas.is_empty() {
+        broken.push(FullmaktRule::NoAreas);
+    } else if new.areas.iter().any(|a| !SERVICE_AREAS.iter().any(|(code, ..)| code == a)) {
+        broken.push(FullmaktRule::UnknownArea);
     }
     // It starts today or later (never backdated) and runs at most five years from its start.
     let latest = new.valid_from.replace_year(new.valid_from.year() + MAX_YEARS).unwrap_or(new.valid_from);
     let furthest_start = today.replace_year(today.year() + MAX_YEARS).unwrap_or(today);
-    if new.valid_from < today
-        || new.valid_to < new.valid_from
-        || new.valid_to > latest
-        || new.valid_from > furthest_start
-    {
-        return Err(FullmaktRule::Period);
+    if new.valid_from < today {
+        broken.push(FullmaktRule::StartsInPast);
     }
-    Ok(())
+    if new.valid_from > furthest_start {
+        broken.push(FullmaktRule::StartsTooLate);
+    }
+    if new.valid_to < new.valid_from {
+        broken.push(FullmaktRule::EndsBeforeStart);
+    } else if new.valid_to > latest {
+        broken.push(FullmaktRule::TooLong);
+    }
+    if broken.is_empty() { Ok(()) } else { Err(broken) }
+}
+
+/// The longest surname a form may send; Folkeregisteret's names are far shorter.
+pub const MAX_SURNAME_CHARS: usize = 100;
+
+/// A surname as compared: Unicode-normalised (NFKC, so a composed "Ø" and "O" with a combining
+/// stroke, or a full-width letter, are the same), lower case, without whitespace.
+fn comparable_surname(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().flat_map(char::to_lowercase).filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Whether `typed` is the surname `registered`, ignoring case, whitespace and Unicode form.
+pub fn surname_matches(registered: &str, typed: &str) -> bool {
+    let typed = comparable_surname(typed);
+    !typed.is_empty() && typed == comparable_surname(registered)
+}
+
+/// The holder of a new fullmakt, found only when both the number and the surname match.
+#[derive(Clone)]
+pub struct FoundHolder {
+    /// The number.
+    pub fnr: Fnr,
+    /// The name to show the giver, or `None` when the register shields the person
+    /// (strengt fortrolig): then not even the name is shown.
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for FoundHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoundHolder").field("shielded", &self.name.is_none()).finish_non_exhaustive()
+    }
+}
+
+/// Whether the register shields this person so strongly that even the name is kept from
+/// other residents: strengt fortrolig, in Norway or abroad.
+pub fn is_shielded(person: &registers::model::Person) -> bool {
+    matches!(
+        person.adressebeskyttelse,
+        registers::model::Adressebeskyttelse::StrengtFortrolig
+            | registers::model::Adressebeskyttelse::StrengtFortroligUtland
+    )
+}
+
+/// Looks up the holder of a new fullmakt by number and surname. "No such person" and "the
+/// surname does not match" give the same `None`, so the form cannot be used to find out
+/// whether a number exists or whose it is. The read is in the holder's access log.
+pub async fn find_holder(
+    registers: &registers::Registers,
+    caller: &registers::Caller,
+    holder: &Fnr,
+    surname: &str,
+) -> Result<Option<FoundHolder>, IdentityError> {
+    let Some(person) = registers.person(caller, holder).await? else { return Ok(None) };
+    if person.death_date.is_some() || !surname_matches(&person.name.family, surname) {
+        return Ok(None);
+    }
+    let name = (!is_shielded(&person)).then(|| person.name.to_string());
+    Ok(Some(FoundHolder { fnr: person.fnr, name }))
 }
 
 /// The fullmakt store.
@@ -166,7 +239,9 @@ impl Fullmakter {
     }
 
     /// Gives a fullmakt (already checked with [`check`]): stored, both parties told, both see
-    /// it in their access log.
+    /// it in their access log. An identical one still in force (same holder, same areas,
+    /// overlapping period) is refused with [`IdentityError::Conflict`]. `holder_name` is what
+    /// the giver's notice names; empty for a shielded holder.
     pub async fn grant(
         &self,
         giver: &Fnr,
@@ -180,6 +255,20 @@ impl Fullmakter {
         areas.dedup();
         let now = now_seconds();
         let mut tx = self.db.begin().await?;
+        // The same fullmakt twice (same holder, same areas, overlapping periods) is refused:
+        // two would only make revoking one look like it ended the holder's access.
+        let existing = tx
+            .fetch_all::<Row>(
+                &format!("SELECT {COLUMNS} FROM fullmakter WHERE giver = $1 AND holder = $2 AND revoked_at IS NULL"),
+                &params![giver.as_digits(), new.holder.as_digits()],
+            )
+            .await?;
+        for row in existing {
+            let other = Fullmakt::try_from(row)?;
+            if other.areas == areas && other.valid_from <= new.valid_to && new.valid_from <= other.valid_to {
+                return Err(IdentityError::Conflict("an identical fullmakt is already given".to_owned()));
+            }
+        }
         tx.execute(
             &format!("INSERT INTO fullmakter ({COLUMNS}, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)"),
             &params![
@@ -347,23 +436,45 @@ mod tests {
         let today = date!(2026 - 11 - 23);
         let ok = new("17825133097", &["helse-omsorg"], today, date!(2027 - 11 - 23));
         assert_eq!(check(&giver, &ok, today), Ok(()));
+        let broken = |holder, areas: &[&str], from, to| check(&giver, &new(holder, areas, from, to), today);
+        assert_eq!(broken("14839221100", &["helse-omsorg"], today, today), Err(vec![FullmaktRule::HolderIsGiver]));
+        assert_eq!(broken("17825133097", &[], today, today), Err(vec![FullmaktRule::NoAreas]));
+        assert_eq!(broken("17825133097", &["mars"], today, today), Err(vec![FullmaktRule::UnknownArea]));
         assert_eq!(
-            check(&giver, &new("14839221100", &["helse-omsorg"], today, today), today),
-            Err(FullmaktRule::HolderIsGiver)
-        );
-        assert_eq!(check(&giver, &new("17825133097", &[], today, today), today), Err(FullmaktRule::Areas));
-        assert_eq!(check(&giver, &new("17825133097", &["mars"], today, today), today), Err(FullmaktRule::Areas));
-        assert_eq!(
-            check(&giver, &new("17825133097", &["post"], today, date!(2026 - 11 - 01)), today),
-            Err(FullmaktRule::Period)
+            broken("17825133097", &["post"], today, date!(2026 - 11 - 01)),
+            Err(vec![FullmaktRule::EndsBeforeStart])
         );
         assert_eq!(
-            check(&giver, &new("17825133097", &["post"], date!(2026 - 01 - 01), date!(2026 - 02 - 01)), today),
-            Err(FullmaktRule::Period)
+            broken("17825133097", &["post"], date!(2026 - 01 - 01), date!(2026 - 02 - 01)),
+            Err(vec![FullmaktRule::StartsInPast])
         );
+        assert_eq!(broken("17825133097", &["post"], today, date!(2032 - 01 - 01)), Err(vec![FullmaktRule::TooLong]));
         assert_eq!(
-            check(&giver, &new("17825133097", &["post"], today, date!(2032 - 01 - 01)), today),
-            Err(FullmaktRule::Period)
+            broken("17825133097", &["post"], date!(2032 - 01 - 01), date!(2032 - 02 - 01)),
+            Err(vec![FullmaktRule::StartsTooLate])
         );
+        // Every broken rule is named, not only the first.
+        assert_eq!(
+            broken("14839221100", &[], date!(2026 - 01 - 01), date!(2025 - 01 - 01)),
+            Err(vec![
+                FullmaktRule::HolderIsGiver,
+                FullmaktRule::NoAreas,
+                FullmaktRule::StartsInPast,
+                FullmaktRule::EndsBeforeStart
+            ])
+        );
+    }
+
+    #[test]
+    fn surnames_compare_without_case_whitespace_or_unicode_form() {
+        assert!(surname_matches("Ødegård", "ødegård"));
+        assert!(surname_matches("Ødegård", "  ØDEGÅRD "));
+        // "Å" written as "A" and a combining ring.
+        assert!(surname_matches("Ødegård", "\u{d8}dega\u{30a}rd"));
+        assert!(surname_matches("Van der Berg", "vanderberg"));
+        assert!(!surname_matches("Ødegård", "Odegard"));
+        assert!(!surname_matches("Berg", "Bergen"));
+        assert!(!surname_matches("Berg", ""));
+        assert!(!surname_matches("Berg", "   "));
     }
 }

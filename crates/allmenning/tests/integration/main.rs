@@ -10,6 +10,7 @@ mod deployment;
 mod helpers;
 mod http;
 mod identity;
+mod minside;
 mod openapi;
 mod packaging;
 mod schema;
