@@ -52,3 +52,5 @@ clients-add-key = Add key
 clients-error-invalid = The change was not saved: check the name, the organisation number, at least one scope, and that the key is a valid public JWK with a kid.
 clients-error-duplicate-key = The client already has a key with this kid.
 clients-error-unknown = The client or key was not found.
+scope-allmenning-enhetsregisteret-read = Read organisations from the platform's copy of Enhetsregisteret.
+scope-allmenning-notices-read = Read the municipalities' published notices.

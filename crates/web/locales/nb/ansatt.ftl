@@ -52,3 +52,5 @@ clients-add-key = Legg til nøkkel
 clients-error-invalid = Endringen ble ikke lagret: sjekk navn, organisasjonsnummer, minst ett scope, og at nøkkelen er en gyldig offentlig JWK med kid.
 clients-error-duplicate-key = Klienten har allerede en nøkkel med denne kid-en.
 clients-error-unknown = Fant ikke klienten eller nøkkelen.
+scope-allmenning-enhetsregisteret-read = Lese virksomheter fra plattformens kopi av Enhetsregisteret.
+scope-allmenning-notices-read = Lese kommunenes publiserte kunngjøringer.

@@ -52,3 +52,5 @@ clients-add-key = Legg til nøkkel
 clients-error-invalid = Endringa vart ikkje lagra: sjekk namn, organisasjonsnummer, minst eitt scope, og at nøkkelen er ein gyldig offentleg JWK med kid.
 clients-error-duplicate-key = Klienten har alt ein nøkkel med denne kid-en.
 clients-error-unknown = Fann ikkje klienten eller nøkkelen.
+scope-allmenning-enhetsregisteret-read = Lese verksemder frå kopien plattforma har av Einingsregisteret.
+scope-allmenning-notices-read = Lese kunngjeringane kommunane har publisert.

@@ -254,7 +254,10 @@ async fn clients_page(
         ),
         available,
         clients,
-        scopes: identity::maskinporten::SCOPES.iter().map(|(scope, about)| ScopeView { scope, about }).collect(),
+        scopes: identity::maskinporten::SCOPES
+            .iter()
+            .map(|(scope, _)| ScopeView { scope, about_key: scope_key(scope) })
+            .collect(),
         error,
         token_endpoint: state.identity.maskinporten.as_ref().map(|m| format!("{}/token", m.issuer())),
     };
@@ -274,7 +277,14 @@ struct ClientView {
 #[derive(Serialize)]
 struct ScopeView {
     scope: &'static str,
-    about: &'static str,
+    /// The message that says, in the visitor's language, what the scope gives access to.
+    about_key: String,
+}
+
+/// The message key for a scope's description: `allmenning:notices.read` is
+/// `scope-allmenning-notices-read` (Fluent keys hold no `:` or `.`).
+fn scope_key(scope: &str) -> String {
+    format!("scope-{}", scope.replace([':', '.'], "-"))
 }
 
 #[derive(Serialize)]
@@ -390,4 +400,31 @@ async fn change_client(
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use kernel::Language;
+
+    use super::scope_key;
+    use crate::view::i18n::I18n;
+
+    #[test]
+    fn every_machine_scope_is_described_in_every_language() {
+        let i18n = I18n::load().expect("translations parse");
+        assert!(!identity::maskinporten::SCOPES.is_empty());
+        for (scope, _) in identity::maskinporten::SCOPES {
+            let key = scope_key(scope);
+            let mut texts = Vec::new();
+            for language in Language::ALL {
+                assert!(i18n.has_message(language, &key), "no {language} text for the scope {scope} ({key})");
+                texts.push(i18n.message(language, &key, &[]));
+            }
+            // Three languages, three texts: none is a copy of another language's.
+            texts.sort();
+            texts.dedup();
+            assert_eq!(texts.len(), Language::ALL.len(), "{scope}: {texts:?}");
+        }
+        assert_eq!(scope_key("allmenning:notices.read"), "scope-allmenning-notices-read");
+    }
 }
