@@ -24,10 +24,10 @@ const CITIZEN_CLIENT: &str = "allmenning-innbygger";
 
 /// One answer, read whole.
 #[derive(Debug)]
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
@@ -46,7 +46,7 @@ impl Page {
     }
 
     #[track_caller]
-    fn assert_redirect(&self, to: &str) {
+    pub(crate) fn assert_redirect(&self, to: &str) {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
         assert!(self.location().starts_with(to), "expected a redirect to {to}, got {}", self.location());
     }
@@ -55,20 +55,20 @@ impl Page {
 /// A browser without a cookie store of reqwest's: it keeps cookies from `set-cookie` itself,
 /// sends them to the one server it talks to, and never follows a redirect on its own.
 #[derive(Debug)]
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     /// A `Host` header to send instead of the address's (for municipalities chosen by host).
     host: Option<String>,
-    cookies: HashMap<String, String>,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
 impl Browser {
-    fn new(app: &Spawned) -> Self {
+    pub(crate) fn new(app: &Spawned) -> Self {
         Self { client: app.client.clone(), base: app.url(""), host: None, cookies: HashMap::new() }
     }
 
-    fn on_host(app: &Spawned, host: &str) -> Self {
+    pub(crate) fn on_host(app: &Spawned, host: &str) -> Self {
         Self { host: Some(host.to_owned()), ..Self::new(app) }
     }
 
@@ -116,7 +116,7 @@ impl Browser {
         Page { status, headers, body }
     }
 
-    async fn get(&mut self, target: &str) -> Page {
+    pub(crate) async fn get(&mut self, target: &str) -> Page {
         let request = self.client.get(self.absolute(target));
         self.send(request).await
     }
@@ -127,7 +127,7 @@ impl Browser {
         self.send(request).await
     }
 
-    async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
         let request = self
             .client
             .post(self.absolute(target))
@@ -184,7 +184,7 @@ impl Browser {
     }
 
     /// The whole employee login, as one of the demo employees.
-    async fn login_employee(&mut self, subject: &str) -> Page {
+    pub(crate) async fn login_employee(&mut self, subject: &str) -> Page {
         let callback = self.callback_for("/ansatt/logg-inn", subject, SUBSTANTIAL).await;
         let finished = self.get(&callback).await;
         finished.assert_redirect("/ansatt");
@@ -193,14 +193,14 @@ impl Browser {
     }
 
     /// The CSRF token on a page this browser may see.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
         csrf_of(&page.body)
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
     html[start..].chars().take_while(|c| *c != '"').collect()

@@ -191,6 +191,10 @@ struct ChangeRole {
     role: Option<String>,
     unit: Option<String>,
     action: Option<String>,
+    /// `confirm` when the form is the confirmation step of removing one's own administrator role.
+    step: Option<String>,
+    /// `yes` when that step's box is ticked.
+    confirm: Option<String>,
 }
 
 async fn change_role(
@@ -208,18 +212,59 @@ async fn change_role(
     else {
         return admin_page(&state, &visit, &staff, Some("admin-error-role")).await;
     };
-    let result = if form.action.as_deref() == Some("revoke") {
+    let revoke = form.action.as_deref() == Some("revoke");
+    // Taking one's own administrator role ends one's access to these pages: asked once more,
+    // and done only with the box ticked.
+    if revoke && role == Role::Administrator && employee == staff.employee.id && form.confirm.as_deref() != Some("yes")
+    {
+        let unticked = form.step.as_deref() == Some("confirm");
+        return confirm_page(&state, &visit, &staff, unit, unticked);
+    }
+    let result = if revoke {
         employees.revoke_role(&by, employee, role, unit).await
     } else {
         employees.grant_role(&by, employee, role, unit).await
     };
     match result {
+        Ok(()) if revoke && employee == staff.employee.id && role == Role::Administrator => {
+            Ok(Redirect::to("/ansatt").into_response())
+        }
         Ok(()) => Ok(Redirect::to("/ansatt/admin").into_response()),
         Err(identity::IdentityError::Invalid(_) | identity::IdentityError::NotFound) => {
             admin_page(&state, &visit, &staff, Some("admin-error-role")).await
         }
+        Err(identity::IdentityError::LastAdministrator) => {
+            admin_page(&state, &visit, &staff, Some("admin-error-last-administrator")).await
+        }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Serialize)]
+struct ConfirmPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    employee: &'a str,
+    unit: &'a str,
+    error: Option<&'static str>,
+}
+
+/// The confirmation step before an administrator takes their own administrator role: 200 the
+/// first time, 422 when it comes back without the box ticked.
+fn confirm_page(
+    state: &AppState,
+    visit: &Visit,
+    staff: &Staff,
+    unit: &str,
+    unticked: bool,
+) -> Result<Response, PageError> {
+    let page = ConfirmPage {
+        base: Base::new(state, visit.language, Some(visit.kommune), "/ansatt/admin", "admin", Some(&staff.user)),
+        employee: &staff.employee.id,
+        unit,
+        error: unticked.then_some("admin-confirm-error"),
+    };
+    view::form_page(state, "ansatt/admin_confirm.html", &page, unticked)
 }
 
 async fn clients_page(
@@ -426,5 +471,23 @@ mod tests {
             assert_eq!(texts.len(), Language::ALL.len(), "{scope}: {texts:?}");
         }
         assert_eq!(scope_key("allmenning:notices.read"), "scope-allmenning-notices-read");
+    }
+
+    #[test]
+    fn the_confirmation_step_speaks_every_language() {
+        let i18n = I18n::load().expect("translations parse");
+        for key in [
+            "admin-confirm-title",
+            "admin-confirm-lead",
+            "admin-confirm-box",
+            "admin-confirm-submit",
+            "admin-confirm-cancel",
+            "admin-confirm-error",
+            "admin-error-last-administrator",
+        ] {
+            for language in Language::ALL {
+                assert!(i18n.has_message(language, key), "no {language} text for {key}");
+            }
+        }
     }
 }
