@@ -1054,6 +1054,96 @@ async fn a_machine_client_gets_a_token_and_reads_an_organisation_with_the_right_
     assert_eq!(problem["code"], "insufficient_scope");
 }
 
+/// An administrator removes a client's key on the clients page: the key is gone, and an
+/// assertion signed with it no longer gets a token (one signed with the client's other key does).
+#[tokio::test]
+async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_are_refused() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let issuer = app.url("/maskinporten");
+    let mut admin = Browser::new(&app);
+    admin.login_employee("admin").await;
+    let csrf = admin.csrf("/ansatt/admin/klienter").await;
+    let registered = admin
+        .post_form(
+            "/ansatt/admin/klienter",
+            &[
+                ("csrf", &csrf),
+                ("name", "Nøkkelklient"),
+                ("orgnr", "974760673"),
+                ("scopes", "allmenning:notices.read"),
+            ],
+        )
+        .await;
+    registered.assert_redirect("/ansatt/admin/klienter");
+    let client_id =
+        texts(&db, "SELECT client_id FROM machine_clients WHERE name = $1", &params!["Nøkkelklient"]).await.remove(0);
+    let pem = std::fs::read_to_string(
+        crate::helpers::repository_root().join("crates/identity/tests/fixtures/test-client-rsa.pem"),
+    )
+    .expect("the test key");
+    let old_key = identity::jose::SigningKey::from_pem(&pem, "gammel").expect("an RSA key");
+    let new_key = identity::jose::SigningKey::from_pem(&pem, "ny").expect("an RSA key");
+    for key in [&old_key, &new_key] {
+        let jwk = serde_json::to_string(&key.public_jwk()).expect("JSON");
+        let added = admin
+            .post_form("/ansatt/admin/klienter/nokler", &[("csrf", &csrf), ("client_id", &client_id), ("jwk", &jwk)])
+            .await;
+        added.assert_redirect("/ansatt/admin/klienter");
+    }
+    let kids = "SELECT kid FROM machine_client_keys WHERE client_id = $1 ORDER BY kid";
+    assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["gammel", "ny"]);
+
+    let token_status = async |key: &identity::jose::SigningKey| {
+        let now = i64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
+        )
+        .expect("seconds fit");
+        let claims = serde_json::json!({
+            "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
+            "jti": uuid::Uuid::now_v7().to_string(), "scope": "allmenning:notices.read",
+        });
+        let assertion = key.sign("JWT", &claims).expect("signed");
+        let response = app
+            .client
+            .post(app.url("/maskinporten/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)]))
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+    };
+    let (status, body) = token_status(&old_key).await;
+    assert_eq!(status, StatusCode::OK, "the key works before it is removed: {body}");
+
+    let removed = admin
+        .post_form(
+            "/ansatt/admin/klienter/endre",
+            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
+        )
+        .await;
+    removed.assert_redirect("/ansatt/admin/klienter");
+    assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["ny"], "the key is gone");
+    let page = admin.get("/ansatt/admin/klienter").await;
+    assert!(!page.body.contains("<code>gammel</code>") && page.body.contains("<code>ny</code>"), "{}", page.body);
+
+    let (status, body) = token_status(&old_key).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let (status, body) = token_status(&new_key).await;
+    assert_eq!(status, StatusCode::OK, "the client's other key still works: {body}");
+
+    // Removing it again finds nothing to remove.
+    let again = admin
+        .post_form(
+            "/ansatt/admin/klienter/endre",
+            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);
+}
+
 // ----- 11. Production mode -----
 
 #[tokio::test]
@@ -1313,7 +1403,7 @@ async fn hostile_bodies_to_every_form_change_nothing_and_never_fail_the_server()
         ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "{}")]),
         ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "ikke json")]),
         ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "disable")]),
-        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("kid", "k1"), ("action", "remove_key")]),
+        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("kid", "k1"), ("action", "remove-key")]),
         ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "eksploder")]),
     ];
     for (route, fields) in admin_forms {
