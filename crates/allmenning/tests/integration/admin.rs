@@ -229,3 +229,59 @@ async fn the_machine_scopes_are_described_in_the_visitors_language() {
         assert!(page.body.contains(text) || page.body.contains(&html_text), "{language}: {}", page.body);
     }
 }
+
+/// The employee pages say yes exactly where `policy::decide` does: for each demo employee, the
+/// administration pages and forms answer 200 (or do the change) only when the policy allows
+/// managing employees or clients, the links to them show only then, and the units listed as
+/// the employee's are those whose cases the policy lets them read.
+#[tokio::test]
+async fn the_employee_pages_answer_as_the_policy_decides() {
+    use identity::policy::{Action, Asker, Resource, decide};
+
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let employees = Employees::new(db.clone(), kommune("4601"));
+    let units = employees.units().await.expect("units");
+    let mut allowed_somewhere = 0;
+    for (subject, name, _) in web::DEMO_EMPLOYEES {
+        let employee = employees.by_subject(subject).await.expect("read").expect("a demo employee");
+        let asker = Asker::Employee { roles: &employee.roles };
+        let manages_employees = decide(&asker, Action::ManageEmployees, &Resource::Administration).allowed();
+        let manages_clients = decide(&asker, Action::ManageClients, &Resource::Administration).allowed();
+        let mut browser = Browser::new(&app);
+        browser.login_employee(subject).await;
+
+        let home = browser.get("/ansatt").await;
+        assert_eq!(home.status, StatusCode::OK, "{subject}");
+        assert_eq!(home.body.contains("href=\"/ansatt/admin\""), manages_employees, "{subject}: the link");
+        let expected_units: Vec<_> = units
+            .iter()
+            .filter(|u| decide(&asker, Action::Read, &Resource::UnitCases { unit: &u.code }).allowed())
+            .map(|u| u.name.as_str())
+            .collect();
+        for unit in &units {
+            let listed = home.body.contains(&format!("<li>{}</li>", unit.name));
+            assert_eq!(listed, expected_units.contains(&unit.name.as_str()), "{subject}: {}", unit.name);
+        }
+
+        let status = |allowed: bool| if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        assert_eq!(browser.get("/ansatt/admin").await.status, status(manages_employees), "{subject}");
+        assert_eq!(browser.get("/ansatt/admin/klienter").await.status, status(manages_clients), "{subject}");
+
+        // A form: adding an employee named after this one succeeds only where the policy says yes.
+        let csrf = browser.csrf("/ansatt").await;
+        let new_subject = format!("lagt-til-av-{subject}");
+        let added = browser
+            .post_form(
+                "/ansatt/admin/ansatte",
+                &[("csrf", &csrf), ("subject", &new_subject), ("name", &format!("Lagt til av {name}"))],
+            )
+            .await;
+        let exists = employees.by_subject(&new_subject).await.expect("read").is_some();
+        assert_eq!(exists, manages_employees, "{subject}: {}", added.status);
+        if !manages_employees {
+            assert_eq!(added.status, StatusCode::FORBIDDEN, "{subject}");
+        }
+        allowed_somewhere += usize::from(manages_employees);
+    }
+    assert_eq!(allowed_somewhere, 1, "the demo has one administrator");
+}
