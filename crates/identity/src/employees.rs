@@ -298,7 +298,6 @@ impl Employees {
         tx.commit().await?;
         Ok(())
     }
-
 }
 
 #[derive(serde::Deserialize)]

@@ -52,16 +52,16 @@ async fn the_last_administrator_keeps_the_role() {
 
     let refused = employees.revoke_role(&by, &per.id, Role::Administrator, "*").await;
     assert!(matches!(refused, Err(IdentityError::LastAdministrator)), "{refused:?}");
-    assert_eq!(administrators(&employees).await, [per.id.clone()], "the refusal changed nothing");
+    assert_eq!(administrators(&employees).await, [per.id.as_str()], "the refusal changed nothing");
     assert_eq!(revocations(&db).await, 0, "nothing was taken, so nothing is logged as taken");
 
     // With a second administrator, either may go, but not both.
     employees.grant_role(&by, &kari.id, Role::Administrator, "*").await.expect("grant");
     employees.revoke_role(&by, &per.id, Role::Administrator, "*").await.expect("one of two may go");
-    assert_eq!(administrators(&employees).await, [kari.id.clone()]);
+    assert_eq!(administrators(&employees).await, [kari.id.as_str()]);
     let refused = employees.revoke_role(&by, &kari.id, Role::Administrator, "*").await;
     assert!(matches!(refused, Err(IdentityError::LastAdministrator)), "{refused:?}");
-    assert_eq!(administrators(&employees).await, [kari.id.clone()]);
+    assert_eq!(administrators(&employees).await, [kari.id.as_str()]);
     assert_eq!(revocations(&db).await, 1);
 
     // Another municipality's administrators do not count here.
@@ -116,7 +116,7 @@ async fn the_only_administrator_is_asked_to_confirm_and_then_refused() {
     let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
     let employees = Employees::new(db.clone(), kommune("4601"));
     let per = employees.by_subject("admin").await.expect("read").expect("the demo administrator");
-    assert_eq!(administrators(&employees).await, [per.id.clone()]);
+    assert_eq!(administrators(&employees).await, [per.id.as_str()]);
     let mut admin = Browser::new(&app);
     admin.login_employee("admin").await;
     let csrf = admin.csrf("/ansatt/admin").await;
@@ -127,16 +127,15 @@ async fn the_only_administrator_is_asked_to_confirm_and_then_refused() {
     assert!(asked.body.contains("Fjerne din egen administratorrolle?"), "{}", asked.body);
     assert!(asked.body.contains("name=\"confirm\" value=\"yes\""), "{}", asked.body);
     assert!(!asked.body.contains("data-testid=\"error-summary\""), "{}", asked.body);
-    assert_eq!(administrators(&employees).await, [per.id.clone()]);
+    assert_eq!(administrators(&employees).await, [per.id.as_str()]);
 
     // The confirmation sent without the box ticked: asked again, with the error beside the box.
-    let unticked =
-        admin.post_form("/ansatt/admin/roller", &revoke_form(&csrf, &per.id, &[("step", "confirm")])).await;
+    let unticked = admin.post_form("/ansatt/admin/roller", &revoke_form(&csrf, &per.id, &[("step", "confirm")])).await;
     assert_eq!(unticked.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unticked.body);
     assert!(unticked.body.contains("data-testid=\"error-summary\""), "{}", unticked.body);
     assert!(unticked.body.contains("aria-invalid=\"true\""), "{}", unticked.body);
     assert!(unticked.body.contains("Kryss av for at du vil fjerne"), "{}", unticked.body);
-    assert_eq!(administrators(&employees).await, [per.id.clone()]);
+    assert_eq!(administrators(&employees).await, [per.id.as_str()]);
 
     // Confirmed, but the last one: refused with the reason, and nothing changes.
     let confirmed = revoke_form(&csrf, &per.id, &[("step", "confirm"), ("confirm", "yes")]);
@@ -144,7 +143,7 @@ async fn the_only_administrator_is_asked_to_confirm_and_then_refused() {
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
     assert!(refused.body.contains("data-testid=\"error-summary\""), "{}", refused.body);
     assert!(refused.body.contains("kommunen må ha minst én administrator"), "{}", refused.body);
-    assert_eq!(administrators(&employees).await, [per.id.clone()]);
+    assert_eq!(administrators(&employees).await, [per.id.as_str()]);
     assert_eq!(revocations(&db).await, 0);
     assert_eq!(admin.get("/ansatt/admin").await.status, StatusCode::OK);
 
@@ -166,8 +165,13 @@ async fn an_administrator_takes_their_own_role_only_when_confirmed_and_anothers_
     admin.login_employee("admin").await;
     let csrf = admin.csrf("/ansatt/admin").await;
     for employee in [&kari.id, &ola.id] {
-        let fields =
-            [("csrf", csrf.as_str()), ("employee", employee), ("role", "administrator"), ("unit", "*"), ("action", "grant")];
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("employee", employee),
+            ("role", "administrator"),
+            ("unit", "*"),
+            ("action", "grant"),
+        ];
         admin.post_form("/ansatt/admin/roller", &fields).await.assert_redirect("/ansatt/admin");
     }
 
@@ -185,7 +189,7 @@ async fn an_administrator_takes_their_own_role_only_when_confirmed_and_anothers_
     assert_eq!(administrators(&employees).await.len(), 2);
     let confirmed = revoke_form(&csrf, &per.id, &[("step", "confirm"), ("confirm", "yes")]);
     admin.post_form("/ansatt/admin/roller", &confirmed).await.assert_redirect("/ansatt");
-    assert_eq!(administrators(&employees).await, [kari.id.clone()]);
+    assert_eq!(administrators(&employees).await, [kari.id.as_str()]);
     assert_eq!(admin.get("/ansatt/admin").await.status, StatusCode::FORBIDDEN);
     assert_eq!(revocations(&db).await, 2);
 

@@ -1066,12 +1066,7 @@ async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_ar
     let registered = admin
         .post_form(
             "/ansatt/admin/klienter",
-            &[
-                ("csrf", &csrf),
-                ("name", "Nøkkelklient"),
-                ("orgnr", "974760673"),
-                ("scopes", "allmenning:notices.read"),
-            ],
+            &[("csrf", &csrf), ("name", "Nøkkelklient"), ("orgnr", "974760673"), ("scopes", "allmenning:notices.read")],
         )
         .await;
     registered.assert_redirect("/ansatt/admin/klienter");
@@ -1107,7 +1102,10 @@ async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_ar
             .client
             .post(app.url("/maskinporten/token"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)]))
+            .body(encode_form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", &assertion),
+            ]))
             .send()
             .await
             .expect("the token endpoint answers");

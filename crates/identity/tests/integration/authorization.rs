@@ -144,10 +144,12 @@ async fn employees_roles_by_actions_by_resources() {
     assert_eq!(checked, 5 * 10 * 9);
     // Each role may do something, and none may read a person's affairs outside a case.
     assert_eq!(allowed.iter().map(|(role, _)| *role).collect::<BTreeSet<_>>().len(), 5);
-    assert!(!allowed.iter().any(|(_, thing)| matches!(
-        thing,
-        Thing::SomeonesAffairs | Thing::CaseInOtherUnit | Thing::OtherUnitsCases
-    )));
+    assert!(
+        !allowed.iter().any(|(_, thing)| matches!(
+            thing,
+            Thing::SomeonesAffairs | Thing::CaseInOtherUnit | Thing::OtherUnitsCases
+        ))
+    );
 
     // A role taken away is gone at the next read.
     let kari = employees.by_subject("ansatt-saksbehandler").await.expect("read").expect("active");
@@ -279,9 +281,12 @@ async fn persons_acting_as_by_actions_by_owner() {
             }
         }
         // Residents never reach the archive, the portfolio, the administration or a unit's cases.
-        for resource in
-            [Resource::Archive, Resource::Portfolio, Resource::Administration, Resource::UnitCases { unit: "barnehage" }]
-        {
+        for resource in [
+            Resource::Archive,
+            Resource::Portfolio,
+            Resource::Administration,
+            Resource::UnitCases { unit: "barnehage" },
+        ] {
             assert!(!decide(&asker, Action::Read, &resource).allowed(), "{name:?} {resource:?}");
         }
     }
