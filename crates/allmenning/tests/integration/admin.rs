@@ -124,7 +124,7 @@ async fn the_only_administrator_is_asked_to_confirm_and_then_refused() {
     // One click on the list's button only asks.
     let asked = admin.post_form("/ansatt/admin/roller", &revoke_form(&csrf, &per.id, &[])).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    assert!(asked.body.contains("Fjerne din egen administratorrolle?"), "{}", asked.body);
+    assert!(asked.body.contains("Fjerne din egen rolle som administrator?"), "{}", asked.body);
     assert!(asked.body.contains("name=\"confirm\" value=\"yes\""), "{}", asked.body);
     assert!(!asked.body.contains("data-testid=\"error-summary\""), "{}", asked.body);
     assert_eq!(administrators(&employees).await, [per.id.as_str()]);
