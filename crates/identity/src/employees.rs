@@ -307,12 +307,14 @@ struct Count {
 
 /// Locks the administrator grants of a municipality until the transaction ends, so two
 /// transactions that each take one administrator's role run one after the other. PostgreSQL
-/// locks the rows; SQLite has one writer, and a transaction holds it from its start.
+/// locks the rows, always in the same order so two such transactions cannot deadlock; SQLite
+/// has one writer, and a transaction holds it from its start.
 async fn lock_administrators(tx: &mut store::Tx, kommunenummer: kernel::Kommunenummer) -> Result<(), IdentityError> {
     if tx.backend() == store::Backend::Postgres {
         tx.municipal(kommunenummer)
             .fetch_all::<RoleRow>(
-                "SELECT employee_id, role, unit FROM staff_roles WHERE kommunenummer = $1 AND role = $2 FOR UPDATE",
+                "SELECT employee_id, role, unit FROM staff_roles WHERE kommunenummer = $1 AND role = $2 \
+                 ORDER BY employee_id, unit FOR UPDATE",
                 &params![Role::Administrator.code()],
             )
             .await?;
