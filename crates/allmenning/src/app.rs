@@ -434,16 +434,24 @@ async fn seed_employees(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         employees.add_unit("byggesak", "Byggesak", "bygg-eiendom").await?;
         for (subject, name, _) in web::DEMO_EMPLOYEES {
             let employee = employees.add(&by, subject, name, None).await?;
-            let (role, unit) = match subject {
-                "kari.saksbehandler" => (Role::Saksbehandler, "barnehage"),
-                "ola.leder" => (Role::Leder, "barnehage"),
-                "anne.arkivar" => (Role::Arkivar, "*"),
-                _ => (Role::Administrator, "*"),
-            };
-            employees.grant_role(&by, &employee.id, role, unit).await?;
+            if let Some((role, unit)) = demo_role(subject) {
+                employees.grant_role(&by, &employee.id, role, unit).await?;
+            }
         }
     }
     Ok(())
+}
+
+/// The role a demo employee starts with, named one by one: a demo employee added later gets
+/// none until an administrator grants one, never the administrator role by default.
+fn demo_role(subject: &str) -> Option<(Role, &'static str)> {
+    match subject {
+        "kari.saksbehandler" => Some((Role::Saksbehandler, "barnehage")),
+        "ola.leder" => Some((Role::Leder, "barnehage")),
+        "anne.arkivar" => Some((Role::Arkivar, "*")),
+        "admin" => Some((Role::Administrator, "*")),
+        _ => None,
+    }
 }
 
 /// Generates the synthetic municipality into empty registers; leaves existing ones alone, so a
@@ -520,5 +528,25 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_demo_administrator_administers_and_a_new_demo_employee_gets_no_role() {
+        assert_eq!(demo_role("ny.ansatt"), None);
+        assert_eq!(demo_role(""), None);
+        for (subject, ..) in web::DEMO_EMPLOYEES {
+            assert!(demo_role(subject).is_some(), "the demo employee {subject} has a role");
+        }
+        let administrators: Vec<_> = web::DEMO_EMPLOYEES
+            .iter()
+            .filter(|(subject, ..)| demo_role(subject).is_some_and(|(role, _)| role == Role::Administrator))
+            .map(|(subject, ..)| *subject)
+            .collect();
+        assert_eq!(administrators, ["admin"]);
     }
 }

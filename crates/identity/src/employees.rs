@@ -254,10 +254,14 @@ impl Employees {
         if grant && role == Role::Administrator && unit != WHOLE_MUNICIPALITY {
             return Err(IdentityError::Invalid("the administrator role is for the whole municipality".to_owned()));
         }
+        let takes_administrator = !grant && role == Role::Administrator;
         let mut tx = self.db.begin().await?;
+        if takes_administrator {
+            lock_administrators(&mut tx, self.kommunenummer).await?;
+        }
         let changed = {
             let mut scoped = tx.municipal(self.kommunenummer);
-            scoped
+            let deleted = scoped
                 .execute(
                     "DELETE FROM staff_roles WHERE kommunenummer = $1 AND employee_id = $2 AND role = $3 AND unit = $4",
                     &params![employee_id, role.code(), unit],
@@ -271,9 +275,15 @@ impl Employees {
                     )
                     .await?
             } else {
-                1
+                deleted
             }
         };
+        // Counted after the change, inside its transaction: with the administrators locked, a
+        // second removal at the same moment counts after this one and is refused in its turn.
+        if takes_administrator && administrators_in(&mut tx, self.kommunenummer).await? == 0 {
+            tx.rollback().await?;
+            return Err(IdentityError::LastAdministrator);
+        }
         let action = if grant { actions::ROLE_GRANTED } else { actions::ROLE_REVOKED };
         let resource = format!("{employee_id}:{}:{unit}", role.code());
         let context = crate::security_context(by.clone(), None);
@@ -288,4 +298,40 @@ impl Employees {
         tx.commit().await?;
         Ok(())
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// Locks the administrator grants of a municipality until the transaction ends, so two
+/// transactions that each take one administrator's role run one after the other. PostgreSQL
+/// locks the rows, always in the same order so two such transactions cannot deadlock; SQLite
+/// has one writer, and a transaction holds it from its start.
+async fn lock_administrators(tx: &mut store::Tx, kommunenummer: kernel::Kommunenummer) -> Result<(), IdentityError> {
+    if tx.backend() == store::Backend::Postgres {
+        tx.municipal(kommunenummer)
+            .fetch_all::<RoleRow>(
+                "SELECT employee_id, role, unit FROM staff_roles WHERE kommunenummer = $1 AND role = $2 \
+                 ORDER BY employee_id, unit FOR UPDATE",
+                &params![Role::Administrator.code()],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The active employees holding the administrator role, as the transaction sees them.
+async fn administrators_in(tx: &mut store::Tx, kommunenummer: kernel::Kommunenummer) -> Result<i64, IdentityError> {
+    let count = tx
+        .municipal(kommunenummer)
+        .fetch_optional::<Count>(
+            "SELECT COUNT(DISTINCT r.employee_id) AS n FROM staff_roles r \
+             JOIN staff s ON s.kommunenummer = r.kommunenummer AND s.id = r.employee_id \
+             WHERE r.kommunenummer = $1 AND r.role = $2 AND r.unit = $3 AND s.active",
+            &params![Role::Administrator.code(), WHOLE_MUNICIPALITY],
+        )
+        .await?;
+    Ok(count.map_or(0, |c| c.n))
 }

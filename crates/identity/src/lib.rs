@@ -101,6 +101,10 @@ pub enum IdentityError {
     /// It exists already, or the change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The change would leave the municipality without an administrator, so nobody could
+    /// manage employees and roles any more.
+    #[error("the municipality's last administrator keeps the role")]
+    LastAdministrator,
     /// Too many attempts; try again later.
     #[error("too many attempts")]
     RateLimited,

@@ -141,6 +141,12 @@ pub enum Resource<'a> {
         /// The service area.
         area: &'a str,
     },
+    /// The cases of a unit as a whole, before any one case is chosen: which units an employee
+    /// works in. Asks no party, so no one's number stands in for "anybody".
+    UnitCases {
+        /// The unit.
+        unit: &'a str,
+    },
     /// The archive of a unit.
     Archive,
     /// The portfolio.
@@ -217,7 +223,7 @@ fn decide_employee(roles: &[RoleGrant], action: Action, resource: &Resource<'_>)
     let deny = Decision::Deny("no role for this");
     let allow_if = |ok: bool| if ok { Decision::Allow } else { deny };
     match (action, resource) {
-        (Action::Read | Action::HandleCase, Resource::Case { unit, .. }) => {
+        (Action::Read | Action::HandleCase, Resource::Case { unit, .. } | Resource::UnitCases { unit }) => {
             allow_if(has(roles, Role::Saksbehandler, unit) || has(roles, Role::Leder, unit))
         }
         (Action::DecideCase, Resource::Case { unit, .. }) => allow_if(has(roles, Role::Leder, unit)),

@@ -24,10 +24,10 @@ const CITIZEN_CLIENT: &str = "allmenning-innbygger";
 
 /// One answer, read whole.
 #[derive(Debug)]
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
@@ -46,7 +46,7 @@ impl Page {
     }
 
     #[track_caller]
-    fn assert_redirect(&self, to: &str) {
+    pub(crate) fn assert_redirect(&self, to: &str) {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
         assert!(self.location().starts_with(to), "expected a redirect to {to}, got {}", self.location());
     }
@@ -55,7 +55,7 @@ impl Page {
 /// A browser without a cookie store of reqwest's: it keeps cookies from `set-cookie` itself,
 /// sends them to the one server it talks to, and never follows a redirect on its own.
 #[derive(Debug)]
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     /// Cookies per site (host and port), as a browser keeps them: a cookie set by one host is
@@ -70,7 +70,7 @@ fn authority(url: &str) -> String {
 }
 
 impl Browser {
-    fn new(app: &Spawned) -> Self {
+    pub(crate) fn new(app: &Spawned) -> Self {
         Self { client: app.client.clone(), base: app.url(""), jars: HashMap::new() }
     }
 
@@ -96,7 +96,7 @@ impl Browser {
         self.jars.get(&self.site(&self.base)).unwrap_or(&EMPTY)
     }
 
-    fn cookies_mut(&mut self) -> &mut HashMap<String, String> {
+    pub(crate) fn cookies_mut(&mut self) -> &mut HashMap<String, String> {
         let site = self.site(&self.base);
         self.jars.entry(site).or_default()
     }
@@ -144,7 +144,7 @@ impl Browser {
         Page { status, headers, body }
     }
 
-    async fn get(&mut self, target: &str) -> Page {
+    pub(crate) async fn get(&mut self, target: &str) -> Page {
         let url = self.absolute(target);
         let request = self.client.get(&url);
         self.send(&url, request).await
@@ -156,7 +156,7 @@ impl Browser {
         self.send(&url, request).await
     }
 
-    async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_form(&mut self, target: &str, fields: &[(&str, &str)]) -> Page {
         let url = self.absolute(target);
         let request = self
             .client
@@ -217,7 +217,7 @@ impl Browser {
     }
 
     /// The whole employee login, as one of the demo employees.
-    async fn login_employee(&mut self, subject: &str) -> Page {
+    pub(crate) async fn login_employee(&mut self, subject: &str) -> Page {
         let callback = self.callback_for("/ansatt/logg-inn", subject, SUBSTANTIAL).await;
         let finished = self.get(&callback).await;
         finished.assert_redirect("/ansatt");
@@ -226,14 +226,14 @@ impl Browser {
     }
 
     /// The CSRF token on a page this browser may see.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
         csrf_of(&page.body)
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("a form with a CSRF token") + marker.len();
     html[start..].chars().take_while(|c| *c != '"').collect()
@@ -1274,6 +1274,101 @@ async fn an_administrator_sees_and_touches_only_their_own_municipalitys_machine_
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// An administrator removes a client's key on the clients page: the key is gone, and an
+/// assertion signed with it no longer gets a token (one signed with the client's other key does).
+#[tokio::test]
+async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_are_refused() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let issuer = app.url("/maskinporten");
+    let mut admin = Browser::new(&app);
+    admin.login_employee("admin").await;
+    let csrf = admin.csrf("/ansatt/admin/klienter").await;
+    let registered = admin
+        .post_form(
+            "/ansatt/admin/klienter",
+            &[("csrf", &csrf), ("name", "Nøkkelklient"), ("orgnr", "974760673"), ("scopes", "allmenning:notices.read")],
+        )
+        .await;
+    registered.assert_redirect("/ansatt/admin/klienter");
+    let (client_id,) = db
+        .municipal(crate::helpers::kommune("4601"))
+        .fetch_all::<(String,)>(
+            "SELECT client_id FROM machine_clients WHERE kommunenummer = $1 AND name = $2",
+            &params!["Nøkkelklient"],
+        )
+        .await
+        .expect("the client")
+        .remove(0);
+    let pem = std::fs::read_to_string(
+        crate::helpers::repository_root().join("crates/identity/tests/fixtures/test-client-rsa.pem"),
+    )
+    .expect("the test key");
+    let old_key = identity::jose::SigningKey::from_pem(&pem, "gammel").expect("an RSA key");
+    let new_key = identity::jose::SigningKey::from_pem(&pem, "ny").expect("an RSA key");
+    for key in [&old_key, &new_key] {
+        let jwk = serde_json::to_string(&key.public_jwk()).expect("JSON");
+        let added = admin
+            .post_form("/ansatt/admin/klienter/nokler", &[("csrf", &csrf), ("client_id", &client_id), ("jwk", &jwk)])
+            .await;
+        added.assert_redirect("/ansatt/admin/klienter");
+    }
+    let kids = "SELECT kid FROM machine_client_keys WHERE client_id = $1 ORDER BY kid";
+    assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["gammel", "ny"]);
+
+    let token_status = async |key: &identity::jose::SigningKey| {
+        let now = i64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
+        )
+        .expect("seconds fit");
+        let claims = serde_json::json!({
+            "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
+            "jti": uuid::Uuid::now_v7().to_string(), "scope": "allmenning:notices.read",
+        });
+        let assertion = key.sign("JWT", &claims).expect("signed");
+        let response = app
+            .client
+            .post(app.url("/maskinporten/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(encode_form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", &assertion),
+            ]))
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        let status = response.status();
+        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+    };
+    let (status, body) = token_status(&old_key).await;
+    assert_eq!(status, StatusCode::OK, "the key works before it is removed: {body}");
+
+    let removed = admin
+        .post_form(
+            "/ansatt/admin/klienter/endre",
+            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
+        )
+        .await;
+    removed.assert_redirect("/ansatt/admin/klienter");
+    assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["ny"], "the key is gone");
+    let page = admin.get("/ansatt/admin/klienter").await;
+    assert!(!page.body.contains("<code>gammel</code>") && page.body.contains("<code>ny</code>"), "{}", page.body);
+
+    let (status, body) = token_status(&old_key).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let (status, body) = token_status(&new_key).await;
+    assert_eq!(status, StatusCode::OK, "the client's other key still works: {body}");
+
+    // Removing it again finds nothing to remove: the key is not found.
+    let again = admin
+        .post_form(
+            "/ansatt/admin/klienter/endre",
+            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
+}
+
 // ----- 11. Production mode -----
 
 #[tokio::test]
@@ -1558,7 +1653,7 @@ async fn hostile_bodies_to_every_form_change_nothing_and_never_fail_the_server()
         ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "{}")]),
         ("/ansatt/admin/klienter/nokler", vec![("client_id", "finnes-ikke"), ("jwk", "ikke json")]),
         ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "disable")]),
-        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("kid", "k1"), ("action", "remove_key")]),
+        ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("kid", "k1"), ("action", "remove-key")]),
         ("/ansatt/admin/klienter/endre", vec![("client_id", "finnes-ikke"), ("action", "eksploder")]),
     ];
     for (route, fields) in admin_forms {

@@ -3,6 +3,7 @@
 //! isolation, shutdown under load, and backup and restore. They run on SQLite by default and on PostgreSQL when `ALLMENNING_TEST_POSTGRES_URL`
 //! is set.
 
+mod admin;
 mod backup;
 mod cli;
 mod config;

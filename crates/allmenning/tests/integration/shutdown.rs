@@ -4,11 +4,23 @@
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use store::jobs::Worker;
 use store::testing::TestDatabase;
 
 use crate::helpers::{kommune, server_command, start_server};
+
+/// The longest any one wait in these tests may take; past it the test fails and says what it
+/// was waiting for, instead of hanging the suite.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// `future`, or a failure that names `what` once [`DEADLINE`] has passed.
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took more than {} seconds", DEADLINE.as_secs()))
+}
 
 #[tokio::test]
 async fn sigterm_under_load_loses_no_accepted_job() {
@@ -34,7 +46,7 @@ async fn stopped_under_load(signal: &str, synchronous: &str) {
         // The load comes from one address; it is not about the feedback limit.
         .env("ALLMENNING__RATE_LIMITS__FEEDBACK_PER_WINDOW", "1000000")
         .env("ALLMENNING__DATABASE__SQLITE_SYNCHRONOUS", synchronous);
-    let (mut child, base) = start_server(command).await;
+    let (mut child, base) = within("the server's start", start_server(command)).await;
 
     let accepted = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicBool::new(false));
@@ -59,15 +71,32 @@ async fn stopped_under_load(signal: &str, synchronous: &str) {
             }
         }));
     }
+    let started = Instant::now();
     while accepted.load(Ordering::SeqCst) < 100 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(
+            started.elapsed() < DEADLINE,
+            "only {} of 100 requests were accepted in {} seconds",
+            accepted.load(Ordering::SeqCst),
+            DEADLINE.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     for sender in senders {
-        sender.await.expect("sender");
+        within("a sender after the stop", sender).await.expect("sender");
     }
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    let stopping = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        if stopping.elapsed() >= DEADLINE {
+            let _ = child.kill();
+            panic!("the server did not exit within {} seconds of SIG{signal}", DEADLINE.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     if signal == "TERM" {
         assert!(exit.success(), "graceful exit, got {exit:?}");
     }
@@ -93,6 +122,6 @@ async fn stopped_under_load(signal: &str, synchronous: &str) {
         allmenning::app::job_handlers(&db, &allmenning::config::Settings::default()),
         Default::default(),
     );
-    worker.drain().await.expect("every accepted job completes");
+    within("draining the jobs left behind", worker.drain()).await.expect("every accepted job completes");
     assert_eq!(db.job_counts_of(content::FEEDBACK_NOTIFY_JOB).await.expect("counts").done, accepted);
 }

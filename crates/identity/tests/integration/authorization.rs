@@ -43,6 +43,9 @@ const EMPLOYEE_ACTIONS: [Action; 10] = [
 enum Thing {
     CaseInOwnUnit,
     CaseInOtherUnit,
+    /// The own unit's cases as a whole (which units the employee works in).
+    OwnUnitsCases,
+    OtherUnitsCases,
     Archive,
     Portfolio,
     Administration,
@@ -50,9 +53,11 @@ enum Thing {
     Api,
 }
 
-const THINGS: [Thing; 7] = [
+const THINGS: [Thing; 9] = [
     Thing::CaseInOwnUnit,
     Thing::CaseInOtherUnit,
+    Thing::OwnUnitsCases,
+    Thing::OtherUnitsCases,
     Thing::Archive,
     Thing::Portfolio,
     Thing::Administration,
@@ -66,8 +71,9 @@ fn employee_allowed(role: Role, action: Action, thing: Thing) -> bool {
     use Thing::*;
     matches!(
         (role, action, thing),
-        (Role::Saksbehandler, Read | HandleCase, CaseInOwnUnit)
+        (Role::Saksbehandler, Read | HandleCase, CaseInOwnUnit | OwnUnitsCases)
             | (Role::Leder, Read | HandleCase | DecideCase, CaseInOwnUnit)
+            | (Role::Leder, Read | HandleCase, OwnUnitsCases)
             | (Role::Leder, Read | SeePortfolio, Portfolio)
             | (Role::Radgiver, Read | SeePortfolio, Portfolio)
             | (Role::Arkivar, Read | ManageArchive, Archive)
@@ -108,6 +114,8 @@ async fn employees_roles_by_actions_by_resources() {
                     Thing::CaseInOtherUnit => {
                         Resource::Case { unit: "helse", party: Party::Person(&someone), area: "helse-omsorg" }
                     }
+                    Thing::OwnUnitsCases => Resource::UnitCases { unit: "barnehage" },
+                    Thing::OtherUnitsCases => Resource::UnitCases { unit: "helse" },
                     Thing::Archive => Resource::Archive,
                     Thing::Portfolio => Resource::Portfolio,
                     Thing::Administration => Resource::Administration,
@@ -120,7 +128,10 @@ async fn employees_roles_by_actions_by_resources() {
                 let expected = employee_allowed(role, action, thing)
                     || (unit == "*"
                         && thing == Thing::CaseInOtherUnit
-                        && employee_allowed(role, action, Thing::CaseInOwnUnit));
+                        && employee_allowed(role, action, Thing::CaseInOwnUnit))
+                    || (unit == "*"
+                        && thing == Thing::OtherUnitsCases
+                        && employee_allowed(role, action, Thing::OwnUnitsCases));
                 let decision = decide(&Asker::Employee { roles: &stored.roles }, action, &resource);
                 assert_eq!(decision.allowed(), expected, "{role:?} {action:?} {thing:?}: {decision:?}");
                 if expected {
@@ -130,10 +141,15 @@ async fn employees_roles_by_actions_by_resources() {
             }
         }
     }
-    assert_eq!(checked, 5 * 10 * 7);
+    assert_eq!(checked, 5 * 10 * 9);
     // Each role may do something, and none may read a person's affairs outside a case.
     assert_eq!(allowed.iter().map(|(role, _)| *role).collect::<BTreeSet<_>>().len(), 5);
-    assert!(!allowed.iter().any(|(_, thing)| *thing == Thing::SomeonesAffairs || *thing == Thing::CaseInOtherUnit));
+    assert!(
+        !allowed.iter().any(|(_, thing)| matches!(
+            thing,
+            Thing::SomeonesAffairs | Thing::CaseInOtherUnit | Thing::OtherUnitsCases
+        ))
+    );
 
     // A role taken away is gone at the next read.
     let kari = employees.by_subject("ansatt-saksbehandler").await.expect("read").expect("active");
@@ -264,8 +280,13 @@ async fn persons_acting_as_by_actions_by_owner() {
                 }
             }
         }
-        // Residents never reach the archive, the portfolio or the administration.
-        for resource in [Resource::Archive, Resource::Portfolio, Resource::Administration] {
+        // Residents never reach the archive, the portfolio, the administration or a unit's cases.
+        for resource in [
+            Resource::Archive,
+            Resource::Portfolio,
+            Resource::Administration,
+            Resource::UnitCases { unit: "barnehage" },
+        ] {
             assert!(!decide(&asker, Action::Read, &resource).allowed(), "{name:?} {resource:?}");
         }
     }
@@ -316,6 +337,7 @@ fn machine_clients_only_call_apis_in_their_scopes() {
             Resource::Archive,
             Resource::Administration,
             Resource::Portfolio,
+            Resource::UnitCases { unit: "barnehage" },
         ] {
             assert!(!decide(&asker, action, &resource).allowed(), "{action:?} {resource:?}");
         }

@@ -41,17 +41,7 @@ async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Resu
     // The units whose cases this employee may see, as the policy says.
     let case_units: Vec<_> = units
         .iter()
-        .filter(|u| {
-            let nobody = kernel::Fnr::parse("14839221100").ok();
-            nobody.is_some_and(|p| {
-                policy::decide(
-                    &asker,
-                    Action::Read,
-                    &Resource::Case { unit: &u.code, party: policy::Party::Person(&p), area: &u.service_area },
-                )
-                .allowed()
-            })
-        })
+        .filter(|u| policy::decide(&asker, Action::Read, &Resource::UnitCases { unit: &u.code }).allowed())
         .map(|u| u.name.clone())
         .collect();
     let page =
@@ -201,6 +191,10 @@ struct ChangeRole {
     role: Option<String>,
     unit: Option<String>,
     action: Option<String>,
+    /// `confirm` when the form is the confirmation step of removing one's own administrator role.
+    step: Option<String>,
+    /// `yes` when that step's box is ticked.
+    confirm: Option<String>,
 }
 
 async fn change_role(
@@ -218,18 +212,59 @@ async fn change_role(
     else {
         return admin_page(&state, &visit, &staff, Some("admin-error-role")).await;
     };
-    let result = if form.action.as_deref() == Some("revoke") {
+    let revoke = form.action.as_deref() == Some("revoke");
+    // Taking one's own administrator role ends one's access to these pages: asked once more,
+    // and done only with the box ticked.
+    if revoke && role == Role::Administrator && employee == staff.employee.id && form.confirm.as_deref() != Some("yes")
+    {
+        let unticked = form.step.as_deref() == Some("confirm");
+        return confirm_page(&state, &visit, &staff, unit, unticked);
+    }
+    let result = if revoke {
         employees.revoke_role(&by, employee, role, unit).await
     } else {
         employees.grant_role(&by, employee, role, unit).await
     };
     match result {
+        Ok(()) if revoke && employee == staff.employee.id && role == Role::Administrator => {
+            Ok(Redirect::to("/ansatt").into_response())
+        }
         Ok(()) => Ok(Redirect::to("/ansatt/admin").into_response()),
         Err(identity::IdentityError::Invalid(_) | identity::IdentityError::NotFound) => {
             admin_page(&state, &visit, &staff, Some("admin-error-role")).await
         }
+        Err(identity::IdentityError::LastAdministrator) => {
+            admin_page(&state, &visit, &staff, Some("admin-error-last-administrator")).await
+        }
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Serialize)]
+struct ConfirmPage<'a> {
+    #[serde(flatten)]
+    base: Base,
+    employee: &'a str,
+    unit: &'a str,
+    error: Option<&'static str>,
+}
+
+/// The confirmation step before an administrator takes their own administrator role: 200 the
+/// first time, 422 when it comes back without the box ticked.
+fn confirm_page(
+    state: &AppState,
+    visit: &Visit,
+    staff: &Staff,
+    unit: &str,
+    unticked: bool,
+) -> Result<Response, PageError> {
+    let page = ConfirmPage {
+        base: Base::new(state, visit.language, Some(visit.kommune), "/ansatt/admin", "admin", Some(&staff.user)),
+        employee: &staff.employee.id,
+        unit,
+        error: unticked.then_some("admin-confirm-error"),
+    };
+    view::form_page(state, "ansatt/admin_confirm.html", &page, unticked)
 }
 
 async fn clients_page(
@@ -264,7 +299,10 @@ async fn clients_page(
         ),
         available,
         clients,
-        scopes: identity::maskinporten::SCOPES.iter().map(|(scope, about)| ScopeView { scope, about }).collect(),
+        scopes: identity::maskinporten::SCOPES
+            .iter()
+            .map(|(scope, _)| ScopeView { scope, about_key: scope_key(scope) })
+            .collect(),
         error,
         token_endpoint: state.identity.maskinporten.as_ref().map(|m| format!("{}/token", m.issuer())),
     };
@@ -284,7 +322,14 @@ struct ClientView {
 #[derive(Serialize)]
 struct ScopeView {
     scope: &'static str,
-    about: &'static str,
+    /// The message that says, in the visitor's language, what the scope gives access to.
+    about_key: String,
+}
+
+/// The message key for a scope's description: `allmenning:notices.read` is
+/// `scope-allmenning-notices-read` (Fluent keys hold no `:` or `.`).
+fn scope_key(scope: &str) -> String {
+    format!("scope-{}", scope.replace([':', '.'], "-"))
 }
 
 #[derive(Serialize)]
@@ -400,4 +445,49 @@ async fn change_client(
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use kernel::Language;
+
+    use super::scope_key;
+    use crate::view::i18n::I18n;
+
+    #[test]
+    fn every_machine_scope_is_described_in_every_language() {
+        let i18n = I18n::load().expect("translations parse");
+        assert!(!identity::maskinporten::SCOPES.is_empty());
+        for (scope, _) in identity::maskinporten::SCOPES {
+            let key = scope_key(scope);
+            let mut texts = Vec::new();
+            for language in Language::ALL {
+                assert!(i18n.has_message(language, &key), "no {language} text for the scope {scope} ({key})");
+                texts.push(i18n.message(language, &key, &[]));
+            }
+            // Three languages, three texts: none is a copy of another language's.
+            texts.sort();
+            texts.dedup();
+            assert_eq!(texts.len(), Language::ALL.len(), "{scope}: {texts:?}");
+        }
+        assert_eq!(scope_key("allmenning:notices.read"), "scope-allmenning-notices-read");
+    }
+
+    #[test]
+    fn the_confirmation_step_speaks_every_language() {
+        let i18n = I18n::load().expect("translations parse");
+        for key in [
+            "admin-confirm-title",
+            "admin-confirm-lead",
+            "admin-confirm-box",
+            "admin-confirm-submit",
+            "admin-confirm-cancel",
+            "admin-confirm-error",
+            "admin-error-last-administrator",
+        ] {
+            for language in Language::ALL {
+                assert!(i18n.has_message(language, key), "no {language} text for {key}");
+            }
+        }
+    }
 }
