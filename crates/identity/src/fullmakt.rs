@@ -315,11 +315,14 @@ impl Fullmakter {
             .transpose()
     }
 
-    /// Revokes a fullmakt; `by` must be its giver or its holder. Both are told. Revoking one
-    /// already revoked changes nothing.
+    /// Revokes a fullmakt; the policy must let `by`, as themselves, end it (its giver or its
+    /// holder), else it is not found. Both are told. Revoking one already revoked changes
+    /// nothing.
     pub async fn revoke(&self, by: &Fnr, id: &str, names: (&str, &str)) -> Result<Fullmakt, IdentityError> {
         let fullmakt = self.get(id).await?.ok_or(IdentityError::NotFound)?;
-        if fullmakt.giver != *by && fullmakt.holder != *by {
+        let asker = crate::policy::Asker::Person { me: by, acting_as: &crate::ActingAs::Myself, fullmakt_areas: &[] };
+        let resource = crate::policy::Resource::Fullmakt { giver: &fullmakt.giver, holder: &fullmakt.holder };
+        if !crate::policy::decide(&asker, crate::policy::Action::ManageFullmakt, &resource).allowed() {
             return Err(IdentityError::NotFound);
         }
         if fullmakt.revoked_at.is_some() {

@@ -147,6 +147,13 @@ pub enum Resource<'a> {
         /// The unit.
         unit: &'a str,
     },
+    /// One fullmakt, to end it: its giver and its holder.
+    Fullmakt {
+        /// Who gave it.
+        giver: &'a Fnr,
+        /// Who holds it.
+        holder: &'a Fnr,
+    },
     /// The archive of a unit.
     Archive,
     /// The portfolio.
@@ -194,6 +201,14 @@ fn decide_person(
 ) -> Decision {
     let (party, area) = match resource {
         Resource::Affairs { party, area } | Resource::Case { party, area, .. } => (*party, *area),
+        // Either party may end a fullmakt, as themselves.
+        Resource::Fullmakt { giver, holder } => {
+            return match action {
+                Action::ManageFullmakt if *acting_as != ActingAs::Myself => Decision::Deny("only for oneself"),
+                Action::ManageFullmakt if *giver == me || *holder == me => Decision::Allow,
+                _ => Decision::Deny("only its giver or its holder may end a fullmakt"),
+            };
+        }
         _ => return Decision::Deny("residents reach only their own affairs"),
     };
     if party != represented(me, acting_as) {

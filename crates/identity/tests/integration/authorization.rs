@@ -343,3 +343,25 @@ fn machine_clients_only_call_apis_in_their_scopes() {
         }
     }
 }
+
+#[test]
+fn only_its_giver_or_its_holder_ends_a_fullmakt_and_only_as_themselves() {
+    let (giver, holder, stranger) =
+        (person(date!(1970 - 01 - 01), 100), person(date!(1975 - 01 - 01), 200), person(date!(1980 - 01 - 01), 300));
+    let fullmakt = Resource::Fullmakt { giver: &giver, holder: &holder };
+    let as_self = |me| Asker::Person { me, acting_as: &ActingAs::Myself, fullmakt_areas: &[] };
+    assert!(decide(&as_self(&giver), Action::ManageFullmakt, &fullmakt).allowed());
+    assert!(decide(&as_self(&holder), Action::ManageFullmakt, &fullmakt).allowed());
+    assert!(!decide(&as_self(&stranger), Action::ManageFullmakt, &fullmakt).allowed());
+    for action in [Action::Read, Action::Act] {
+        assert!(!decide(&as_self(&giver), action, &fullmakt).allowed(), "{action:?}");
+    }
+    // Acting for a child, the parent does not end the fullmakter of their own.
+    let child = ActingAs::Child(person(date!(2015 - 01 - 01), 400));
+    let for_child = Asker::Person { me: &giver, acting_as: &child, fullmakt_areas: &[] };
+    assert!(!decide(&for_child, Action::ManageFullmakt, &fullmakt).allowed());
+    // Nobody else does either.
+    let orgnr = OrgNr::parse("974760673").expect("orgnr");
+    let scopes = vec!["allmenning:notices.read".to_owned()];
+    assert!(!decide(&Asker::Client { orgnr: &orgnr, scopes: &scopes }, Action::ManageFullmakt, &fullmakt).allowed());
+}

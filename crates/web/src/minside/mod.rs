@@ -709,7 +709,9 @@ async fn revoke(
     }
     let fullmakt = state.identity.fullmakter.get(&id).await?.ok_or(PageError::NotFound)?;
     // Only the two parties may end it; anyone else learns nothing, and nothing is read.
-    if fullmakt.giver != citizen.me && fullmakt.holder != citizen.me {
+    let asker = Asker::Person { me: &citizen.me, acting_as: &citizen.user.session.acting_as, fullmakt_areas: &[] };
+    let resource = Resource::Fullmakt { giver: &fullmakt.giver, holder: &fullmakt.holder };
+    if !policy::decide(&asker, Action::ManageFullmakt, &resource).allowed() {
         return Err(PageError::NotFound);
     }
     let other = if fullmakt.giver == citizen.me { fullmakt.holder } else { fullmakt.giver };
