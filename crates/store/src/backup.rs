@@ -443,6 +443,11 @@ fn copy_tree(from: &Path, to: &Path, prefix: &str, files: &mut Vec<FileEntry>) -
     }
     entries.sort();
     for (name, path) in entries {
+        // An upload in progress is renamed to its key when complete, perhaps between the
+        // listing and now: it is skipped by its name, before anything reads it.
+        if is_upload_in_progress(&name) {
+            continue;
+        }
         // Follows links, as the blob store does when it reads.
         let metadata = fs::metadata(&path).map_err(io(|| format!("cannot read {}", path.display())))?;
         let relative = format!("{prefix}/{name}");
@@ -451,7 +456,7 @@ fn copy_tree(from: &Path, to: &Path, prefix: &str, files: &mut Vec<FileEntry>) -
             fs::create_dir(&dir).map_err(io(|| format!("cannot create {}", dir.display())))?;
             copy_tree(&path, &dir, &relative, files)?;
             sync_dir(&dir)?;
-        } else if metadata.is_file() && !is_upload_in_progress(&name) {
+        } else if metadata.is_file() {
             let (size, sha256) = copy_hashed(&path, &to.join(&name))?;
             files.push(FileEntry { path: relative, size, sha256 });
         }
