@@ -183,6 +183,9 @@ pub struct RateLimitSettings {
     pub token_per_window: u32,
     /// Feedback sent without logging in (form or API) per address in a window.
     pub feedback_per_window: u32,
+    /// Holders looked up by number and surname on the fullmakt form, per person and hour (not
+    /// per window): guessing surnames until one matches stays slow.
+    pub fullmakt_lookups_per_hour: u32,
     /// Refused access tokens written to the access log per address in a window; more are
     /// refused without an entry each, so nobody grows the log at will.
     pub logged_refusals_per_window: u32,
@@ -196,6 +199,7 @@ impl Default for RateLimitSettings {
             login_per_window: 30,
             token_per_window: 120,
             feedback_per_window: 10,
+            fullmakt_lookups_per_hour: 20,
             logged_refusals_per_window: 30,
             window_seconds: 60,
         }
@@ -207,6 +211,7 @@ impl RateLimitSettings {
     pub fn web(&self) -> web::WebLimits {
         web::WebLimits {
             feedback: self.feedback_per_window,
+            fullmakt_lookups_per_hour: self.fullmakt_lookups_per_hour,
             logged_refusals: self.logged_refusals_per_window,
             window: self.window(),
         }

@@ -79,6 +79,8 @@ pub struct WebConfig {
 pub struct WebLimits {
     /// Feedback sent (form or API).
     pub feedback: u32,
+    /// Fullmakt holders looked up, per person and hour (not per window).
+    pub fullmakt_lookups_per_hour: u32,
     /// Refused access tokens written to the access log (more are refused, not logged).
     pub logged_refusals: u32,
     /// The window.
@@ -87,7 +89,12 @@ pub struct WebLimits {
 
 impl Default for WebLimits {
     fn default() -> Self {
-        Self { feedback: 10, logged_refusals: 30, window: std::time::Duration::from_secs(60) }
+        Self {
+            feedback: 10,
+            fullmakt_lookups_per_hour: 20,
+            logged_refusals: 30,
+            window: std::time::Duration::from_secs(60),
+        }
     }
 }
 
@@ -96,6 +103,8 @@ impl Default for WebLimits {
 pub struct Limiters {
     /// Feedback sent.
     pub feedback: identity::ratelimit::RateLimiter,
+    /// Fullmakt holders looked up, keyed by the person looking.
+    pub fullmakt_lookups: identity::ratelimit::RateLimiter,
     /// Refused tokens logged.
     pub logged_refusals: identity::ratelimit::RateLimiter,
 }
@@ -157,6 +166,10 @@ impl AppState {
         let limits = config.limits;
         let limiters = Arc::new(Limiters {
             feedback: identity::ratelimit::RateLimiter::new(limits.feedback, limits.window),
+            fullmakt_lookups: identity::ratelimit::RateLimiter::new(
+                limits.fullmakt_lookups_per_hour,
+                std::time::Duration::from_secs(60 * 60),
+            ),
             logged_refusals: identity::ratelimit::RateLimiter::new(limits.logged_refusals, limits.window),
         });
         Ok(Self {

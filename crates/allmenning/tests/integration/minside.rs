@@ -200,6 +200,31 @@ async fn an_unknown_number_and_a_wrong_surname_get_the_same_answer_and_no_name()
 
 // ----- The form: each error beside its field -----
 
+/// Guessing surnames stays slow: each person may look up a number of holders an hour, and then
+/// is told to wait, with nothing read and nothing given.
+#[tokio::test]
+async fn holder_lookups_are_limited_per_person() {
+    let mut settings = crate::helpers::test_settings(Mode::Demo).await;
+    settings.settings.rate_limits.fullmakt_lookups_per_hour = 2;
+    let app = InProcess::with(settings).await;
+    let ingrid = Resident::log_in(&app, INGRID, "Ingrid Solberg").await;
+    let next_year = today_plus_years(1);
+    for guess in ["Hansen", "Johansen"] {
+        let page = ingrid.give(PER, guess, &["helse-omsorg"], &next_year).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{guess}");
+    }
+    let looked_up = texts(app.db(), "SELECT purpose FROM audit_log WHERE subject = $1", &params![PER]).await.len();
+    let refused = ingrid.give(PER, "Olsen", &["helse-omsorg"], &next_year).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert_eq!(fullmakter(app.db()).await, 0, "the right surname is not tried");
+    let after = texts(app.db(), "SELECT purpose FROM audit_log WHERE subject = $1", &params![PER]).await.len();
+    assert_eq!(after, looked_up, "nothing read");
+    // Another person has a count of their own.
+    let per = Resident::log_in(&app, PER, "Per Olsen").await;
+    let page = per.give(INGRID, "Feil", &["helse-omsorg"], &next_year).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[tokio::test]
 async fn each_broken_rule_has_its_own_message_beside_its_field_and_in_the_summary() {
     let app = InProcess::new(Mode::Demo).await;

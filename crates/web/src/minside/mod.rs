@@ -682,6 +682,10 @@ async fn grant(
     // The holder must be the person the giver means: the number and the surname must both
     // match. No such person and a surname that does not match get the same answer, and no
     // name is shown before the match, so the form tells nobody whose a number is.
+    // Each look-up counts against the person looking, so surnames cannot be guessed quickly.
+    if !state.limiters.fullmakt_lookups.allow_in(&citizen.me.as_digits(), None) {
+        return Err(PageError::TooManyRequests);
+    }
     let caller = resident_caller(&citizen.me, &ActingAs::Myself, ResidentPurpose::FindFullmaktHolder)?;
     let found = fullmakt::find_holder(&state.identity.registers, &caller, &holder, surname).await?;
     let Some(found) = found else {
