@@ -256,7 +256,14 @@ impl Fullmakter {
         let now = now_seconds();
         let mut tx = self.db.begin().await?;
         // The same fullmakt twice (same holder, same areas, overlapping periods) is refused:
-        // two would only make revoking one look like it ended the holder's access.
+        // two would only make revoking one look like it ended the holder's access. No unique
+        // key can say "overlapping", so grants between the same two people take turns: on
+        // PostgreSQL behind a transaction-scoped advisory lock on the pair, on SQLite behind
+        // the single writer.
+        if tx.backend() == store::Backend::Postgres {
+            let pair = format!("fullmakt:{}:{}", giver.as_digits(), new.holder.as_digits());
+            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &params![pair]).await?;
+        }
         let existing = tx
             .fetch_all::<Row>(
                 &format!("SELECT {COLUMNS} FROM fullmakter WHERE giver = $1 AND holder = $2 AND revoked_at IS NULL"),

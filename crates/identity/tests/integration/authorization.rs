@@ -365,3 +365,29 @@ fn only_its_giver_or_its_holder_ends_a_fullmakt_and_only_as_themselves() {
     let scopes = vec!["allmenning:notices.read".to_owned()];
     assert!(!decide(&Asker::Client { orgnr: &orgnr, scopes: &scopes }, Action::ManageFullmakt, &fullmakt).allowed());
 }
+
+/// Two identical fullmakter given at the same instant: one is given, the other refused.
+#[tokio::test]
+async fn an_identical_fullmakt_given_twice_at_once_is_given_once() {
+    let (_database, db) = TestDatabase::migrated(crate::schema()).await.expect("database");
+    let fullmakter = Fullmakter::new(db.clone());
+    let holder = person(date!(1975 - 01 - 01), 200);
+    let today = kernel::time::today_in_norway();
+    let new = NewFullmakt {
+        holder,
+        areas: vec!["post".to_owned()],
+        valid_from: today,
+        valid_to: today.saturating_add(time::Duration::days(30)),
+    };
+    for round in 0..5_u8 {
+        let birth = time::Date::from_calendar_date(1960, time::Month::January, round + 1).expect("a date");
+        let giver = person(birth, 100);
+        let (first, second) = tokio::join!(
+            fullmakter.grant(&giver, "Giver", "Holder", &new),
+            fullmakter.grant(&giver, "Giver", "Holder", &new)
+        );
+        let given = [first.is_ok(), second.is_ok()].iter().filter(|ok| **ok).count();
+        assert_eq!(given, 1, "round {round}: {:?} {:?}", first.err(), second.err());
+        assert_eq!(fullmakter.given_by(&giver).await.expect("list").len(), 1, "round {round}");
+    }
+}
