@@ -290,7 +290,7 @@ fn replace_param(url: &str, name: &str, value: &str) -> String {
 // ----- The database, read directly -----
 
 /// The first column of every row, as text (cast numbers in the SQL: `CAST(x AS TEXT)`).
-async fn texts(db: &Db, sql: &str, params: &[store::Param]) -> Vec<String> {
+pub(crate) async fn texts(db: &Db, sql: &str, params: &[store::Param]) -> Vec<String> {
     db.fetch_all::<(Option<String>,)>(sql, params)
         .await
         .expect("query")
@@ -498,16 +498,43 @@ async fn a_login_below_the_minimum_level_of_assurance_is_refused_by_the_relying_
     assert_eq!(stored, [HIGH]);
 }
 
+/// Seconds since the epoch, now.
+fn now_seconds() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs())
+        .expect("seconds fit")
+}
+
+/// A machine client's assertion for the demo token endpoint at `issuer`, asking for `scope`.
+fn machine_assertion(key: &identity::jose::SigningKey, client_id: &str, issuer: &str, scope: &str) -> String {
+    let now = now_seconds();
+    let claims = serde_json::json!({
+        "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
+        "jti": uuid::Uuid::now_v7().to_string(), "scope": scope,
+    });
+    key.sign("JWT", &claims).expect("signed")
+}
+
+/// Asks the demo token endpoint for a token with `assertion`: its status and JSON body.
+async fn token_request(app: &Spawned, assertion: &str) -> (StatusCode, serde_json::Value) {
+    let response = app
+        .client
+        .post(app.url("/maskinporten/token"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)]))
+        .send()
+        .await
+        .expect("the token endpoint answers");
+    let status = response.status();
+    (status, response.json::<serde_json::Value>().await.expect("JSON"))
+}
+
 // ----- 4. The test provider itself -----
 
 /// A client assertion (RFC 7523) for the test provider's token endpoint, signed with the demo
 /// relying party's key as the application itself signs them.
 async fn client_assertion(db: &Db, issuer: &str) -> String {
     let key = identity::keys::platform_key(db, "demo-rp").await.expect("the relying party's key");
-    let now = i64::try_from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
-    )
-    .expect("seconds fit");
+    let now = now_seconds();
     let claims = serde_json::json!({
         "iss": CITIZEN_CLIENT, "sub": CITIZEN_CLIENT, "aud": issuer,
         "iat": now, "exp": now + 60, "jti": uuid::Uuid::now_v7().to_string(),
@@ -1106,32 +1133,8 @@ async fn a_machine_client_gets_a_token_and_reads_an_organisation_with_the_right_
     };
     let reader = register("allmenning:enhetsregisteret.read").await;
     let notices_only = register("allmenning:notices.read").await;
-    let assertion = |client_id: &str, scope: &str| {
-        let now = i64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
-        )
-        .expect("seconds fit");
-        let claims = serde_json::json!({
-            "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
-            "jti": uuid::Uuid::now_v7().to_string(), "scope": scope,
-        });
-        client_key.sign("JWT", &claims).expect("signed")
-    };
-    let token_request = async |assertion: &str| {
-        let response = app
-            .client
-            .post(app.url("/maskinporten/token"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode_form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                ("assertion", assertion),
-            ]))
-            .send()
-            .await
-            .expect("the token endpoint answers");
-        let status = response.status();
-        (status, response.json::<serde_json::Value>().await.expect("JSON"))
-    };
+    let assertion = |client_id: &str, scope: &str| machine_assertion(&client_key, client_id, &issuer, scope);
+    let token_request = async |assertion: &str| token_request(&app, assertion).await;
 
     let signed = assertion(&reader, "allmenning:enhetsregisteret.read");
     let (status, body) = token_request(&signed).await;
@@ -1241,23 +1244,10 @@ async fn an_administrator_sees_and_touches_only_their_own_municipalitys_machine_
     assert_eq!(client.kids, vec!["k1".to_owned()], "its key kept, no key added");
 
     // Its token is for Bergen's API: Stavanger's host refuses it.
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs())
-        .expect("seconds fit");
-    let claims = serde_json::json!({
-        "iss": client_id, "aud": app.url("/maskinporten"), "iat": now, "exp": now + 60,
-        "jti": uuid::Uuid::now_v7().to_string(), "scope": "allmenning:enhetsregisteret.read",
-    });
-    let assertion = client_key.sign("JWT", &claims).expect("signed");
-    let response = app
-        .client
-        .post(app.url("/maskinporten/token"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)]))
-        .send()
-        .await
-        .expect("the token endpoint answers");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: serde_json::Value = response.json().await.expect("JSON");
+    let assertion =
+        machine_assertion(&client_key, &client_id, &app.url("/maskinporten"), "allmenning:enhetsregisteret.read");
+    let (status, body) = token_request(&app, &assertion).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().expect("a token").to_owned();
     let lars = kernel::Fnr::parse(LARS).expect("persona");
     let (orgnr, _) = registers::LocalRegisters::new(db.clone())
@@ -1316,38 +1306,13 @@ async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_ar
     assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["gammel", "ny"]);
 
     let token_status = async |key: &identity::jose::SigningKey| {
-        let now = i64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs(),
-        )
-        .expect("seconds fit");
-        let claims = serde_json::json!({
-            "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
-            "jti": uuid::Uuid::now_v7().to_string(), "scope": "allmenning:notices.read",
-        });
-        let assertion = key.sign("JWT", &claims).expect("signed");
-        let response = app
-            .client
-            .post(app.url("/maskinporten/token"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode_form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                ("assertion", &assertion),
-            ]))
-            .send()
-            .await
-            .expect("the token endpoint answers");
-        let status = response.status();
-        (status, response.json::<serde_json::Value>().await.expect("JSON"))
+        token_request(&app, &machine_assertion(key, &client_id, &issuer, "allmenning:notices.read")).await
     };
     let (status, body) = token_status(&old_key).await;
     assert_eq!(status, StatusCode::OK, "the key works before it is removed: {body}");
 
-    let removed = admin
-        .post_form(
-            "/ansatt/admin/klienter/endre",
-            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
-        )
-        .await;
+    let remove_old = [("csrf", csrf.as_str()), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")];
+    let removed = admin.post_form("/ansatt/admin/klienter/endre", &remove_old).await;
     removed.assert_redirect("/ansatt/admin/klienter");
     assert_eq!(texts(&db, kids, &params![client_id.as_str()]).await, ["ny"], "the key is gone");
     let page = admin.get("/ansatt/admin/klienter").await;
@@ -1360,12 +1325,7 @@ async fn an_administrator_removes_a_clients_key_and_assertions_signed_with_it_ar
     assert_eq!(status, StatusCode::OK, "the client's other key still works: {body}");
 
     // Removing it again finds nothing to remove: the key is not found.
-    let again = admin
-        .post_form(
-            "/ansatt/admin/klienter/endre",
-            &[("csrf", &csrf), ("client_id", &client_id), ("kid", "gammel"), ("action", "remove-key")],
-        )
-        .await;
+    let again = admin.post_form("/ansatt/admin/klienter/endre", &remove_old).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.body);
 }
 
@@ -1499,18 +1459,7 @@ async fn behind_a_trusted_proxy_the_login_limit_keys_on_the_forwarded_address() 
 #[tokio::test]
 async fn token_requests_from_one_address_are_rate_limited() {
     let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
-    let request = async || {
-        let response = app
-            .client
-            .post(app.url("/maskinporten/token"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(encode_form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", "x.y.z")]))
-            .send()
-            .await
-            .expect("the token endpoint answers");
-        let status = response.status();
-        (status, response.json::<serde_json::Value>().await.expect("JSON"))
-    };
+    let request = async || token_request(&app, "x.y.z").await;
     // 120 requests a minute from one address are answered (here: refused on their merits, each
     // logged); the next is turned away before anything is read or written.
     for attempt in 1..=120 {

@@ -17,6 +17,7 @@ use registers::synthetic::Persona;
 use store::{Db, params};
 
 use crate::helpers::{InProcess, body_text};
+use crate::identity::texts;
 
 const INGRID: &str = "14839221100";
 const PER: &str = "17825133097";
@@ -86,15 +87,6 @@ impl<'a> Resident<'a> {
         fields.extend(areas.iter().map(|area| ("areas", *area)));
         self.post("/min-side/fullmakt", &fields).await
     }
-}
-
-async fn texts(db: &Db, sql: &str, params: &[store::Param]) -> Vec<String> {
-    db.fetch_all::<(Option<String>,)>(sql, params)
-        .await
-        .expect("query")
-        .into_iter()
-        .map(|(first,)| first.unwrap_or_default())
-        .collect()
 }
 
 async fn fullmakter(db: &Db) -> usize {
