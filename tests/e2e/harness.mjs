@@ -175,13 +175,26 @@ export async function startServer({ env = {}, port: chosenPort } = {}) {
   };
 }
 
-/** Launches Debian's Chromium headless through playwright-core. */
+/**
+ * Launches Debian's Chromium headless through playwright-core. A launch that fails is tried
+ * again, twice: on a freshly installed machine the first start of Chromium has been seen to
+ * crash (SIGSEGV) before it opened a page, which says nothing about the pages under test.
+ */
 export async function launchBrowser() {
-  return chromium.launch({
+  const options = {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_ARGS,
-  });
+  };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await chromium.launch(options);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`# Chromium did not start (attempt ${attempt}): ${String(error).split('\n')[0]}; trying again`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /**
