@@ -353,8 +353,8 @@ async fn acting_for_a_child_shows_the_childs_affairs_and_a_session_claiming_some
     let own = ingrid.get("/min-side").await;
     let own_log = access_log(&own.body);
     assert!(own.body.contains("Hvem har sett opplysninger om deg"), "{}", own.body);
-    assert!(own_log.contains("Rollene dine i Enhetsregisteret"), "Ingrid's own reads: {own_log}");
-    assert!(!own_log.contains("Byttet hvem du representerer"), "{own_log}");
+    assert!(own_log.contains("Roller i Enhetsregisteret"), "Ingrid's own reads: {own_log}");
+    assert!(!own_log.contains("Bytte av hvem som representeres"), "{own_log}");
 
     ingrid.post("/min-side/representere", &[("som", &emma)]).await;
     let page = ingrid.get("/min-side").await;
@@ -363,8 +363,8 @@ async fn acting_for_a_child_shows_the_childs_affairs_and_a_session_claiming_some
     assert!(page.body.contains("Hvem har sett opplysninger om Emma"), "{}", page.body);
     assert!(page.body.contains("Varsler til Emma"), "{}", page.body);
     assert!(!page.body.contains("Hvem har sett opplysninger om deg"), "{}", page.body);
-    assert!(childs_log.contains("Byttet hvem du representerer"), "the child's own entry: {childs_log}");
-    assert!(!childs_log.contains("Rollene dine i Enhetsregisteret"), "not the parent's: {childs_log}");
+    assert!(childs_log.contains("Bytte av hvem som representeres"), "the child's own entry: {childs_log}");
+    assert!(!childs_log.contains("Roller i Enhetsregisteret"), "not the parent's: {childs_log}");
 
     // A session that claims a child the person has no parental responsibility for (as a
     // tampered or stale session would) is refused by the policy, and nothing of the child's
@@ -377,7 +377,7 @@ async fn acting_for_a_child_shows_the_childs_affairs_and_a_session_claiming_some
         .expect("update");
     let page = per.get("/min-side").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
-    assert!(!page.body.contains("Byttet hvem du representerer"));
+    assert!(!page.body.contains("Bytte av hvem som representeres"));
 }
 
 // ----- The access log -----
