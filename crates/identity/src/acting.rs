@@ -117,12 +117,11 @@ pub async fn options(
 }
 
 /// The opaque value a form sends for one choice of whom to act as, in one session. A page
-/// never carries a fødselsnummer: the value is a keyed hash of the choice, keyed with the
+/// never carries a fødselsnummer: the value is a MAC of the choice, keyed with the
 /// session's stored key (never in a page), so it says nothing about whom it stands for and is
 /// worthless in another session. The server finds the choice again among the options it
 /// offers ([`chosen`]).
 pub fn option_token(session_key: &str, acting_as: &ActingAs) -> String {
-    use sha2::{Digest, Sha256};
     let choice = match acting_as {
         ActingAs::Myself => "myself".to_owned(),
         ActingAs::Child(fnr) => format!("child:{}", fnr.as_digits()),
@@ -130,13 +129,10 @@ pub fn option_token(session_key: &str, acting_as: &ActingAs) -> String {
         ActingAs::Organisation(orgnr, _) => format!("organisation:{}", orgnr.as_digits()),
         ActingAs::Fullmakt { id, .. } => format!("fullmakt:{id}"),
     };
-    let digest = Sha256::new()
-        .chain_update(b"allmenning acting option\n")
-        .chain_update(session_key.as_bytes())
-        .chain_update(b"\n")
-        .chain_update(choice.as_bytes())
-        .finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    // HMAC-SHA256 (ring's), keyed with the session's key; the first 16 bytes, in hex.
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, session_key.as_bytes());
+    let tag = ring::hmac::sign(&key, choice.as_bytes());
+    tag.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The option among `options` whose [`option_token`] is `token`, if any.

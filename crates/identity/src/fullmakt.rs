@@ -199,16 +199,6 @@ impl std::fmt::Debug for FoundHolder {
     }
 }
 
-/// Whether the register shields this person so strongly that even the name is kept from
-/// other residents: strengt fortrolig, in Norway or abroad.
-pub fn is_shielded(person: &registers::model::Person) -> bool {
-    matches!(
-        person.adressebeskyttelse,
-        registers::model::Adressebeskyttelse::StrengtFortrolig
-            | registers::model::Adressebeskyttelse::StrengtFortroligUtland
-    )
-}
-
 /// Looks up the holder of a new fullmakt by number and surname. "No such person" and "the
 /// surname does not match" give the same `None`, so the form cannot be used to find out
 /// whether a number exists or whose it is. The read is in the holder's access log.
@@ -222,7 +212,7 @@ pub async fn find_holder(
     if person.death_date.is_some() || !surname_matches(&person.name.family, surname) {
         return Ok(None);
     }
-    let name = (!is_shielded(&person)).then(|| person.name.to_string());
+    let name = (!person.adressebeskyttelse.is_strengt_fortrolig()).then(|| person.name.to_string());
     Ok(Some(FoundHolder { fnr: person.fnr, name }))
 }
 

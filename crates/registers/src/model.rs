@@ -127,6 +127,12 @@ impl Adressebeskyttelse {
     pub fn is_protected(self) -> bool {
         self != Adressebeskyttelse::Ugradert
     }
+
+    /// Strengt fortrolig, in Norway or abroad: the person is shielded so far that not even the
+    /// name is shown to other residents.
+    pub fn is_strengt_fortrolig(self) -> bool {
+        matches!(self, Adressebeskyttelse::StrengtFortrolig | Adressebeskyttelse::StrengtFortroligUtland)
+    }
 }
 
 /// An address that must not be shown. Its only way out is [`ProtectedAddress::reveal`], which

@@ -51,7 +51,6 @@ clients-jwk-description = One JSON Web Key with a kid, RSA of at least 2048 bits
 clients-add-key = Add key
 clients-error-invalid = The change was not saved: check the name, the organisation number, at least one scope, and that the key is a valid public JWK with a kid.
 clients-error-duplicate-key = The client already has a key with this kid.
-clients-error-unknown = The client or key was not found.
 admin-error-last-administrator = The role was not removed: the municipality must have at least one administrator. Give the role to someone else first.
 admin-confirm-title = Remove your own role as administrator?
 admin-confirm-lead = Without the role you can no longer reach the pages for employees, roles and machine clients. Another administrator would have to give the role back to you.

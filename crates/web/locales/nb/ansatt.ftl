@@ -51,7 +51,6 @@ clients-jwk-description = Én JSON Web Key med kid, RSA på minst 2048 bit eller
 clients-add-key = Legg til nøkkel
 clients-error-invalid = Endringen ble ikke lagret: sjekk navn, organisasjonsnummer, minst ett scope, og at nøkkelen er en gyldig offentlig JWK med kid.
 clients-error-duplicate-key = Klienten har allerede en nøkkel med denne kid-en.
-clients-error-unknown = Fant ikke klienten eller nøkkelen.
 admin-error-last-administrator = Rollen ble ikke fjernet: kommunen må ha minst én administrator. Gi rollen til en annen først.
 admin-confirm-title = Fjerne din egen rolle som administrator?
 admin-confirm-lead = Uten rollen kommer du ikke lenger inn på sidene for ansatte, roller og maskinklienter. En annen administrator må gi deg rollen tilbake.

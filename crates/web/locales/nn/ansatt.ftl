@@ -51,7 +51,6 @@ clients-jwk-description = Éin JSON Web Key med kid, RSA på minst 2048 bit elle
 clients-add-key = Legg til nøkkel
 clients-error-invalid = Endringa vart ikkje lagra: sjekk namn, organisasjonsnummer, minst eitt scope, og at nøkkelen er ein gyldig offentleg JWK med kid.
 clients-error-duplicate-key = Klienten har alt ein nøkkel med denne kid-en.
-clients-error-unknown = Fann ikkje klienten eller nøkkelen.
 admin-error-last-administrator = Rolla vart ikkje fjerna: kommunen må ha minst éin administrator. Gi rolla til ein annan først.
 admin-confirm-title = Fjerne di eiga rolle som administrator?
 admin-confirm-lead = Utan rolla kjem du ikkje lenger inn på sidene for tilsette, roller og maskinklientar. Ein annan administrator må gi deg rolla tilbake.

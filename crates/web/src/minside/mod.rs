@@ -2,7 +2,7 @@
 //! access log about them — with the choice of whom to act for and their fullmakter.
 
 use axum::Router;
-use axum::extract::{Form, Path, RawQuery, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use identity::callers::ResidentPurpose;
@@ -392,7 +392,8 @@ async fn names(state: &AppState, citizen: &Citizen, people: &[Fnr]) -> Result<Ve
     Ok(persons
         .into_iter()
         .map(|p| {
-            let name = (!fullmakt::is_shielded(&p)).then(|| format!("{} {}", p.name.given, p.name.family));
+            let name =
+                (!p.adressebeskyttelse.is_strengt_fortrolig()).then(|| format!("{} {}", p.name.given, p.name.family));
             (p.fnr, name)
         })
         .collect())
@@ -474,7 +475,7 @@ async fn fullmakt_view(
     people.truncate(registers::MAX_BATCH);
     let known = names(state, citizen, &people).await?;
     let day = kernel::time::today_in_norway();
-    let may_manage = citizen.user.session.acting_as == ActingAs::Myself;
+    let may_manage = may_manage_fullmakter(citizen);
     let view = |f: &fullmakt::Fullmakt, other: &Fnr| {
         let status = if f.active_on(day) {
             "active"
@@ -539,23 +540,28 @@ async fn fullmakt_view(
 }
 
 /// What the page confirms after a redirect: `?kvittering=gitt` or `?kvittering=trukket`.
-fn confirmation(query: Option<&str>) -> Option<&'static str> {
-    form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(name, _)| name == "kvittering").and_then(
-        |(_, value)| match value.as_ref() {
-            "gitt" => Some("fullmakt-confirm-granted"),
-            "trukket" => Some("fullmakt-confirm-revoked"),
+#[derive(Debug, Deserialize)]
+struct Receipt {
+    kvittering: Option<String>,
+}
+
+impl Receipt {
+    fn message(&self) -> Option<&'static str> {
+        match self.kvittering.as_deref() {
+            Some("gitt") => Some("fullmakt-confirm-granted"),
+            Some("trukket") => Some("fullmakt-confirm-revoked"),
             _ => None,
-        },
-    )
+        }
+    }
 }
 
 async fn fullmakt_page(
     State(state): State<AppState>,
     visit: Visit,
     citizen: Citizen,
-    RawQuery(query): RawQuery,
+    Query(receipt): Query<Receipt>,
 ) -> Result<Response, PageError> {
-    fullmakt_view(&state, &visit, &citizen, &GrantForm::default(), &[], confirmation(query.as_deref())).await
+    fullmakt_view(&state, &visit, &citizen, &GrantForm::default(), &[], receipt.message()).await
 }
 
 /// A date field: empty, a date, or not a date.
@@ -805,8 +811,10 @@ mod tests {
         assert_eq!(holder_field(Some("1483922110x")).err(), Some(("holder", "fullmakt-error-holder-format")));
         assert_eq!(holder_field(Some("14839221101")).err(), Some(("holder", "fullmakt-error-holder-invalid")));
         assert!(holder_field(Some("148392 21100")).is_ok());
-        assert_eq!(confirmation(Some("kvittering=gitt")), Some("fullmakt-confirm-granted"));
-        assert_eq!(confirmation(Some("kvittering=noe")), None);
-        assert_eq!(confirmation(None), None);
+        let receipt = |kvittering: Option<&str>| Receipt { kvittering: kvittering.map(str::to_owned) }.message();
+        assert_eq!(receipt(Some("gitt")), Some("fullmakt-confirm-granted"));
+        assert_eq!(receipt(Some("trukket")), Some("fullmakt-confirm-revoked"));
+        assert_eq!(receipt(Some("noe")), None);
+        assert_eq!(receipt(None), None);
     }
 }
