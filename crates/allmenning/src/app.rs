@@ -40,7 +40,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// Every context this binary runs, in floor order; their migrations run in this order.
 pub fn schema() -> anyhow::Result<Schema> {
-    Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS, &identity::MIGRATIONS, &content::MIGRATIONS, &MIGRATIONS])
+    Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS, &identity::MIGRATIONS, &content::MIGRATIONS, &archive::MIGRATIONS, &MIGRATIONS])
         .context("the contexts' migrations do not fit together")
 }
 
@@ -129,6 +129,7 @@ impl Application {
             demo: settings.mode == Mode::Demo,
             secure_cookies: settings.served_over_https(),
             max_body_bytes: settings.server.max_body_bytes,
+            max_archive_file_bytes: settings.archive.max_file_bytes,
             // Checked when the settings were read.
             trusted_proxies: settings.server.trusted_proxy_networks().unwrap_or_default(),
             municipalities: settings.web_municipalities(&public_url),

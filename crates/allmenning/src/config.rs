@@ -87,8 +87,24 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// Machine clients: which Maskinporten's tokens the API accepts.
     pub maskinporten: MaskinportenSettings,
+    /// The Noark 5 archive.
+    pub archive: ArchiveSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
+}
+
+/// The Noark 5 archive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArchiveSettings {
+    /// The largest file a dokumentobjekt may hold, in bytes (413 above it).
+    pub max_file_bytes: u64,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        Self { max_file_bytes: archive::records::DEFAULT_MAX_FILE_BYTES }
+    }
 }
 
 /// One OpenID provider the platform logs people in through. An empty `issuer` means the
@@ -252,6 +268,7 @@ impl Default for Settings {
             sessions: SessionsSettings::default(),
             rate_limits: RateLimitSettings::default(),
             maskinporten: MaskinportenSettings::default(),
+            archive: ArchiveSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
     }

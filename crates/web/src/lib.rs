@@ -61,6 +61,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest file a dokumentobjekt may hold, in bytes.
+    pub max_archive_file_bytes: u64,
     /// Proxies trusted to say, in `X-Forwarded-For`, where a request came from (addresses or
     /// networks). Empty: the connection's peer is the client.
     pub trusted_proxies: Vec<IpNet>,
@@ -134,6 +136,8 @@ pub struct AppState {
     pub identity: Arc<IdentityServices>,
     /// Limits on anonymous traffic.
     pub limiters: Arc<Limiters>,
+    /// The Noark 5 archive.
+    pub archive: archive::Noark,
 }
 
 /// Why the web layer could not be built.
@@ -172,7 +176,9 @@ impl AppState {
             ),
             logged_refusals: identity::ratelimit::RateLimiter::new(limits.logged_refusals, limits.window),
         });
+        let archive = archive::Noark::new(db.clone(), blobs.clone()).with_max_file_bytes(config.max_archive_file_bytes);
         Ok(Self {
+            archive,
             db,
             blobs,
             municipalities,

@@ -148,6 +148,7 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
         demo: false,
         secure_cookies: false,
         max_body_bytes: 1024 * 1024,
+        max_archive_file_bytes: archive::records::DEFAULT_MAX_FILE_BYTES,
         trusted_proxies: vec![],
         municipalities: settings.settings.web_municipalities(&settings.settings.public_url()),
         limits: settings.settings.rate_limits.web(),
