@@ -51,9 +51,7 @@ SERVER = {
     "mappeID", "saksaar", "sakssekvensnummer",
     "journalaar", "journalsekvensnummer", "journalpostnummer", "registreringsID",
     "dokumentnummer", "arkivertDato", "arkivertAv", "referanseArkivertAv",
-    "sjekksum", "sjekksumAlgoritme", "filstoerrelse",
     "avsluttetDato", "avsluttetAv", "referanseAvsluttetAv",
-    "versjonsnummer",
     # "Registreres automatisk når/ved …" the action the object records, not overridable:
     "tilknyttetDato", "tilknyttetAv", "referanseTilknyttetAv",
     "merknadsdato", "merknadRegistrertAv", "referanseMerknadRegistrertAv",
@@ -69,12 +67,10 @@ SERVER_ONLY_ON = {
     # dokumentnummer of a dokumentbeskrivelse is given by the order of attachment (ch. 7:
     # "Kilde: Registreres automatisk av systemet"); versjonsnummer of a dokumentobjekt likewise.
     "dokumentnummer": {"dokumentbeskrivelse"},
-    "versjonsnummer": {"dokumentobjekt"},
-    # the file's own values, computed by the server when the file is uploaded
-    "sjekksum": {"dokumentobjekt"},
-    "sjekksumAlgoritme": {"dokumentobjekt"},
-    "filstoerrelse": {"dokumentobjekt"},
 }
+# A client states versjonsnummer, sjekksum, sjekksumAlgoritme and filstoerrelse of a
+# dokumentobjekt; the upload is checked against them (400 when they disagree) and fills in
+# those left out.
 
 # Hand fixes of what the rst gets wrong or leaves out: entity -> attribute -> field overrides.
 ATTR_OVERRIDES = {}
@@ -108,9 +104,8 @@ TYPE_ALIASES = {}
 # (Fonds, Series, Class, File, Record, DocumentDescription). Nikita itself publishes these
 # under its own namespace https://nikita.arkivlab.no/noark5/v5/<name>/ (since its commit
 # 110fb025, "Move relations not listed in the spec under http://nikita.arkivlab.no/"); we put
-# them under REL_BASE + "arkivstruktur/" as decided for allmenning: change NIKITA_REL_BASE to
-# follow Nikita's namespace instead.
-NIKITA_REL_BASE = REL_BASE + "arkivstruktur/"
+# them under that same namespace, so clients written against Nikita find them.
+NIKITA_REL_BASE = "https://nikita.arkivlab.no/noark5/v5/"
 NIKITA_ENTITIES = [
     # name, attributes, carried by (Nikita handler -> our entity)
     ("noekkelord", [("noekkelord", "string", "[1..1]")],
