@@ -1,6 +1,6 @@
 //! The Noark 5 information model as data: every entity of the tjenestegrensesnitt (chapter 7 of
 //! the standard), its attributes with their types and multiplicity, the rel keys it carries,
-//! and the 33 code lists of the `metadata` package with their standard values.
+//! and the 31 code lists of the `metadata` package with their standard values.
 //!
 //! Everything else is derived from these tables: validation of what a client sends, the
 //! templates `ny-X` returns, the rels on an object, the OData property types, and the element
@@ -147,4 +147,12 @@ impl Entity {
         }
         out
     }
+}
+
+pub use catalog::XML_ORDER;
+
+/// The arkivuttrekk's element order for an XSD complexType of `arkivstruktur.xsd` (its own
+/// elements, those of an extended base type not repeated).
+pub fn xml_order(xsd_type: &str) -> Option<&'static [&'static str]> {
+    XML_ORDER.iter().find(|(name, _)| *name == xsd_type).map(|(_, order)| *order)
 }
