@@ -182,8 +182,14 @@ pub fn template(entity: &Entity, codes: &CodeBook) -> Map<String, Value> {
         }
     }
     for date_field in ["saksdato", "journaldato"] {
-        if entity.attribute(date_field).is_some() {
-            out.insert(date_field.to_owned(), Value::String(today.clone()));
+        match entity.attribute(date_field).map(|a| a.ty) {
+            Some(model::AttrType::DateTime) => {
+                out.insert(date_field.to_owned(), Value::String(now_text()));
+            }
+            Some(_) => {
+                out.insert(date_field.to_owned(), Value::String(today.clone()));
+            }
+            None => {}
         }
     }
     out
