@@ -52,7 +52,7 @@
 //!   point).
 //! * **`$orderby`.** Nulls first in ascending order (last in descending); an array sorts by its
 //!   first element; values of different kinds order null < booleans < numbers < strings.
-//! * **`$search`.** One phrase (surrounding quotes removed), matched case-insensitively as a
+//! * **`$search`.** One phrase (surrounding quotes removed; unquoted, `+` is a space), matched case-insensitively as a
 //!   substring of any string value anywhere in the document except under `_links`.
 //! * A repeated `$`-option is an error; parameters not starting with `$` are ignored.
 
@@ -313,7 +313,8 @@ fn parse_search(value: &str) -> String {
             return inner.replace(&doubled, &close.to_string());
         }
     }
-    v.to_owned()
+    // Outside a quoted phrase `+` is a form-encoded space.
+    v.replace('+', " ")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,7 +443,7 @@ fn lex(option: &str, s: &str) -> Result<Vec<(usize, Tok)>, ODataError> {
 fn starts_signed_number(chars: &[(usize, char)], i: usize) -> bool {
     let prev_ok = i == 0 || {
         let p = chars[i - 1].1;
-        p.is_whitespace() || matches!(p, '(' | ',')
+        p.is_whitespace() || matches!(p, '(' | ',' | '+')
     };
     prev_ok && matches!(chars[i].1, '+' | '-') && chars.get(i + 1).is_some_and(|&(_, n)| n.is_ascii_digit())
 }
@@ -482,6 +483,9 @@ fn classify_bare(option: &str, at: usize, text: &str) -> Result<Tok, ODataError>
 // ---------------------------------------------------------------------------------------------
 // Parser
 // ---------------------------------------------------------------------------------------------
+
+/// Bounds the size of a filter (and so the depth of evaluation).
+const MAX_TOKENS: usize = 2000;
 
 const UNSUPPORTED_OPERATORS: &[&str] = &["has", "in", "add", "sub", "mul", "div", "divby", "mod"];
 
@@ -708,6 +712,9 @@ fn parse_filter(value: &str) -> Result<Expr, ODataError> {
     let toks = lex(OPTION, value)?;
     if toks.is_empty() {
         return Err(syntax(OPTION, 0, "empty filter"));
+    }
+    if toks.len() > MAX_TOKENS {
+        return Err(syntax(OPTION, toks[MAX_TOKENS].0, "filter too long"));
     }
     let mut p = Parser { option: OPTION, toks, pos: 0, len: value.len() };
     let expr = p.or_expr(0)?;
@@ -1331,6 +1338,8 @@ mod tests {
         assert_eq!(filter("antall le 2.5"), ["d3"]);
         assert_eq!(filter("antall eq 10"), ["d2"]);
         assert_eq!(filter("antall gt -1 and antall lt 3"), ["d3"]);
+        assert_eq!(sel("$filter=antall+gt+-1+and+antall+lt++3"), ["d3"]);
+        assert_eq!(filter("antall ge +10"), ["d2"]);
         assert_eq!(filter("skjermet eq true"), ["d2"]);
         assert_eq!(filter("skjermet eq FALSE"), ["d1"]);
     }
@@ -1357,6 +1366,9 @@ mod tests {
         // search ignores _links
         assert_eq!(sel("$search=klage"), ["d2"]);
         assert_eq!(sel("$search=kari"), ["d1", "d8"]);
+        assert_eq!(sel("$search=om+barnehage"), ["d1"]);
+        assert_eq!(sel("$search='a+b'"), ["d5"]);
+        assert_eq!(sel("$search=%27O%27%27Brien%27"), ["d4"]);
 
         let q = parse("$orderby=antall DESC").unwrap();
         let mut d = docs();
@@ -1426,7 +1438,14 @@ mod tests {
             "$orderby=",
             "$orderby=a desc desc",
             "$orderby=a,,b",
+            "$filter=tittel eq %zz",
         ] {
+            assert!(is_syntax(bad), "{bad}: {:?}", parse(bad));
+        }
+        let long = vec!["a eq 1"; 1000].join(" and ");
+        assert!(is_syntax(&format!("$filter={long}")));
+        let deep = format!("$filter={}a eq 1{}", "(".repeat(500), ")".repeat(500));
+        for bad in [deep.as_str(), &format!("$filter={}a eq 1", "not ".repeat(500))] {
             assert!(is_syntax(bad), "{bad}: {:?}", parse(bad));
         }
         match parse("$filter=tittel eq 'x' ?") {
