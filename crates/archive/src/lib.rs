@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod model;
+pub mod odata;
 pub mod records;
 pub mod validate;
 
