@@ -3,4 +3,5 @@
 //! overwritten, an endringslogg of every change, OData search, and the arkivuttrekk.
 #![forbid(unsafe_code)]
 
+pub mod extract;
 pub mod model;
