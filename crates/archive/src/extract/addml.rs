@@ -74,6 +74,9 @@ fn occurrences<W: Write>(x: &mut Xml<W>, element: &str, count: u64) -> io::Resul
     x.close("property")
 }
 
+/// A data object: its name, its main schema and the counts of its elements.
+type Part<'a> = (&'a str, &'a str, &'a [(&'a str, u64)]);
+
 pub(crate) fn write(out_dir: &Path, info: &Info<'_>) -> io::Result<()> {
     let find = |name: &str| info.files.iter().find(|f| f.name == name);
     let s = info.summary;
@@ -141,7 +144,7 @@ pub(crate) fn write(out_dir: &Path, info: &Info<'_>) -> io::Result<()> {
     x.close("properties")?;
 
     x.open("dataObjects", &[])?;
-    let parts: [(&str, &str, &[(&str, u64)]); 4] = [
+    let parts: [Part<'_>; 4] = [
         (
             "arkivstruktur",
             "arkivstruktur.xsd",
@@ -159,7 +162,8 @@ pub(crate) fn write(out_dir: &Path, info: &Info<'_>) -> io::Result<()> {
         ("offentligJournal", "offentligJournal.xsd", &[("journalregistrering", s.journal_entries)]),
     ];
     for (name, xsd, counts) in parts {
-        let (Some(f), Some(main), Some(katalog)) = (find(&format!("{name}.xml")), find(xsd), find("metadatakatalog.xsd"))
+        let (Some(f), Some(main), Some(katalog)) =
+            (find(&format!("{name}.xml")), find(xsd), find("metadatakatalog.xsd"))
         else {
             continue;
         };

@@ -473,7 +473,7 @@ fn is_included<S: Source>(cx: &Cx<'_, S>, node: &Node) -> bool {
 
 fn tick<S: Source>(cx: &mut Cx<'_, S>) {
     cx.progress.objects += 1;
-    if cx.progress.objects % PROGRESS_EVERY == 0 {
+    if cx.progress.objects.is_multiple_of(PROGRESS_EVERY) {
         (cx.on_progress)(&cx.progress);
     }
 }
@@ -532,7 +532,15 @@ fn write_unit<'a, 'c: 'a, S: Source>(
             if el.name == "arkivskaper" && !meta.contains_key("arkivskaper") {
                 let name = cx.arkivskaper_name.to_string();
                 let fallback = serde_json::json!({"arkivskaperID": name, "arkivskaperNavn": name});
-                write_complex(&mut cx.main, ARKIVSTRUKTUR, "arkivskaper", "arkivskaper", &fallback, &cx.period, cx.arkivskaper_name)?;
+                write_complex(
+                    &mut cx.main,
+                    ARKIVSTRUKTUR,
+                    "arkivskaper",
+                    "arkivskaper",
+                    &fallback,
+                    &cx.period,
+                    cx.arkivskaper_name,
+                )?;
                 continue;
             }
             write_element(&mut cx.main, ARKIVSTRUKTUR, el, &node.body, &meta, &cx.period, cx.arkivskaper_name)?;
@@ -605,12 +613,16 @@ fn extension(body: &Value) -> String {
     if let Some(ext) = from_name {
         return ext;
     }
-    let hint = [value(body, "mimeType"), value(body, "format"), body.get("format").and_then(|f| f.get("kode")).and_then(values::text)]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
+    let hint = [
+        value(body, "mimeType"),
+        value(body, "format"),
+        body.get("format").and_then(|f| f.get("kode")).and_then(values::text),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_ascii_lowercase();
     for (needle, ext) in [
         ("pdf", "pdf"),
         ("fmt/95", "pdf"),
@@ -801,7 +813,8 @@ fn write_journal_entries<S: Source>(cx: &mut Cx<'_, S>, node: &Node, meta: &Meta
     let saksmappe = saksmappe.map(|b| flat(b, None)).unwrap_or(Value::Object(Default::default()));
     let avskrivning = meta.get("avskrivning").and_then(|a| a.first()).map(|n| &n.body);
     let jp = flat(&node.body, avskrivning);
-    let parter: Vec<Value> = meta.get("korrespondansepart").into_iter().flatten().map(|n| flat(&n.body, None)).collect();
+    let parter: Vec<Value> =
+        meta.get("korrespondansepart").into_iter().flatten().map(|n| flat(&n.body, None)).collect();
     let period = cx.period;
     let name = cx.arkivskaper_name;
 

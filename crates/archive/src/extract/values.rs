@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::order::BASES;
-use super::xml::{clean, Base};
+use super::xml::{Base, clean};
 
 /// The XSD base of a metadatakatalog type (`None`: a string).
 pub(crate) fn base_of(ty: &str) -> Option<Base> {
@@ -45,13 +45,11 @@ fn path<'a>(body: &'a Value, keys: &[&str]) -> Option<&'a Value> {
 /// `kontaktinformasjon`).
 pub(crate) fn values(body: &Value, name: &str) -> Vec<String> {
     let direct = body.get(name);
-    if let Some(Value::Object(o)) = direct {
-        if name == "postadresse" {
-            return ["adresselinje1", "adresselinje2", "adresselinje3"]
-                .iter()
-                .filter_map(|k| o.get(*k).and_then(text))
-                .collect();
-        }
+    if let (Some(Value::Object(o)), "postadresse") = (direct, name) {
+        return ["adresselinje1", "adresselinje2", "adresselinje3"]
+            .iter()
+            .filter_map(|k| o.get(*k).and_then(text))
+            .collect();
     }
     let found = texts(direct);
     if !found.is_empty() {
@@ -126,7 +124,10 @@ mod tests {
 
     #[test]
     fn codes_dates_and_aliases() {
-        assert_eq!(text(&json!({"kode": "I", "kodenavn": "Inngående dokument"})).as_deref(), Some("Inngående dokument"));
+        assert_eq!(
+            text(&json!({"kode": "I", "kodenavn": "Inngående dokument"})).as_deref(),
+            Some("Inngående dokument")
+        );
         assert_eq!(format(Some(Base::Date), "2024-05-01T10:00:00+02:00"), "2024-05-01+02:00");
         assert_eq!(format(Some(Base::DateTime), "2024-05-01+02:00"), "2024-05-01T00:00:00+02:00");
         assert_eq!(format(Some(Base::DateTime), "2024-05-01"), "2024-05-01T00:00:00");
