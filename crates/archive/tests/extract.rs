@@ -60,6 +60,8 @@ const JP_I: &str = "0a1b2c3d-0000-4000-8000-000000000006";
 const JP_U: &str = "0a1b2c3d-0000-4000-8000-000000000007";
 const DOK: &str = "0a1b2c3d-0000-4000-8000-000000000008";
 const OBJ: &str = "0a1b2c3d-0000-4000-8000-000000000009";
+const OLD_SAK: &str = "0a1b2c3d-0000-4000-8000-0000000000e0";
+const NEW_SAK: &str = "0a1b2c3d-0000-4000-8000-0000000000f0";
 const SECRET_NAME: &str = "Kari Hemmelig Nordmann";
 
 fn archive() -> Memory {
@@ -155,6 +157,34 @@ fn archive() -> Memory {
     );
     m.add(Some(JP_U), "0a1b2c3d-0000-4000-8000-0000000000d1", "korrespondansepartenhet",
         json!({"korrespondanseparttype": code("EM", "Mottaker"), "navn": "Eksempel barnehage AS", "organisasjonsnummer": "999999999"}));
+    // A case of 2023 with a journalpost of 2023: outside May 2024.
+    m.add(
+        Some(KLASSE),
+        OLD_SAK,
+        "saksmappe",
+        json!({"tittel": "Gammel sak", "opprettetDato": "2023-03-01T10:00:00+01:00", "opprettetAv": "sb1",
+            "saksaar": 2023, "sakssekvensnummer": 4, "saksdato": "2023-03-01", "administrativEnhet": "Oppvekst",
+            "saksansvarlig": "Siri Saksbehandler", "saksstatus": code("A", "Avsluttet")}),
+    );
+    m.add(Some(OLD_SAK), "0a1b2c3d-0000-4000-8000-0000000000e1", "journalpost",
+        json!({"tittel": "Gammelt brev", "opprettetDato": "2023-03-01T10:00:00+01:00", "opprettetAv": "sb1",
+            "journalaar": 2023, "journalsekvensnummer": 9, "journalpostnummer": 1,
+            "journalposttype": code("I", "Inngående dokument"), "journalstatus": code("J", "Journalført"), "journaldato": "2023-03-01"}));
+    m.add(
+        Some("0a1b2c3d-0000-4000-8000-0000000000e1"),
+        "0a1b2c3d-0000-4000-8000-0000000000e2",
+        "korrespondansepartperson",
+        json!({"korrespondanseparttype": code("EA", "Avsender"), "navn": "Ola"}),
+    );
+    // An empty case created in the period.
+    m.add(
+        Some(KLASSE),
+        NEW_SAK,
+        "saksmappe",
+        json!({"tittel": "Ny tom sak", "opprettetDato": "2024-05-20T10:00:00+02:00", "opprettetAv": "sb1",
+            "saksaar": 2024, "sakssekvensnummer": 30, "saksdato": "2024-05-20", "administrativEnhet": "Oppvekst",
+            "saksansvarlig": "Siri Saksbehandler", "saksstatus": code("B", "Under behandling")}),
+    );
     m.changes = vec![
         Change {
             position: 1,
@@ -219,7 +249,7 @@ async fn a_small_archive_validates() {
     let period = Period { from: date("2024-05-01"), to: date("2024-05-31") };
     let summary = export(&source, period, "Eksempel kommune", &dir, &mut progress).await.unwrap();
     assert!(calls >= 1);
-    assert_eq!((summary.arkiv, summary.arkivdeler, summary.mapper, summary.registreringer), (1, 1, 1, 2));
+    assert_eq!((summary.arkiv, summary.arkivdeler, summary.mapper, summary.registreringer), (1, 1, 2, 2));
     assert_eq!((summary.dokumentbeskrivelser, summary.dokumentobjekter, summary.files), (1, 1, 1));
     assert_eq!((summary.changes, summary.journal_entries, summary.skipped), (2, 2, 1));
 
@@ -273,6 +303,9 @@ async fn a_small_archive_validates() {
     assert!(structure.contains("<journalposttype>Inngående dokument</journalposttype>"));
     assert!(structure.contains("xsi:type=\"saksmappe\"") && structure.contains("xsi:type=\"journalpost\""));
     assert!(structure.contains("&lt;spesielle&gt; behov &amp; ønsker rask"));
+    assert!(
+        structure.contains("Ny tom sak") && !structure.contains("Gammel sak") && !structure.contains("Gammelt brev")
+    );
 
     // The screened name is in the løpende journal, not in the offentlig journal.
     let loepende = std::fs::read_to_string(dir.join("loependeJournal.xml")).unwrap();
@@ -295,7 +328,7 @@ async fn an_empty_period_still_gives_a_valid_arkivstruktur() {
     let dir = std::env::temp_dir().join(format!("allmenning-uttrekk-tom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let source = archive();
-    let period = Period { from: date("2023-01-01"), to: date("2023-12-31") };
+    let period = Period { from: date("2022-01-01"), to: date("2022-12-31") };
     let summary = export(&source, period, "Eksempel kommune", &dir, &mut |_| {}).await.unwrap();
     assert_eq!((summary.arkiv, summary.arkivdeler, summary.mapper, summary.registreringer), (1, 1, 0, 0));
     assert_eq!((summary.changes, summary.journal_entries, summary.files), (0, 0, 0));

@@ -809,6 +809,22 @@ fn flat(body: &Value, avskrivning: Option<&Value>) -> Value {
 fn write_journal_entries<S: Source>(cx: &mut Cx<'_, S>, node: &Node, meta: &Meta) -> io::Result<()> {
     cx.summary.journal_entries += 1;
     let klasse = cx.stack.iter().rev().find(|(e, _)| *e == "klasse").map(|(_, b)| flat(b, None));
+    // A klasse that is screened, or of a classification by person (fødselsnummer, D-nummer),
+    // names a person: it is left out of the offentlig journal (the XSD makes klasse optional).
+    let system = cx.stack.iter().rev().find(|(e, _)| *e == "klassifikasjonssystem").map(|(_, b)| b);
+    let by_person = system.is_some_and(|s| {
+        let kind = [
+            value(s, "klassifikasjonstype"),
+            s.get("klassifikasjonstype").and_then(|k| k.get("kode")).and_then(values::text),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+        ["fødselsnummer", "foedselsnummer", "personnummer", "d-nummer", "gbn", "pnr"].iter().any(|k| kind.contains(k))
+    });
+    let public_klasse = klasse.as_ref().filter(|k| !by_person && k.get("skjerming").is_none());
     let saksmappe = cx.stack.iter().rev().find(|(e, _)| e.ends_with("mappe")).map(|(_, b)| b);
     let saksmappe = saksmappe.map(|b| flat(b, None)).unwrap_or(Value::Object(Default::default()));
     let avskrivning = meta.get("avskrivning").and_then(|a| a.first()).map(|n| &n.body);
@@ -822,7 +838,7 @@ fn write_journal_entries<S: Source>(cx: &mut Cx<'_, S>, node: &Node, meta: &Meta
         let table = if public { OFFENTLIG_JOURNAL } else { LOEPENDE_JOURNAL };
         let out = if public { &mut cx.offentlig } else { &mut cx.loepende };
         out.open("journalregistrering", &[])?;
-        if let Some(k) = &klasse {
+        if let Some(k) = if public { public_klasse } else { klasse.as_ref() } {
             journal_object(out, table, "klasse", k, &[], public, &period, name)?;
         }
         journal_object(out, table, "saksmappe", &saksmappe, &[], public, &period, name)?;
