@@ -19,7 +19,7 @@
 //!
 //! # Required elements the data may not have
 //! The XSD makes some elements mandatory that an open archive does not know yet. Where the
-//! object has no value, this writer uses (see [`fallback`]):
+//! object has no value, this writer uses (the private `fallback` function):
 //! - `avsluttetDato` (arkiv, arkivdel, mappe): the end of the period, `<to>T23:59:59`, and
 //!   `avsluttetAv`: the `arkivskaper_name` given to [`export`] (the extraction closes the period);
 //! - `arkivertDato`/`arkivertAv`: `opprettetDato`/`opprettetAv` (archived when registered);
