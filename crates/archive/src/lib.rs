@@ -12,6 +12,7 @@ pub mod extract;
 pub mod model;
 pub mod odata;
 pub mod records;
+pub mod uploads;
 pub mod validate;
 
 pub use records::{Actor, Change, FileInfo, Noark, Object};

@@ -134,9 +134,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 /// The archive of every municipality: the database and the blob store its files live in.
 #[derive(Debug, Clone)]
 pub struct Noark {
-    db: Db,
-    blobs: BlobStore,
-    max_file_bytes: u64,
+    pub(crate) db: Db,
+    pub(crate) blobs: BlobStore,
+    pub(crate) max_file_bytes: u64,
 }
 
 /// The families of children an arkivdel, a klasse or a mappe may hold: one family only
@@ -156,7 +156,36 @@ fn family(entity: &Entity) -> Option<&'static str> {
 /// Whether `parent` carries the rel to create `child` under it (`ny-child`).
 pub fn may_hold(parent: &Entity, child: &Entity) -> bool {
     let suffix = format!("/ny-{}/", child.name);
-    parent.all_rels().iter().any(|rel| rel.ends_with(&suffix))
+    parent.all_rels().iter().any(|rel| rel.ends_with(&suffix)) && fits_structure(parent, child)
+}
+
+/// Whether any kind of `kind` (itself or a specialisation) may be created under `parent`:
+/// `korrespondansepart` under a journalpost, through `ny-korrespondansepartperson`.
+pub fn may_hold_kind(parent: &Entity, kind: &Entity) -> bool {
+    model::ENTITIES.iter().any(|e| e.is_a(kind.name) && may_hold(parent, e))
+}
+
+/// The tree of arkivstruktur.xsd: the rel lists of the standard also name the way *up*
+/// (`ny-arkivdel` on a registrering), which must not create a level below.
+fn fits_structure(parent: &Entity, child: &Entity) -> bool {
+    let under = |names: &[&str]| names.iter().any(|n| parent.is_a(n));
+    if child.is_a("arkiv") {
+        under(&["arkiv"])
+    } else if child.is_a("arkivdel") || child.is_a("arkivskaper") {
+        under(&["arkiv"])
+    } else if child.is_a("klassifikasjonssystem") {
+        under(&["arkivdel"])
+    } else if child.is_a("klasse") {
+        under(&["klassifikasjonssystem", "klasse"])
+    } else if child.is_a("mappe") || child.is_a("registrering") {
+        under(&["arkivdel", "klasse", "mappe"])
+    } else if child.is_a("dokumentbeskrivelse") {
+        under(&["registrering"])
+    } else if child.is_a("dokumentobjekt") {
+        under(&["dokumentbeskrivelse"])
+    } else {
+        true
+    }
 }
 
 /// The defaults of a new object, as `(entity it applies to, field, code list, kode)`.

@@ -29,6 +29,7 @@ use crate::{IdentityError, now_seconds};
 pub const SCOPES: &[(&str, &str)] = &[
     ("allmenning:enhetsregisteret.read", "Read organisations from the platform's copy of Enhetsregisteret."),
     ("allmenning:notices.read", "Read the municipalities' published notices."),
+    ("allmenning:noark5", "Read and write the municipality's Noark 5 archive through /noark5/."),
 ];
 
 /// The only grant type the token endpoint speaks (RFC 7523).

@@ -29,6 +29,7 @@ pub mod extract;
 pub mod login;
 pub mod middleware;
 pub mod minside;
+pub mod noark5;
 pub mod offentlig;
 pub mod view;
 
@@ -209,6 +210,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(minside::routes())
         .merge(ansatt::routes())
         .merge(api::routes(state.config.demo))
+        .merge(noark5::routes())
         .merge(extra)
         .route("/assets/{*name}", axum::routing::get(view::assets::serve))
         .fallback(middleware::fallback)

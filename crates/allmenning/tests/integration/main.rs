@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod identity;
 mod minside;
+mod noark5;
 mod openapi;
 mod packaging;
 mod schema;

@@ -59,4 +59,5 @@ admin-confirm-submit = Remove the role
 admin-confirm-cancel = Cancel and keep the role
 admin-confirm-error = Tick the box to confirm that you want to remove your own administrator role.
 scope-allmenning-enhetsregisteret-read = Read organisations from the platform's copy of Enhetsregisteret.
+scope-allmenning-noark5 = Read and write the municipality's Noark 5 archive through /noark5/.
 scope-allmenning-notices-read = Read the municipalities' published notices.

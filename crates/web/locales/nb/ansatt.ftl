@@ -59,4 +59,5 @@ admin-confirm-submit = Fjern rollen
 admin-confirm-cancel = Avbryt og behold rollen
 admin-confirm-error = Kryss av for at du vil fjerne din egen administratorrolle.
 scope-allmenning-enhetsregisteret-read = Lese virksomheter fra plattformens kopi av Enhetsregisteret.
+scope-allmenning-noark5 = Lese og skrive i kommunens Noark 5-arkiv gjennom /noark5/.
 scope-allmenning-notices-read = Lese kommunenes publiserte kunngjøringer.

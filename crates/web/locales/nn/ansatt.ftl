@@ -59,4 +59,5 @@ admin-confirm-submit = Fjern rolla
 admin-confirm-cancel = Avbryt og behald rolla
 admin-confirm-error = Kryss av for at du vil fjerne di eiga administratorrolle.
 scope-allmenning-enhetsregisteret-read = Lese verksemder frå kopien plattforma har av Einingsregisteret.
+scope-allmenning-noark5 = Lese og skrive i Noark 5-arkivet til kommunen gjennom /noark5/.
 scope-allmenning-notices-read = Lese kunngjeringane kommunane har publisert.

@@ -1,0 +1,398 @@
+//! The Noark 5 tjenestegrensesnitt under `/noark5/`, as a standard client uses it over a real
+//! socket: the root and its login rels, CORS, HAL links with the official rels, the whole
+//! structure from arkiv to a file, fields back as sent, ETags, OData, and the errors.
+
+use allmenning::config::Mode;
+use reqwest::header;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Spawned, spawn_app_with_db, test_settings};
+
+const REL: &str = "https://rel.arkivverket.no/noark5/v5/api/";
+const MEDIA: &str = "application/vnd.noark5+json";
+
+fn basic(user: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:noark5-demo")))
+}
+
+struct Client<'a> {
+    app: &'a Spawned,
+    auth: String,
+}
+
+impl Client<'_> {
+    fn url(&self, href: &str) -> String {
+        // Hrefs are absolute under the municipality's public address; reach them on our socket.
+        match href.find("/noark5") {
+            Some(at) => self.app.url(&href[at..]),
+            None => self.app.url(href),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        href: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self.app.client.request(method, self.url(href)).header(header::AUTHORIZATION, &self.auth);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.header(header::CONTENT_TYPE, MEDIA).body(body.to_string());
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, headers, json)
+    }
+
+    async fn get(&self, href: &str) -> Value {
+        let (status, headers, body) = self.send(Method::GET, href, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "GET {href}: {body}");
+        assert_eq!(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(MEDIA), "GET {href}");
+        body
+    }
+
+    /// Creates through the `ny-X` rel of `parent`: checks the template, the 201 and the echo.
+    async fn create(&self, parent: &Value, rel: &str, fields: Value) -> Value {
+        let href = link(parent, rel);
+        let (status, headers, template) = self.send(Method::GET, &href, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "template {rel}: {template}");
+        assert!(headers.get(header::ETAG).is_none(), "a template has no ETag");
+        assert_eq!(template["_links"], json!({}), "a template's _links are empty");
+        let (status, headers, created) = self.send(Method::POST, &href, Some(&fields), &[]).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {rel}: {created}");
+        let location = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("Location").to_owned();
+        assert_eq!(location, link(&created, "self"));
+        assert!(headers.get(header::ETAG).is_some());
+        for (key, value) in fields.as_object().expect("object") {
+            assert_eq!(&created[key], value, "{key} comes back exactly as it was sent");
+        }
+        no_nulls(&created);
+        created
+    }
+}
+
+fn link(object: &Value, rel: &str) -> String {
+    let key = if rel == "self" || rel.starts_with("http") { rel.to_owned() } else { format!("{REL}{rel}") };
+    let href = object["_links"][&key]["href"].as_str().unwrap_or_else(|| panic!("no rel {key} in {object}"));
+    href.split('{').next().unwrap_or(href).to_owned()
+}
+
+fn no_nulls(value: &Value) {
+    match value {
+        Value::Null => panic!("a field with no value must be left out, not null"),
+        Value::Array(items) => items.iter().for_each(no_nulls),
+        Value::Object(map) => map.values().for_each(no_nulls),
+        _ => {}
+    }
+}
+
+fn encoded(query: &str) -> String {
+    percent_encoding::utf8_percent_encode(query, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[tokio::test]
+async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes() {
+    let (app, _db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let anonymous = app.client.get(app.url("/noark5/")).send().await.expect("root");
+    assert_eq!(anonymous.status(), StatusCode::OK);
+    assert_eq!(anonymous.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok()), Some("*"));
+    let root: Value = serde_json::from_str(&anonymous.text().await.expect("body")).expect("json");
+    for rel in ["login/oidc/", "login/rfc6749/", "login/rfc7617/", "arkivstruktur/", "sakarkiv/", "metadata/"] {
+        assert!(root["_links"][format!("{REL}{rel}")]["href"].is_string(), "the root shows {rel}: {root}");
+    }
+    let refused = app.client.get(app.url("/noark5/arkivstruktur/")).send().await.expect("answer");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().get(header::WWW_AUTHENTICATE).is_some());
+    let body: Value = refused.json().await.expect("feil");
+    assert_eq!(body["feil"]["kode"], json!(401));
+    let caseworker = Client { app: &app, auth: basic("kari.saksbehandler") };
+    assert_eq!(caseworker.send(Method::GET, "/noark5/arkivstruktur/", None, &[]).await.0, StatusCode::FORBIDDEN);
+    let wrong = Client { app: &app, auth: "Basic YW5uZS5hcmtpdmFyOm5laQ==".to_owned() };
+    assert_eq!(wrong.send(Method::GET, "/noark5/arkivstruktur/", None, &[]).await.0, StatusCode::UNAUTHORIZED);
+
+    let client = Client { app: &app, auth: basic("anne.arkivar") };
+    let structure = client.get(&link(&root, &format!("{REL}arkivstruktur/"))).await;
+    let arkiv = client
+        .create(
+            &structure,
+            "arkivstruktur/ny-arkiv/",
+            json!({"tittel": "Testarkiv", "beskrivelse": "Fra en Noark-klient"}),
+        )
+        .await;
+    assert!(arkiv["opprettetAv"].as_str().is_some_and(|n| n.starts_with("Anne")), "the logged-in user's name: {arkiv}");
+    client
+        .create(
+            &arkiv,
+            "arkivstruktur/ny-arkivskaper/",
+            json!({"arkivskaperID": "4601", "arkivskaperNavn": "Bergen kommune"}),
+        )
+        .await;
+    let arkivdel = client.create(&arkiv, "arkivstruktur/ny-arkivdel/", json!({"tittel": "Sakarkiv 2026"})).await;
+    assert_eq!(arkivdel["arkivdelstatus"]["kode"], json!("A"));
+    let system =
+        client.create(&arkivdel, "arkivstruktur/ny-klassifikasjonssystem/", json!({"tittel": "Emnekoder"})).await;
+    let klasse =
+        client.create(&system, "arkivstruktur/ny-klasse/", json!({"klasseID": "223", "tittel": "Barnehager"})).await;
+    let saksmappe = client
+        .create(
+            &klasse,
+            "sakarkiv/ny-saksmappe/",
+            json!({"tittel": "Barnehageplass", "administrativEnhet": "Oppvekst", "saksansvarlig": "Kari Nilsen"}),
+        )
+        .await;
+    assert!(saksmappe["mappeID"].as_str().is_some_and(|id| id.contains('/')), "mappeID YYYY/N: {saksmappe}");
+    assert_eq!(saksmappe["dokumentmedium"]["kode"], json!("E"));
+    let journalpost = client
+        .create(&saksmappe, "sakarkiv/ny-journalpost/", json!({
+            "tittel": "Søknad om barnehageplass", "journalposttype": {"kode": "I", "kodenavn": "Inngående dokument"},
+            "dokumentetsDato": "2070-02-13T00:00:00-01:00", "antallVedlegg": 0
+        }))
+        .await;
+    assert_eq!(journalpost["journalpostnummer"], json!(1));
+    client
+        .create(
+            &journalpost,
+            "arkivstruktur/ny-korrespondansepartperson/",
+            json!({"navn": "Ola Nordmann", "korrespondanseparttype": {"kode": "EA", "kodenavn": "Avsender"}}),
+        )
+        .await;
+    let beskrivelse = client
+        .create(
+            &journalpost,
+            "arkivstruktur/ny-dokumentbeskrivelse/",
+            json!({"tittel": "Søknad", "tilknyttetRegistreringSom": {"kode": "H", "kodenavn": "Hoveddokument"}}),
+        )
+        .await;
+    let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n".to_vec();
+    let sha = store::blobs::sha256_hex(&pdf);
+    let wrong_sum = client
+        .create(&beskrivelse, "arkivstruktur/ny-dokumentobjekt/", json!({"versjonsnummer": 1, "variantformat": {"kode": "A", "kodenavn": "Arkivformat"}, "sjekksum": "ab".repeat(32), "sjekksumAlgoritme": "SHA-256", "filstoerrelse": pdf.len()}))
+        .await;
+    let file = link(&wrong_sum, "arkivstruktur/fil/");
+    let (status, _, body) = client.send(Method::POST, &file, None, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no content type: {body}");
+    let response = app
+        .client
+        .post(client.url(&file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "a checksum that does not match");
+    assert_eq!(client.send(Method::GET, &file, None, &[]).await.0, StatusCode::NOT_FOUND, "nothing stored");
+
+    let objekt = client
+        .create(&beskrivelse, "arkivstruktur/ny-dokumentobjekt/", json!({"versjonsnummer": 1, "variantformat": {"kode": "A", "kodenavn": "Arkivformat"}, "sjekksum": sha, "sjekksumAlgoritme": "SHA-256", "filstoerrelse": pdf.len(), "mimeType": "application/pdf"}))
+        .await;
+    let file = link(&objekt, "arkivstruktur/fil/");
+    let response = app
+        .client
+        .post(client.url(&file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let again = app
+        .client
+        .post(client.url(&file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(again.status(), StatusCode::CONFLICT, "a stored file is never replaced");
+    let download =
+        app.client.get(client.url(&file)).header(header::AUTHORIZATION, &client.auth).send().await.expect("download");
+    assert_eq!(download.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/pdf"));
+    assert_eq!(download.bytes().await.expect("bytes").to_vec(), pdf);
+
+    // A file in chunks.
+    let chunked = client
+        .create(
+            &beskrivelse,
+            "arkivstruktur/ny-dokumentobjekt/",
+            json!({"versjonsnummer": 2, "variantformat": {"kode": "A", "kodenavn": "Arkivformat"}}),
+        )
+        .await;
+    let chunk_file = link(&chunked, "arkivstruktur/fil/");
+    let content: Vec<u8> = (0..3000u32).map(|i| u8::try_from(i % 251).unwrap_or(0)).collect();
+    let announce = app
+        .client
+        .post(client.url(&chunk_file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header("X-Upload-Content-Type", "application/octet-stream")
+        .header("X-Upload-Content-Length", "3000")
+        .send()
+        .await
+        .expect("announce");
+    assert_eq!(announce.status(), StatusCode::OK);
+    let first = app
+        .client
+        .put(client.url(&chunk_file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_RANGE, "bytes 0-1999/3000")
+        .body(content[..2000].to_vec())
+        .send()
+        .await
+        .expect("chunk");
+    assert_eq!(first.status(), StatusCode::PERMANENT_REDIRECT);
+    let last = app
+        .client
+        .put(client.url(&chunk_file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_RANGE, "bytes 2000-2999/3000")
+        .body(content[2000..].to_vec())
+        .send()
+        .await
+        .expect("chunk");
+    assert_eq!(last.status(), StatusCode::CREATED);
+    let whole = app
+        .client
+        .get(client.url(&chunk_file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(whole.bytes().await.expect("bytes").to_vec(), content);
+
+    // Find it again with OData: the whole query string percent-encoded, as clients send it.
+    let journalposter = link(&saksmappe, "arkivstruktur/registrering/");
+    let found = client
+        .get(&format!("{journalposter}?{}", encoded("$filter=tittel eq 'Søknad om barnehageplass'&$top=5")))
+        .await;
+    assert_eq!(found["count"], json!(1), "{found}");
+    let found = client
+        .get(&format!(
+            "/noark5/sakarkiv/journalpost/?{}",
+            encoded("$filter=korrespondansepart/navn EQ \"Ola Nordmann\" and journalposttype/kode eq 'I'")
+        ))
+        .await;
+    assert_eq!(found["count"], json!(1), "{found}");
+    let none =
+        client.get(&format!("/noark5/sakarkiv/journalpost/?{}", encoded("$filter=contains(tittel,'byggesak')"))).await;
+    assert_eq!(none["count"], json!(0));
+    assert!(none.get("results").is_none());
+    let (status, _, body) = client.send(Method::GET, "/noark5/sakarkiv/journalpost/?$expand=part", None, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["feil"]["beskrivelse"].as_str().is_some_and(|d| d.contains("$expand")), "{body}");
+
+    // Change it: PUT with a stale ETag is 409; with the current one 200; PATCH merges.
+    let self_href = link(&journalpost, "self");
+    let (_, headers, current) = client.send(Method::GET, &self_href, None, &[]).await;
+    let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok()).expect("ETag").to_owned();
+    let mut changed = current.clone();
+    changed["tittel"] = json!("Søknad om plass i barnehage");
+    let (status, _, _) = client.send(Method::PUT, &self_href, Some(&changed), &[("If-Match", "\"999\"")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, headers, body) = client.send(Method::PUT, &self_href, Some(&changed), &[("ETag", &etag)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["tittel"], json!("Søknad om plass i barnehage"));
+    assert_eq!(body["dokumentetsDato"], json!("2070-02-13T00:00:00-01:00"));
+    let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok()).expect("ETag").to_owned();
+    let response = app
+        .client
+        .patch(client.url(&self_href))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "application/merge-patch+json")
+        .header(header::IF_MATCH, &etag)
+        .body(json!({"offentligTittel": "Søknad om barnehageplass"}).to_string())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Bad input: an unknown code, the wrong parent, an unknown id.
+    let (status, _, body) = client
+        .send(
+            Method::POST,
+            &link(&saksmappe, "sakarkiv/ny-journalpost/"),
+            Some(&json!({"tittel": "X", "journalposttype": {"kode": "Q"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["feil"]["beskrivelse"].as_str().is_some_and(|d| d.contains("journalposttype")), "{body}");
+    let (status, _, _) = client
+        .send(Method::POST, &link(&arkivdel, "arkivstruktur/ny-mappe/"), Some(&json!({"tittel": "Mappe"})), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the arkivdel has a klassifikasjonssystem");
+    let (status, _, body) =
+        client.send(Method::GET, "/noark5/arkivstruktur/mappe/00000000-0000-0000-0000-000000000000/", None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["feil"]["kode"], json!(404));
+
+    // CORS on any URL, answered without credentials, with the methods it allows.
+    let preflight = app.client.request(Method::OPTIONS, client.url(&self_href)).send().await.expect("options");
+    assert!(preflight.status().is_success());
+    let methods = preflight
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_METHODS)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    for method in ["GET", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+
+    // Delete: the object with its file goes; the endringslogg keeps it.
+    let (_, headers, _) = client.send(Method::GET, &link(&objekt, "self"), None, &[]).await;
+    let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok()).expect("ETag").to_owned();
+    let (status, _, _) = client.send(Method::DELETE, &link(&objekt, "self"), None, &[("If-Match", &etag)]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(client.send(Method::GET, &link(&objekt, "self"), None, &[]).await.0, StatusCode::NOT_FOUND);
+    let log = client.get("/noark5/loggingogsporing/endringslogg/?$top=1000").await;
+    let entries = log["results"].as_array().expect("changes");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["referanseMetadata"] == json!("tittel") && e["nyVerdi"] == json!("Søknad om plass i barnehage"))
+    );
+    assert!(entries.iter().any(|e| e["referanseMetadata"] == json!("slettet")));
+
+    // Code lists: an archivist adds a value and retires it.
+    let list = client.get("/noark5/metadata/dokumentmedium/").await;
+    assert!(list["count"].as_u64().is_some_and(|n| n >= 3));
+    let (status, _, _) = client
+        .send(
+            Method::POST,
+            "/noark5/metadata/ny-dokumentmedium/",
+            Some(&json!({"kode": "D", "kodenavn": "Digitalt arkiv"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    client
+        .create(
+            &klasse,
+            "arkivstruktur/ny-mappe/",
+            json!({"tittel": "Digital", "dokumentmedium": {"kode": "D", "kodenavn": "Digitalt arkiv"}}),
+        )
+        .await;
+    let (status, _, _) = client.send(Method::DELETE, "/noark5/metadata/dokumentmedium/D/", None, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = client
+        .send(
+            Method::POST,
+            &link(&klasse, "arkivstruktur/ny-mappe/"),
+            Some(&json!({"tittel": "Ikke lenger", "dokumentmedium": {"kode": "D"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a retired value is refused");
+}
