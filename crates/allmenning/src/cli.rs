@@ -41,6 +41,9 @@ pub enum Command {
     /// again.
     #[command(subcommand)]
     Consumers(ConsumersCommand),
+    /// The Noark 5 archive.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Copy the SQLite database and the blob directory into DIR while the server keeps serving
     /// (SQLite and local blobs only; PostgreSQL and S3 have their own tools, see
     /// docs/OPERATIONS.md).
@@ -119,6 +122,34 @@ pub enum RegistersCommand {
     },
 }
 
+/// `allmenning archive ...`.
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Write a Noark 5 v5.0 arkivuttrekk (arkivuttrekk.xml with its ADDML counts and checksums,
+    /// arkivstruktur.xml, endringslogg.xml, loependeJournal.xml, offentligJournal.xml, the
+    /// schemas and the documents) of one municipality's archive for a period.
+    Export {
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        /// Last day of the period (YYYY-MM-DD), included.
+        #[arg(long, value_name = "DATE")]
+        to: String,
+        /// The directory to write (created; must be empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The municipality (default: the first configured).
+        #[arg(long)]
+        kommune: Option<String>,
+        /// Export the demo's archive (its data directory, ./data/demo unless --data-dir).
+        #[arg(long)]
+        demo: bool,
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
 /// `allmenning consumers ...`.
 #[derive(Debug, Subcommand)]
 pub enum ConsumersCommand {
@@ -190,6 +221,9 @@ pub fn main() -> ExitCode {
         Command::Registers(RegistersCommand::Simulate { data_dir, .. }) => {
             (Overrides { data_dir: data_dir.clone(), demo: true, ..Overrides::default() }, false)
         }
+        Command::Archive(ArchiveCommand::Export { demo, data_dir, .. }) => {
+            (Overrides { data_dir: data_dir.clone(), demo: *demo, ..Overrides::default() }, false)
+        }
         Command::Backup(BackupArgs { data_dir, .. }) | Command::Restore(RestoreArgs { data_dir, .. }) => {
             (Overrides { data_dir: data_dir.clone(), ..Overrides::default() }, false)
         }
@@ -225,6 +259,9 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Consumers(command) => consumers(&settings, command).await,
             Command::Registers(RegistersCommand::Simulate { days, seed, .. }) => simulate(&settings, days, seed).await,
+            Command::Archive(ArchiveCommand::Export { from, to, out, kommune, .. }) => {
+                archive_export(&settings, &from, &to, &out, kommune.as_deref()).await
+            }
             Command::Backup(args) => backup(&settings, &args.dir).await,
             Command::Restore(args) => restore(&settings, &args.dir, args.force).await,
             _ => serve(&settings, demo).await,
@@ -237,6 +274,60 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// `allmenning archive export`: streams the arkivuttrekk, with progress on the terminal.
+async fn archive_export(
+    settings: &Settings,
+    from: &str,
+    to: &str,
+    out: &std::path::Path,
+    kommune: Option<&str>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let from =
+        time::Date::parse(from.trim(), &format).map_err(|_| anyhow::anyhow!("--from must be a date YYYY-MM-DD"))?;
+    let to = time::Date::parse(to.trim(), &format).map_err(|_| anyhow::anyhow!("--to must be a date YYYY-MM-DD"))?;
+    if to < from {
+        anyhow::bail!("--to comes before --from");
+    }
+    let kommune = match kommune {
+        Some(number) => kernel::Kommunenummer::parse(number).map_err(|e| anyhow::anyhow!("--kommune: {e}"))?,
+        None => settings
+            .municipalities
+            .first()
+            .map(|m| m.kommunenummer)
+            .ok_or_else(|| anyhow::anyhow!("no municipality is configured; give --kommune"))?,
+    };
+    let db = crate::app::open_database(settings).await?;
+    db.migrate().await.context("cannot migrate the database")?;
+    let blobs = store::BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
+    let noark = archive::Noark::new(db, blobs);
+    let source = archive::export::MunicipalSource::new(noark, kommune);
+    let name = format!("{} kommune", kommune.navn());
+    let mut last = std::time::Instant::now();
+    let mut progress = |p: &archive::extract::Progress| {
+        if last.elapsed() >= std::time::Duration::from_millis(500) {
+            last = std::time::Instant::now();
+            eprint!("\r{} objects, {} files, {} bytes", p.objects, p.files, p.bytes);
+        }
+    };
+    let summary = archive::extract::export(&source, archive::extract::Period { from, to }, &name, out, &mut progress)
+        .await
+        .with_context(|| format!("cannot write the extraction to {}", out.display()))?;
+    eprintln!();
+    eprintln!(
+        "wrote {}: {} arkivdeler, {} mapper, {} registreringer, {} dokumentobjekter, {} files, {} changes",
+        out.display(),
+        summary.arkivdeler,
+        summary.mapper,
+        summary.registreringer,
+        summary.dokumentobjekter,
+        summary.files,
+        summary.changes
+    );
+    Ok(())
 }
 
 /// `allmenning id`: needs no configuration and touches nothing.

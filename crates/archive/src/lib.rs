@@ -8,6 +8,7 @@
 //! `docs/ARCHITECTURE.md` ("The archive").
 #![forbid(unsafe_code)]
 
+pub mod export;
 pub mod extract;
 pub mod model;
 pub mod odata;

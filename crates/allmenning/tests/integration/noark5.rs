@@ -102,7 +102,7 @@ fn encoded(query: &str) -> String {
 
 #[tokio::test]
 async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes() {
-    let (app, _db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
     let anonymous = app.client.get(app.url("/noark5/")).send().await.expect("root");
     assert_eq!(anonymous.status(), StatusCode::OK);
     assert_eq!(anonymous.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).and_then(|v| v.to_str().ok()), Some("*"));
@@ -395,4 +395,39 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a retired value is refused");
+
+    // What was built through the API extracts into a Noark 5 arkivuttrekk that validates
+    // against every official schema.
+    let blobs = store::BlobStore::open(&app._settings.settings.blob_config()).expect("blobs");
+    let kommune = app._settings.settings.municipalities[0].kommunenummer;
+    let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune);
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("uttrekk");
+    let today = kernel::time::today_in_norway();
+    let summary = archive::extract::export(
+        &source,
+        archive::extract::Period { from: today, to: today },
+        "Bergen kommune",
+        &dir,
+        &mut |_| {},
+    )
+    .await
+    .expect("export");
+    assert!(summary.registreringer >= 1 && summary.files >= 1, "{summary:?}");
+    for (xml, xsd) in [
+        ("arkivstruktur.xml", "arkivstruktur.xsd"),
+        ("endringslogg.xml", "endringslogg.xsd"),
+        ("loependeJournal.xml", "loependeJournal.xsd"),
+        ("offentligJournal.xml", "offentligJournal.xsd"),
+        ("arkivuttrekk.xml", "addml.xsd"),
+    ] {
+        let output = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(dir.join(xsd))
+            .arg(dir.join(xml))
+            .output()
+            .expect("xmllint runs (Debian package libxml2-utils)");
+        assert!(output.status.success(), "{xml}: {}", String::from_utf8_lossy(&output.stderr));
+    }
 }
