@@ -1,7 +1,8 @@
 //! The Noark 5 v5.0 arkivuttrekk (archive extraction) writer.
 //!
 //! [`export`] writes, into an empty directory: `arkivstruktur.xml`, `endringslogg.xml`,
-//! `loependeJournal.xml`, `offentligJournal.xml`, the six schemas byte for byte, the documents
+//! `loependeJournal.xml`, `offentligJournal.xml` (the last three only when the period has
+//! changes or journalposts: their schemas want at least one entry), the six schemas byte for byte, the documents
 //! under `dokumenter/` (`<systemID>.<ext>`), and last `arkivuttrekk.xml` (ADDML 8.3 in the
 //! Arkivverket's Noark 5 profile: archive, arkivskaper, period, counts and the SHA-256 of every
 //! XML file and schema).
@@ -358,22 +359,31 @@ pub async fn export<S: Source>(
     offentlig.flush()?;
     drop(offentlig);
 
+    // The journals' and the endringslogg's schemas want at least one entry: a period without
+    // journalposts (or without changes) leaves that file out, and the ADDML lists only the
+    // files there are, so everything delivered validates.
     for (name, part) in [("loependeJournal", &loepende_part), ("offentligJournal", &offentlig_part)] {
-        written.push(assemble_journal(
-            out_dir,
-            name,
-            part,
-            &period,
-            summary.journal_entries,
-            &arkivskapere,
-            arkivskaper_name,
-        )?);
+        if summary.journal_entries > 0 {
+            written.push(assemble_journal(
+                out_dir,
+                name,
+                part,
+                &period,
+                summary.journal_entries,
+                &arkivskapere,
+                arkivskaper_name,
+            )?);
+        }
         std::fs::remove_file(part)?;
     }
 
     let (endringslogg, changes) = write_endringslogg(source, &period, out_dir).await?;
     summary.changes = changes;
-    written.push(endringslogg);
+    if changes > 0 {
+        written.push(endringslogg);
+    } else {
+        std::fs::remove_file(out_dir.join("endringslogg.xml"))?;
+    }
 
     for (name, bytes) in SCHEMAS {
         std::fs::write(out_dir.join(name), bytes)?;
