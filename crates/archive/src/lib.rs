@@ -15,6 +15,7 @@ pub mod odata;
 pub mod records;
 pub mod uploads;
 pub mod validate;
+pub mod vsm;
 
 pub use records::{Actor, Change, FileInfo, Noark, Object};
 

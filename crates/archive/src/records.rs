@@ -858,18 +858,25 @@ async fn check_vsm(tx: &mut MunicipalTx<'_>, body: &Map<String, Value>) -> Resul
     let Some(Value::Object(vsm)) = body.get("virksomhetsspesifikkeMetadata") else {
         return Ok(());
     };
-    for name in vsm.keys() {
+    for (name, value) in vsm {
         let known = tx
             .fetch_optional::<(String,)>(
-                "SELECT name FROM archive_vsm WHERE kommunenummer = $1 AND name = $2",
+                "SELECT body FROM archive_vsm WHERE kommunenummer = $1 AND name = $2",
                 &params![name],
             )
             .await?;
-        if known.is_none() {
+        let field = format!("virksomhetsspesifikkeMetadata.{name}");
+        let Some((definition,)) = known else {
             return Err(ArchiveError::Invalid {
-                field: format!("virksomhetsspesifikkeMetadata.{name}"),
+                field,
                 message: format!("{name} is not in the registry of virksomhetsspesifikke metadata"),
             });
+        };
+        let definition: Value =
+            serde_json::from_str(&definition).map_err(|_| ArchiveError::Malformed(field.clone()))?;
+        let kind = definition.get("type").and_then(Value::as_str).unwrap_or("string");
+        if !crate::vsm::value_fits(kind, value) {
+            return Err(ArchiveError::Invalid { field, message: format!("must be of the registered type {kind}") });
         }
     }
     Ok(())

@@ -505,7 +505,12 @@ fn now_seconds() -> i64 {
 }
 
 /// A machine client's assertion for the demo token endpoint at `issuer`, asking for `scope`.
-fn machine_assertion(key: &identity::jose::SigningKey, client_id: &str, issuer: &str, scope: &str) -> String {
+pub(crate) fn machine_assertion(
+    key: &identity::jose::SigningKey,
+    client_id: &str,
+    issuer: &str,
+    scope: &str,
+) -> String {
     let now = now_seconds();
     let claims = serde_json::json!({
         "iss": client_id, "aud": issuer, "iat": now, "exp": now + 60,
@@ -515,7 +520,7 @@ fn machine_assertion(key: &identity::jose::SigningKey, client_id: &str, issuer: 
 }
 
 /// Asks the demo token endpoint for a token with `assertion`: its status and JSON body.
-async fn token_request(app: &Spawned, assertion: &str) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn token_request(app: &Spawned, assertion: &str) -> (StatusCode, serde_json::Value) {
     let response = app
         .client
         .post(app.url("/maskinporten/token"))

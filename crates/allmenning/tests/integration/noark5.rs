@@ -431,3 +431,152 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
         assert!(output.status.success(), "{xml}: {}", String::from_utf8_lossy(&output.stderr));
     }
 }
+
+#[tokio::test]
+async fn machine_clients_with_the_noark5_scope_use_the_archive_and_others_do_not() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let issuer = app.url("/maskinporten");
+    let key = identity::keys::platform_key(&db, "maskinporten").await.expect("the token endpoint's key");
+    let bergen = crate::helpers::kommune("4601");
+    let maskinporten =
+        identity::maskinporten::Maskinporten::new(db.clone(), issuer.clone(), key, vec![(bergen, app.url("/api"))]);
+    let registry = maskinporten.registry(bergen);
+    let by = audit::Actor::System("test");
+    let consumer = kernel::OrgNr::parse("974760673").expect("orgnr");
+    let pem = std::fs::read_to_string(
+        crate::helpers::repository_root().join("crates/identity/tests/fixtures/test-client-rsa.pem"),
+    )
+    .expect("the test key");
+    let client_key = identity::jose::SigningKey::from_pem(&pem, "k1").expect("an RSA key");
+    let jwk = serde_json::to_string(&client_key.public_jwk()).expect("JSON");
+    let mut tokens = Vec::new();
+    for scope in ["allmenning:noark5", "allmenning:enhetsregisteret.read"] {
+        let client =
+            registry.register_client(&by, "Fagsystem", consumer, &[scope.to_owned()]).await.expect("registered");
+        registry.add_key(&by, &client.client_id, &jwk).await.expect("key added");
+        let assertion = crate::identity::machine_assertion(&client_key, &client.client_id, &issuer, scope);
+        let (status, body) = crate::identity::token_request(&app, &assertion).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokens.push((client.client_id, body["access_token"].as_str().expect("token").to_owned()));
+    }
+    let (client_id, archive_token) = &tokens[0];
+    let client = Client { app: &app, auth: format!("Bearer {archive_token}") };
+    let structure = client.get("/noark5/arkivstruktur/").await;
+    let arkiv = client.create(&structure, "arkivstruktur/ny-arkiv/", json!({"tittel": "Fagsystemets arkiv"})).await;
+    assert!(arkiv["opprettetAv"].as_str().is_some_and(|n| n.starts_with(client_id.as_str())), "{arkiv}");
+    let other = Client { app: &app, auth: format!("Bearer {}", tokens[1].1) };
+    assert_eq!(other.send(Method::GET, "/noark5/arkivstruktur/", None, &[]).await.0, StatusCode::FORBIDDEN);
+    let forged = Client { app: &app, auth: "Bearer not-a-token".to_owned() };
+    assert_eq!(forged.send(Method::GET, "/noark5/arkivstruktur/", None, &[]).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn virksomhetsspesifikke_metadata_are_registered_typed_and_searchable_and_files_have_a_limit() {
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.archive.max_file_bytes = 4096;
+    let (app, _db) = spawn_app_with_db(settings).await;
+    let client = Client { app: &app, auth: basic("anne.arkivar") };
+    let metadata = client.get("/noark5/metadata/").await;
+    let registry = link(&metadata, "metadata/virksomhetsspesifikkeMetadata/");
+    let (status, _, body) = client
+        .send(
+            Method::POST,
+            "/noark5/metadata/ny-virksomhetsspesifikkeMetadata/",
+            Some(&json!({"navn": "ppt-v1:skoleaar", "type": "string", "beskrivelse": "Skoleåret saken gjelder"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _, _) = client
+        .send(
+            Method::POST,
+            "/noark5/metadata/ny-virksomhetsspesifikkeMetadata/",
+            Some(&json!({"navn": "Skoleår", "type": "string"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a name outside the standard's form");
+    let listed = client.get(&registry).await;
+    assert_eq!(listed["count"], json!(1));
+
+    let structure = client.get("/noark5/arkivstruktur/").await;
+    let arkiv = client.create(&structure, "arkivstruktur/ny-arkiv/", json!({"tittel": "Arkiv"})).await;
+    let arkivdel = client.create(&arkiv, "arkivstruktur/ny-arkivdel/", json!({"tittel": "PPT"})).await;
+    client
+        .create(
+            &arkivdel,
+            "arkivstruktur/ny-mappe/",
+            json!({"tittel": "Elev A", "virksomhetsspesifikkeMetadata": {"ppt-v1:skoleaar": "2026/2027"}}),
+        )
+        .await;
+    client
+        .create(
+            &arkivdel,
+            "arkivstruktur/ny-mappe/",
+            json!({"tittel": "Elev B", "virksomhetsspesifikkeMetadata": {"ppt-v1:skoleaar": "2025/2026"}}),
+        )
+        .await;
+    let (status, _, _) = client
+        .send(
+            Method::POST,
+            &link(&arkivdel, "arkivstruktur/ny-mappe/"),
+            Some(&json!({"tittel": "C", "virksomhetsspesifikkeMetadata": {"ppt-v1:skoleaar": 2026}})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a value of the wrong type");
+    let (status, _, _) = client
+        .send(
+            Method::POST,
+            &link(&arkivdel, "arkivstruktur/ny-mappe/"),
+            Some(&json!({"tittel": "D", "virksomhetsspesifikkeMetadata": {"ppt-v1:ukjent": "x"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a name not in the registry");
+    let found = client
+        .get(&format!("/noark5/arkivstruktur/mappe/?{}", encoded("$filter=ppt-v1:skoleaar eq '2026/2027'")))
+        .await;
+    assert_eq!(found["count"], json!(1), "{found}");
+    assert_eq!(found["results"][0]["tittel"], json!("Elev A"));
+
+    // A file over [archive] max_file_bytes is 413 and nothing is stored.
+    let mappe = client.create(&arkivdel, "arkivstruktur/ny-mappe/", json!({"tittel": "Med fil"})).await;
+    let registrering = client.create(&mappe, "arkivstruktur/ny-registrering/", json!({"tittel": "Notat"})).await;
+    let beskrivelse = client
+        .create(
+            &registrering,
+            "arkivstruktur/ny-dokumentbeskrivelse/",
+            json!({"tittel": "Notat", "tilknyttetRegistreringSom": {"kode": "H", "kodenavn": "Hoveddokument"}}),
+        )
+        .await;
+    let objekt = client
+        .create(
+            &beskrivelse,
+            "arkivstruktur/ny-dokumentobjekt/",
+            json!({"versjonsnummer": 1, "variantformat": {"kode": "P", "kodenavn": "Produksjonsformat"}}),
+        )
+        .await;
+    let file = link(&objekt, "arkivstruktur/fil/");
+    let big = app
+        .client
+        .post(client.url(&file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(vec![b'a'; 5000])
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(client.send(Method::GET, &file, None, &[]).await.0, StatusCode::NOT_FOUND);
+    let small = app
+        .client
+        .post(client.url(&file))
+        .header(header::AUTHORIZATION, &client.auth)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(vec![b'a'; 4000])
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(small.status(), StatusCode::CREATED);
+}

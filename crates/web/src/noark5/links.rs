@@ -58,6 +58,10 @@ impl Links {
         out.insert("self".to_owned(), json!({ "href": self.at(&format!("{}/", package.name())) }));
         match package {
             Package::Metadata => {
+                out.insert(
+                    format!("{REL_BASE}metadata/virksomhetsspesifikkeMetadata/"),
+                    json!({ "href": self.at("metadata/virksomhetsspesifikkeMetadata/") }),
+                );
                 for list in model::CODE_LISTS {
                     out.insert(
                         format!("{REL_BASE}metadata/{}/", list.name),

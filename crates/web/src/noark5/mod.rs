@@ -103,6 +103,10 @@ enum Resource {
     Code(&'static str, String),
     System,
     Changes,
+    /// `metadata/virksomhetsspesifikkeMetadata/`: the registry.
+    Vsm,
+    /// `metadata/ny-virksomhetsspesifikkeMetadata/`.
+    NewVsm,
 }
 
 impl Resource {
@@ -110,8 +114,8 @@ impl Resource {
     fn methods(&self) -> &'static str {
         match self {
             Resource::Root | Resource::Package(_) | Resource::Collection(_) | Resource::CodeList(_) => "GET, OPTIONS",
-            Resource::System | Resource::Changes => "GET, OPTIONS",
-            Resource::NewTop(_) | Resource::NewCode(_) => "GET, POST, OPTIONS",
+            Resource::System | Resource::Changes | Resource::Vsm => "GET, OPTIONS",
+            Resource::NewTop(_) | Resource::NewCode(_) | Resource::NewVsm => "GET, POST, OPTIONS",
             Resource::Object(..) => "GET, PUT, PATCH, DELETE, OPTIONS",
             Resource::Related(_, _, rel) if rel.starts_with("ny-") => "GET, POST, OPTIONS",
             Resource::Related(..) => "GET, OPTIONS",
@@ -134,6 +138,8 @@ fn resolve(path: &str) -> Option<Resource> {
         [] => Some(Resource::Root),
         ["admin", "system"] => Some(Resource::System),
         ["loggingogsporing", "endringslogg"] => Some(Resource::Changes),
+        ["metadata", "virksomhetsspesifikkeMetadata"] => Some(Resource::Vsm),
+        ["metadata", "ny-virksomhetsspesifikkeMetadata"] => Some(Resource::NewVsm),
         ["metadata", list] if list.starts_with("ny-") => {
             model::code_list(&list["ny-".len()..]).map(|l| Resource::NewCode(l.name))
         }
@@ -250,6 +256,57 @@ async fn serve(
         (Resource::System, Method::GET) => answer(StatusCode::OK, &system(links)),
         (Resource::Changes, Method::GET) => changes(state, kommune, links, &raw_query).await,
         (Resource::CodeList(list), Method::GET) => code_list(state, kommune, links, list).await,
+        (Resource::Vsm, Method::GET) => match archive.vsm_fields(kommune).await {
+            Ok(fields) => {
+                let results: Vec<Value> = fields
+                    .into_iter()
+                    .map(|mut field| {
+                        let id = field.get("systemID").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        let href = links.at(&format!("metadata/virksomhetsspesifikkeMetadata/{id}/"));
+                        field.insert(
+                            "_links".to_owned(),
+                            json!({ "self": { "href": href.clone() }, format!("{REL_BASE}metadata/virksomhetsspesifikkeMetadata/"): { "href": href } }),
+                        );
+                        Value::Object(field)
+                    })
+                    .collect();
+                let mut out = Map::new();
+                out.insert("count".to_owned(), json!(results.len()));
+                if !results.is_empty() {
+                    out.insert("results".to_owned(), Value::Array(results));
+                }
+                out.insert(
+                    "_links".to_owned(),
+                    json!({ "self": { "href": links.at("metadata/virksomhetsspesifikkeMetadata/") },
+                            format!("{REL_BASE}metadata/ny-virksomhetsspesifikkeMetadata/"): { "href": links.at("metadata/ny-virksomhetsspesifikkeMetadata/") } }),
+                );
+                answer(StatusCode::OK, &Value::Object(out))
+            }
+            Err(error) => from_archive(error),
+        },
+        (Resource::NewVsm, Method::GET) => answer(StatusCode::OK, &json!({ "type": "string", "_links": {} })),
+        (Resource::NewVsm, Method::POST) => {
+            if !user.may_manage {
+                return feil(StatusCode::FORBIDDEN, "Bare arkivarer kan registrere metadatafelt");
+            }
+            let body = match json_body(request).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
+            match archive.define_vsm(kommune, &body).await {
+                Ok(mut field) => {
+                    let id = field.get("systemID").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let href = links.at(&format!("metadata/virksomhetsspesifikkeMetadata/{id}/"));
+                    field.insert("_links".to_owned(), json!({ "self": { "href": href.clone() } }));
+                    let mut response = answer(StatusCode::CREATED, &Value::Object(field));
+                    if let Ok(value) = HeaderValue::from_str(&href) {
+                        response.headers_mut().insert(header::LOCATION, value);
+                    }
+                    response
+                }
+                Err(error) => from_archive(error),
+            }
+        }
         (Resource::NewCode(list), Method::GET) => {
             let mut out = Map::new();
             out.insert("_links".to_owned(), json!({}));
