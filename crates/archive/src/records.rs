@@ -169,9 +169,7 @@ pub fn may_hold_kind(parent: &Entity, kind: &Entity) -> bool {
 /// (`ny-arkivdel` on a registrering), which must not create a level below.
 fn fits_structure(parent: &Entity, child: &Entity) -> bool {
     let under = |names: &[&str]| names.iter().any(|n| parent.is_a(n));
-    if child.is_a("arkiv") {
-        under(&["arkiv"])
-    } else if child.is_a("arkivdel") || child.is_a("arkivskaper") {
+    if child.is_a("arkiv") || child.is_a("arkivdel") || child.is_a("arkivskaper") {
         under(&["arkiv"])
     } else if child.is_a("klassifikasjonssystem") {
         under(&["arkivdel"])
