@@ -849,7 +849,9 @@ pub async fn create(
         ],
     )
     .await?;
-    Ok(Object { system_id, entity, parent_id: parent.map(|p| p.system_id), position, version: 1, body })
+    let object = Object { system_id, entity, parent_id: parent.map(|p| p.system_id), position, version: 1, body };
+    link_periods(tx, &object, None, actor).await?;
+    Ok(object)
 }
 
 async fn check_vsm(tx: &mut MunicipalTx<'_>, body: &Map<String, Value>) -> Result<(), ArchiveError> {
@@ -905,7 +907,48 @@ pub async fn replace(
         }
     }
     check_vsm(tx, &body).await?;
-    write_body(tx, &current, body, expected_version, actor).await
+    let object = write_body(tx, &current, body, expected_version, actor).await?;
+    link_periods(tx, &object, Some(&current), actor).await?;
+    Ok(object)
+}
+
+/// Keeps forrige/neste arkivdel two-way (chapter 6: a link set on one side shows on the
+/// other): an arkivdel naming its predecessor (`referanseForloeper`) becomes that one's
+/// successor (`referanseArvtaker`), and the other way round. Either must name another arkivdel
+/// of the same archive of the municipality.
+async fn link_periods(
+    tx: &mut MunicipalTx<'_>,
+    object: &Object,
+    before: Option<&Object>,
+    actor: &Actor,
+) -> Result<(), ArchiveError> {
+    if !object.entity.is_a("arkivdel") {
+        return Ok(());
+    }
+    for (field, other_field) in
+        [("referanseForloeper", "referanseArvtaker"), ("referanseArvtaker", "referanseForloeper")]
+    {
+        let Some(target) = object.text(field) else { continue };
+        if before.and_then(|b| b.text(field)) == Some(target) {
+            continue;
+        }
+        let invalid = |message: &str| ArchiveError::Invalid { field: field.to_owned(), message: message.to_owned() };
+        if target == object.system_id {
+            return Err(invalid("an arkivdel cannot follow itself"));
+        }
+        let other = match get_in(tx, target).await {
+            Ok(other) if other.entity.is_a("arkivdel") => other,
+            Ok(_) | Err(ArchiveError::NotFound) => return Err(invalid("must be the systemID of another arkivdel")),
+            Err(error) => return Err(error),
+        };
+        if other.text(other_field) == Some(object.system_id.as_str()) {
+            continue;
+        }
+        let mut body = other.body.clone();
+        body.insert(other_field.to_owned(), Value::String(object.system_id.clone()));
+        write_body(tx, &other, body, None, actor).await?;
+    }
+    Ok(())
 }
 
 async fn write_body(

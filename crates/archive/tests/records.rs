@@ -365,3 +365,34 @@ async fn concurrent_journalposts_never_repeat_or_skip_a_number() {
     assert_eq!(sequence, (1..=16).collect::<Vec<i64>>());
     assert_eq!(numbers, (1..=16).collect::<Vec<i64>>());
 }
+
+#[tokio::test]
+async fn forrige_and_neste_arkivdel_are_kept_two_way() {
+    let (_guard, _dir, noark) = archive().await;
+    let bergen = k("4601");
+    let arkiv = make(&noark, bergen, None, "arkiv", json!({"tittel": "Arkiv"})).await;
+    let old = make(&noark, bergen, Some(&arkiv.system_id), "arkivdel", json!({"tittel": "2025"})).await;
+    let new = make(
+        &noark,
+        bergen,
+        Some(&arkiv.system_id),
+        "arkivdel",
+        json!({"tittel": "2026", "referanseForloeper": old.system_id}),
+    )
+    .await;
+    let old = noark.get(bergen, &old.system_id).await.expect("read");
+    assert_eq!(old.text("referanseArvtaker"), Some(new.system_id.as_str()), "the link shows on the other side");
+    let refused = noark
+        .create(
+            bergen,
+            Some(&arkiv.system_id),
+            entity("arkivdel").expect("entity"),
+            &body(json!({"tittel": "X", "referanseForloeper": arkiv.system_id})),
+            &actor(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(ArchiveError::Invalid { field, .. }) if field == "referanseForloeper"),
+        "{refused:?}"
+    );
+}

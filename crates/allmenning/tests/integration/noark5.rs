@@ -502,6 +502,14 @@ async fn virksomhetsspesifikke_metadata_are_registered_typed_and_searchable_and_
     let structure = client.get("/noark5/arkivstruktur/").await;
     let arkiv = client.create(&structure, "arkivstruktur/ny-arkiv/", json!({"tittel": "Arkiv"})).await;
     let arkivdel = client.create(&arkiv, "arkivstruktur/ny-arkivdel/", json!({"tittel": "PPT"})).await;
+    // Forrige/neste arkivdel, two-way.
+    let id = arkivdel["systemID"].as_str().expect("systemID").to_owned();
+    let next = client
+        .create(&arkiv, "arkivstruktur/ny-arkivdel/", json!({"tittel": "PPT 2027", "referanseForloeper": id}))
+        .await;
+    assert_eq!(client.get(&link(&next, "arkivstruktur/forrigearkivdel/")).await["tittel"], json!("PPT"));
+    let arkivdel = client.get(&link(&arkivdel, "self")).await;
+    assert_eq!(client.get(&link(&arkivdel, "arkivstruktur/nestearkivdel/")).await["tittel"], json!("PPT 2027"));
     client
         .create(
             &arkivdel,

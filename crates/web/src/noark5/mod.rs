@@ -642,6 +642,20 @@ async fn related(
     raw_query: &str,
 ) -> Response {
     let href = links.related(parent, rel);
+    // The arkivdel before or after this one (two-way, from referanseForloeper/-Arvtaker).
+    if let Some(field) = match rel {
+        "forrigearkivdel" => Some("referanseForloeper"),
+        "nestearkivdel" => Some("referanseArvtaker"),
+        _ => None,
+    } {
+        let Some(id) = parent.text(field) else {
+            return feil(StatusCode::NOT_FOUND, format!("Arkivdelen har ingen {rel}"));
+        };
+        return match state.archive.get(kommune, id).await {
+            Ok(object) => object_answer(state, kommune, links, &object, StatusCode::OK).await,
+            Err(error) => from_archive(error),
+        };
+    }
     // The parent of the object, when the rel names its kind (`arkiv` on an arkivdel).
     if let Some(parent_id) = &parent.parent_id
         && let Some(kind) = model::entity(rel)
