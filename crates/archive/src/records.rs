@@ -874,7 +874,7 @@ pub async fn replace(
     write_body(tx, &current, body, expected_version, actor).await
 }
 
-async fn write_body(
+pub(crate) async fn write_body(
     tx: &mut MunicipalTx<'_>,
     current: &Object,
     body: Map<String, Value>,
