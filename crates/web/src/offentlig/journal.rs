@@ -8,9 +8,8 @@ use archive::public::{PublicEntry, public_entry};
 use archive::{ArchiveError, access};
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kernel::Kommunenummer;
@@ -365,16 +364,14 @@ async fn submit_request(
     State(state): State<AppState>,
     visit: Visit,
     ClientAddress(address): ClientAddress,
-    form: Result<Form<RequestForm>, FormRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
     if !state.limiters.feedback.allow(address) {
         return Err(PageError::TooManyRequests);
     }
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(PageError::TooLarge),
-        Err(_) => RequestForm::default(),
-    };
+    // Repeated `post` fields, as the journal's checkboxes send them; a body that is not a form
+    // is an empty form, so the visitor sees what is missing.
+    let form: RequestForm = serde_html_form::from_bytes(&body).unwrap_or_default();
     let checked = match access::check(form.name.as_deref(), form.email.as_deref(), form.message.as_deref(), &form.post)
     {
         Ok(checked) => checked,
