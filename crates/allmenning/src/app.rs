@@ -40,8 +40,15 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// Every context this binary runs, in floor order; their migrations run in this order.
 pub fn schema() -> anyhow::Result<Schema> {
-    Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS, &identity::MIGRATIONS, &content::MIGRATIONS, &archive::MIGRATIONS, &MIGRATIONS])
-        .context("the contexts' migrations do not fit together")
+    Schema::new(&[
+        &audit::MIGRATIONS,
+        &registers::MIGRATIONS,
+        &identity::MIGRATIONS,
+        &content::MIGRATIONS,
+        &archive::MIGRATIONS,
+        &MIGRATIONS,
+    ])
+    .context("the contexts' migrations do not fit together")
 }
 
 /// Opens the database the settings name, with every context's schema; does not migrate.

@@ -26,7 +26,8 @@ fn actor() -> Actor {
 }
 
 async fn archive() -> (TestDatabase, tempfile::TempDir, Noark) {
-    let (guard, db) = TestDatabase::migrated(Schema::new(&[&archive::MIGRATIONS]).expect("schema")).await.expect("database");
+    let (guard, db) =
+        TestDatabase::migrated(Schema::new(&[&archive::MIGRATIONS]).expect("schema")).await.expect("database");
     let dir = tempfile::tempdir().expect("tempdir");
     let blobs = BlobStore::open(&BlobConfig::Local { path: dir.path().to_owned() }).expect("blobs");
     (guard, dir, Noark::new(db, blobs).with_max_file_bytes(1024 * 1024))
@@ -42,10 +43,20 @@ async fn make(noark: &Noark, kommune: Kommunenummer, parent: Option<&str>, name:
 /// arkiv → arkivdel → klassifikasjonssystem → klasse: where saksmapper go.
 async fn structure(noark: &Noark, kommune: Kommunenummer) -> (Object, Object) {
     let arkiv = make(noark, kommune, None, "arkiv", json!({"tittel": "Arkiv"})).await;
-    make(noark, kommune, Some(&arkiv.system_id), "arkivskaper", json!({"arkivskaperID": "4601", "arkivskaperNavn": "Bergen kommune"})).await;
+    make(
+        noark,
+        kommune,
+        Some(&arkiv.system_id),
+        "arkivskaper",
+        json!({"arkivskaperID": "4601", "arkivskaperNavn": "Bergen kommune"}),
+    )
+    .await;
     let arkivdel = make(noark, kommune, Some(&arkiv.system_id), "arkivdel", json!({"tittel": "Sakarkiv"})).await;
-    let system = make(noark, kommune, Some(&arkivdel.system_id), "klassifikasjonssystem", json!({"tittel": "K-koder"})).await;
-    let klasse = make(noark, kommune, Some(&system.system_id), "klasse", json!({"klasseID": "A10", "tittel": "Barnehage"})).await;
+    let system =
+        make(noark, kommune, Some(&arkivdel.system_id), "klassifikasjonssystem", json!({"tittel": "K-koder"})).await;
+    let klasse =
+        make(noark, kommune, Some(&system.system_id), "klasse", json!({"klasseID": "A10", "tittel": "Barnehage"}))
+            .await;
     (arkivdel, klasse)
 }
 
@@ -68,7 +79,11 @@ async fn a_case_gets_its_numbers_and_keeps_every_field_as_it_was_sent() {
     assert_ne!(case.text("systemID"), Some("mine"));
     assert_eq!(case.body["saksaar"], json!(year));
     assert_eq!(case.body["sakssekvensnummer"], json!(1));
-    assert_eq!(case.body["saksdato"], json!("2070-02-13T00:00:00-01:00"), "a date-time keeps its offset, byte for byte");
+    assert_eq!(
+        case.body["saksdato"],
+        json!("2070-02-13T00:00:00-01:00"),
+        "a date-time keeps its offset, byte for byte"
+    );
     assert_eq!(case.body["dokumentmedium"]["kode"], json!("E"), "electronic by default");
     assert_eq!(case.body["saksstatus"]["kode"], json!("B"));
     assert_eq!(case.text("opprettetAv"), Some("Arne Arkivar"));
@@ -84,17 +99,34 @@ async fn a_case_gets_its_numbers_and_keeps_every_field_as_it_was_sent() {
                "forfallsdato": "2026-12-24T00:00:00Z"}),
     )
     .await;
-    assert_eq!(post.body["journalposttype"], json!({"kode": "I", "kodenavn": "Inngående dokument"}), "kodenavn copied in");
+    assert_eq!(
+        post.body["journalposttype"],
+        json!({"kode": "I", "kodenavn": "Inngående dokument"}),
+        "kodenavn copied in"
+    );
     assert_eq!(post.body["journalpostnummer"], json!(1));
     assert_eq!(post.body["journalsekvensnummer"], json!(1));
     assert_eq!(post.text("registreringsID"), Some(format!("{year}/1-1").as_str()));
-    let second = make(&noark, bergen, Some(&case.system_id), "journalpost", json!({"tittel": "Svar", "journalposttype": {"kode": "U"}})).await;
+    let second = make(
+        &noark,
+        bergen,
+        Some(&case.system_id),
+        "journalpost",
+        json!({"tittel": "Svar", "journalposttype": {"kode": "U"}}),
+    )
+    .await;
     assert_eq!(second.body["journalpostnummer"], json!(2));
 
     // Another municipality counts from one and sees nothing of Bergen's.
     let (_, stavanger_klasse) = structure(&noark, k("1103")).await;
-    let theirs = make(&noark, k("1103"), Some(&stavanger_klasse.system_id), "saksmappe",
-        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"})).await;
+    let theirs = make(
+        &noark,
+        k("1103"),
+        Some(&stavanger_klasse.system_id),
+        "saksmappe",
+        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"}),
+    )
+    .await;
     assert_eq!(theirs.body["sakssekvensnummer"], json!(1));
     assert!(matches!(noark.get(k("1103"), &case.system_id).await, Err(ArchiveError::NotFound)));
 }
@@ -105,32 +137,78 @@ async fn the_structure_refuses_wrong_parents_unknown_codes_and_fields() {
     let bergen = k("4601");
     let (arkivdel, klasse) = structure(&noark, bergen).await;
     let refused = noark
-        .create(bergen, Some(&arkivdel.system_id), entity("mappe").expect("entity"), &body(json!({"tittel": "Mappe"})), &actor())
+        .create(
+            bergen,
+            Some(&arkivdel.system_id),
+            entity("mappe").expect("entity"),
+            &body(json!({"tittel": "Mappe"})),
+            &actor(),
+        )
         .await;
-    assert!(matches!(refused, Err(ArchiveError::WrongParent { .. })), "{refused:?}: the arkivdel has a klassifikasjonssystem");
+    assert!(
+        matches!(refused, Err(ArchiveError::WrongParent { .. })),
+        "{refused:?}: the arkivdel has a klassifikasjonssystem"
+    );
     let refused = noark
-        .create(bergen, Some(&klasse.system_id), entity("arkivdel").expect("entity"), &body(json!({"tittel": "Del"})), &actor())
+        .create(
+            bergen,
+            Some(&klasse.system_id),
+            entity("arkivdel").expect("entity"),
+            &body(json!({"tittel": "Del"})),
+            &actor(),
+        )
         .await;
     assert!(matches!(refused, Err(ArchiveError::WrongParent { .. })), "{refused:?}");
     let refused = noark
-        .create(bergen, Some(&klasse.system_id), entity("mappe").expect("entity"),
-            &body(json!({"tittel": "M", "dokumentmedium": {"kode": "Q"}})), &actor())
+        .create(
+            bergen,
+            Some(&klasse.system_id),
+            entity("mappe").expect("entity"),
+            &body(json!({"tittel": "M", "dokumentmedium": {"kode": "Q"}})),
+            &actor(),
+        )
         .await;
     assert!(matches!(&refused, Err(ArchiveError::Invalid { field, .. }) if field == "dokumentmedium"), "{refused:?}");
     let refused = noark
-        .create(bergen, Some(&klasse.system_id), entity("mappe").expect("entity"), &body(json!({"tittel": "M", "farge": "blå"})), &actor())
+        .create(
+            bergen,
+            Some(&klasse.system_id),
+            entity("mappe").expect("entity"),
+            &body(json!({"tittel": "M", "farge": "blå"})),
+            &actor(),
+        )
         .await;
     assert!(matches!(&refused, Err(ArchiveError::Invalid { field, .. }) if field == "farge"), "{refused:?}");
     let refused = noark
-        .create(bergen, Some(&klasse.system_id), entity("mappe").expect("entity"), &body(json!({"tittel": 5})), &actor())
+        .create(
+            bergen,
+            Some(&klasse.system_id),
+            entity("mappe").expect("entity"),
+            &body(json!({"tittel": 5})),
+            &actor(),
+        )
         .await;
     assert!(matches!(&refused, Err(ArchiveError::Invalid { field, .. }) if field == "tittel"), "{refused:?}");
     let refused = noark
-        .create(bergen, Some(&klasse.system_id), entity("mappe").expect("entity"), &body(json!({"beskrivelse": "uten tittel"})), &actor())
+        .create(
+            bergen,
+            Some(&klasse.system_id),
+            entity("mappe").expect("entity"),
+            &body(json!({"beskrivelse": "uten tittel"})),
+            &actor(),
+        )
         .await;
     assert!(matches!(&refused, Err(ArchiveError::Invalid { field, .. }) if field == "tittel"), "{refused:?}");
     assert!(matches!(
-        noark.create(bergen, Some("no-such-id"), entity("mappe").expect("entity"), &body(json!({"tittel": "M"})), &actor()).await,
+        noark
+            .create(
+                bergen,
+                Some("no-such-id"),
+                entity("mappe").expect("entity"),
+                &body(json!({"tittel": "M"})),
+                &actor()
+            )
+            .await,
         Err(ArchiveError::NotFound)
     ));
     // Nothing of that was stored.
@@ -145,7 +223,8 @@ async fn changes_need_the_current_version_and_are_logged() {
     let mappe = make(&noark, bergen, Some(&klasse.system_id), "mappe", json!({"tittel": "Før"})).await;
     let mut fields = mappe.body.clone();
     fields.insert("tittel".to_owned(), json!("Etter"));
-    let changed = noark.replace(bergen, &mappe.system_id, &fields, Some(mappe.version), &actor()).await.expect("replace");
+    let changed =
+        noark.replace(bergen, &mappe.system_id, &fields, Some(mappe.version), &actor()).await.expect("replace");
     assert_eq!(changed.text("tittel"), Some("Etter"));
     assert_eq!(changed.text("mappeID"), mappe.text("mappeID"));
     let stale = noark.replace(bergen, &mappe.system_id, &fields, Some(mappe.version), &actor()).await;
@@ -153,8 +232,14 @@ async fn changes_need_the_current_version_and_are_logged() {
     let patched = noark
         .patch(bergen, &mappe.system_id, &json!({"beskrivelse": "Ny", "tittel": null}), Some(changed.version), &actor())
         .await;
-    assert!(matches!(&patched, Err(ArchiveError::Invalid { field, .. }) if field == "tittel"), "tittel is required: {patched:?}");
-    let patched = noark.patch(bergen, &mappe.system_id, &json!({"beskrivelse": "Ny"}), Some(changed.version), &actor()).await.expect("patch");
+    assert!(
+        matches!(&patched, Err(ArchiveError::Invalid { field, .. }) if field == "tittel"),
+        "tittel is required: {patched:?}"
+    );
+    let patched = noark
+        .patch(bergen, &mappe.system_id, &json!({"beskrivelse": "Ny"}), Some(changed.version), &actor())
+        .await
+        .expect("patch");
     assert_eq!(patched.text("beskrivelse"), Some("Ny"));
     let history = noark.history(bergen, &mappe.system_id).await.expect("history");
     let fields: Vec<(&str, Option<&str>, Option<&str>)> =
@@ -175,11 +260,30 @@ async fn a_file_is_checked_against_what_its_dokumentobjekt_states_and_never_repl
     let (_guard, _dir, noark) = archive().await;
     let bergen = k("4601");
     let (_, klasse) = structure(&noark, bergen).await;
-    let case = make(&noark, bergen, Some(&klasse.system_id), "saksmappe",
-        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"})).await;
-    let post = make(&noark, bergen, Some(&case.system_id), "journalpost", json!({"tittel": "Brev", "journalposttype": {"kode": "U"}})).await;
-    let description = make(&noark, bergen, Some(&post.system_id), "dokumentbeskrivelse",
-        json!({"tittel": "Brev", "tilknyttetRegistreringSom": {"kode": "H"}, "dokumenttype": {"kode": "B"}})).await;
+    let case = make(
+        &noark,
+        bergen,
+        Some(&klasse.system_id),
+        "saksmappe",
+        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"}),
+    )
+    .await;
+    let post = make(
+        &noark,
+        bergen,
+        Some(&case.system_id),
+        "journalpost",
+        json!({"tittel": "Brev", "journalposttype": {"kode": "U"}}),
+    )
+    .await;
+    let description = make(
+        &noark,
+        bergen,
+        Some(&post.system_id),
+        "dokumentbeskrivelse",
+        json!({"tittel": "Brev", "tilknyttetRegistreringSom": {"kode": "H"}, "dokumenttype": {"kode": "B"}}),
+    )
+    .await;
     let pdf = Bytes::from_static(b"%PDF-1.7\n% a tiny letter\n%%EOF\n");
     let sha = store::blobs::sha256_hex(&pdf);
     let wrong = make(&noark, bergen, Some(&description.system_id), "dokumentobjekt",
@@ -190,11 +294,16 @@ async fn a_file_is_checked_against_what_its_dokumentobjekt_states_and_never_repl
 
     let object = make(&noark, bergen, Some(&description.system_id), "dokumentobjekt",
         json!({"versjonsnummer": 1, "variantformat": {"kode": "A"}, "format": {"kode": "fmt/95"}, "sjekksum": sha, "sjekksumAlgoritme": "SHA-256", "filstoerrelse": pdf.len()})).await;
-    let refused = noark.store_file(bergen, &object.system_id, "application/pdf", Bytes::from_static(b"not a pdf"), &actor()).await;
+    let refused = noark
+        .store_file(bergen, &object.system_id, "application/pdf", Bytes::from_static(b"not a pdf"), &actor())
+        .await;
     assert!(matches!(refused, Err(ArchiveError::FileMismatch { .. })), "{refused:?}");
-    let too_big = noark.store_file(bergen, &object.system_id, "application/pdf", Bytes::from(vec![b'%'; 2 * 1024 * 1024]), &actor()).await;
+    let too_big = noark
+        .store_file(bergen, &object.system_id, "application/pdf", Bytes::from(vec![b'%'; 2 * 1024 * 1024]), &actor())
+        .await;
     assert!(matches!(too_big, Err(ArchiveError::TooLarge { .. })), "{too_big:?}");
-    let stored = noark.store_file(bergen, &object.system_id, "application/pdf", pdf.clone(), &actor()).await.expect("stored");
+    let stored =
+        noark.store_file(bergen, &object.system_id, "application/pdf", pdf.clone(), &actor()).await.expect("stored");
     assert_eq!(stored.text("mimeType"), Some("application/pdf"));
     let again = noark.store_file(bergen, &object.system_id, "application/pdf", pdf.clone(), &actor()).await;
     assert!(matches!(again, Err(ArchiveError::FileExists)), "{again:?}");
@@ -208,8 +317,14 @@ async fn concurrent_journalposts_never_repeat_or_skip_a_number() {
     let (_guard, _dir, noark) = archive().await;
     let bergen = k("4601");
     let (_, klasse) = structure(&noark, bergen).await;
-    let case = make(&noark, bergen, Some(&klasse.system_id), "saksmappe",
-        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"})).await;
+    let case = make(
+        &noark,
+        bergen,
+        Some(&klasse.system_id),
+        "saksmappe",
+        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"}),
+    )
+    .await;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let noark = noark.clone();
@@ -217,7 +332,14 @@ async fn concurrent_journalposts_never_repeat_or_skip_a_number() {
             tokio::spawn(async move {
                 let fields = body(json!({"tittel": format!("Post {i}"), "journalposttype": {"kode": "I"}}));
                 let mut tx = noark.db().begin().await.expect("begin");
-                let made = archive::records::create(&mut tx.municipal(bergen), Some(&case), entity("journalpost").expect("entity"), &fields, &actor()).await;
+                let made = archive::records::create(
+                    &mut tx.municipal(bergen),
+                    Some(&case),
+                    entity("journalpost").expect("entity"),
+                    &fields,
+                    &actor(),
+                )
+                .await;
                 // Every third one rolls back: its numbers must be given back, not skipped.
                 if i % 3 == 0 {
                     tx.rollback().await.expect("rollback");
