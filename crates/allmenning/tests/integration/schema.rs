@@ -110,6 +110,7 @@ fn no_crate_names_another_contexts_tables() {
         ("registers", Some("registers")),
         ("identity", Some("identity")),
         ("content", Some("content")),
+        ("archive", Some("archive")),
         ("web", None),
         ("allmenning", Some("deployment")),
     ];
