@@ -508,3 +508,43 @@ async fn a_request_for_access_is_registered_and_answered() {
     let receipt = visitor.get(&format!("/offentlig-journal/innsyn/{}", request.id)).await;
     assert!(receipt.body.contains("Besvart"), "{}", receipt.body);
 }
+
+#[tokio::test]
+async fn the_demo_archive_is_seeded_once_with_a_screened_private_person() {
+    let (_database, db) =
+        store::testing::TestDatabase::migrated(allmenning::app::schema().expect("schema")).await.expect("database");
+    let noark = noark(&db);
+    let bergen = kommune("4601");
+    archive::demo::seed(&noark, bergen, "Bergen kommune").await.expect("seeded");
+    archive::demo::seed(&noark, bergen, "Bergen kommune").await.expect("a second time does nothing");
+    let roots = noark.roots(bergen, 0, 10).await.expect("roots");
+    assert_eq!(roots.len(), 1);
+    assert_eq!(roots[0].text("tittel"), Some("Arkiv for Bergen kommune"));
+    assert_eq!(objects(&noark, "saksmappe").await.len(), 2);
+    assert_eq!(objects(&noark, "arkivskaper").await.len(), 1);
+    let posts = objects(&noark, "journalpost").await;
+    let kinds: Vec<_> = posts.iter().filter_map(|p| p.kode("journalposttype")).collect();
+    assert_eq!(kinds, ["I", "U", "N"]);
+    let files = objects(&noark, "dokumentobjekt").await;
+    assert_eq!(files.len(), 3);
+    for file in &files {
+        assert!(noark.file_info(bergen, &file.system_id).await.expect("info").is_some(), "each has its PDF");
+    }
+    let today = kernel::time::today_in_norway();
+    assert_eq!(noark.journal(bergen, today, today, 0, 10).await.expect("journal").len(), 3, "all of today");
+    let incoming = &posts[0];
+    let case = noark.get(bergen, incoming.parent_id.as_deref().expect("in a case")).await.expect("case");
+    let parties = noark.children(bergen, &incoming.system_id, &["korrespondansepart"], 0, 10).await.expect("parties");
+    let entry = archive::public::public_entry(incoming, Some(&case), &parties);
+    assert_eq!(entry.korrespondanseparter[0].name, "[skjermet]");
+    assert_eq!(entry.skjermingshjemmel.as_deref(), Some(BASIS));
+    assert_eq!(incoming.body["skjerming"]["tilgangsrestriksjon"]["kode"], json!("13"));
+    // The organisation's number is a valid one (no warning in the demo).
+    let outgoing = &posts[1];
+    let party =
+        &noark.children(bergen, &outgoing.system_id, &["korrespondansepartenhet"], 0, 10).await.expect("party")[0];
+    let orgnr = party.body["enhetsidentifikator"]["organisasjonsnummer"].as_str().expect("orgnr");
+    assert!(kernel::OrgNr::parse(orgnr).is_ok());
+    // Another municipality's archive is its own.
+    assert!(noark.roots(kommune("1103"), 0, 10).await.expect("roots").is_empty());
+}
