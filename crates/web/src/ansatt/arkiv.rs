@@ -780,6 +780,10 @@ async fn screen(
     let basis = form.skjermingshjemmel.as_deref().map(str::trim).unwrap_or_default();
     let message = |key: &str| state.i18n.message(visit.language, key, &[]);
     let mut errors = Vec::new();
+    if restriction.is_empty() && !object.body.contains_key("skjerming") {
+        // Nothing to remove: no write, no new version.
+        return Ok(Redirect::to(&format!("/ansatt/arkiv/{id}?lagret=skjerming")).into_response());
+    }
     let patch = if restriction.is_empty() {
         json!({"skjerming": null})
     } else {
