@@ -29,6 +29,7 @@ const ERROR_TITLE_PREFIX = { nb: 'Feil: ', nn: 'Feil: ', en: 'Error: ' };
 const INGRID = 'Ingrid Solberg';
 const EMMA = 'Emma Solberg';
 const ADMIN = 'Per Admin';
+const ARCHIVIST = 'Anne Moen';
 
 // Each language logs in twice and cancels once, all from one address: more than the default
 // login limit allows in a window, which the Rust tests check.
@@ -251,6 +252,77 @@ for (const lang of LANGUAGES) {
         await page.locator('#client-orgnr').fill('123');
         posted = await submit(page, 'form[action="/ansatt/admin/klienter"] [type="submit"]');
         await checkShownWithErrors(page, lang, 'clients-errors', posted);
+      });
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+// The public journal (with a request for access) and the archivist's pages, in every language
+// at 320 px. A test of its own per language, so it can be run alone:
+// `node --test --test-name-pattern='archive' tests/e2e/pages.test.mjs`. Nothing here changes
+// what another language's run sees but the requests for access it adds.
+for (const lang of LANGUAGES) {
+  test(`the public journal and the archive pages in ${lang}, 320 px wide`, async (t) => {
+    const { context, page } = await newPage(shared.browser, shared.server.baseURL, { viewport: PHONE });
+    try {
+      await chooseLanguage(page, lang);
+
+      await t.test('the public journal and a request for access', async () => {
+        await visit(page, lang, 'public-journal', '/offentlig-journal');
+        await assertTitleWithoutErrors(page, `${lang} public journal`);
+        // The demo's screened entry shows its hjemmel and not the private person's name.
+        const journal = await page.getByTestId('public-journal').innerText();
+        assert.ok(journal.includes('Offl. § 13 jf. fvl. § 13'), `${lang}: the hjemmel is shown`);
+        assert.ok(!journal.includes('Ingrid Solberg'), `${lang}: the private person's name is screened`);
+        // A period longer than 31 days: shown again with the error summary.
+        const tooLong = await page.goto('/offentlig-journal?fra=2026-01-01&til=2026-03-01');
+        await checkShownWithErrors(page, lang, 'public-journal-errors', tooLong);
+
+        await page.goto('/offentlig-journal');
+        await page.locator('#post-0').check();
+        await page.locator('form[action="/offentlig-journal/innsyn"] [type="submit"]').click();
+        await page.waitForURL(/\/offentlig-journal\/innsyn\?/);
+        await checkPage(page, lang, 'access-request');
+        const response = await submit(page, 'form[action="/offentlig-journal/innsyn"] [type="submit"]');
+        await checkShownWithErrors(page, lang, 'access-request-errors', response);
+        await page.locator('#email').fill(`innsyn-${lang}@example.no`);
+        await submit(page, 'form[action="/offentlig-journal/innsyn"] [type="submit"]');
+        assert.ok(await page.getByTestId('receipt').isVisible(), `${lang}: the receipt is shown`);
+        await checkPage(page, lang, 'access-request-receipt');
+      });
+
+      await t.test('the archivist\'s pages', async () => {
+        await page.goto('/ansatt/logg-inn');
+        await page.waitForURL(/\/test-idp\/authorize/);
+        await logInAs(page, ARCHIVIST, /\/ansatt$/);
+
+        await visit(page, lang, 'archive-journal', '/ansatt/arkiv');
+        await assertTitleWithoutErrors(page, `${lang} archive journal`);
+
+        // The first journalpost: its page, and the screening form without a hjemmel.
+        await page.locator('[data-testid="journal"] tbody tr:first-child td:first-child a').click();
+        await page.waitForURL(/\/ansatt\/arkiv\/[0-9a-f-]+$/);
+        await checkPage(page, lang, 'archive-journalpost');
+        await page.locator('#tilgangsrestriksjon').selectOption({ index: 1 });
+        await page.locator('#skjermingshjemmel').fill('');
+        let response = await submit(page, '[data-testid="screening-form"] [type="submit"]');
+        await checkShownWithErrors(page, lang, 'archive-screening-errors', response);
+
+        // Its case, and finishing it without ticking the box.
+        await page.goto('/ansatt/arkiv');
+        await page.locator('[data-testid="journal"] tbody tr:first-child td:last-child a').click();
+        await page.waitForURL(/\/ansatt\/arkiv\/[0-9a-f-]+$/);
+        await checkPage(page, lang, 'archive-case');
+        response = await submit(page, '[data-testid="finish-form"] [type="submit"]');
+        await checkShownWithErrors(page, lang, 'archive-finish-errors', response);
+
+        // The requests for access, and a refusal without its basis.
+        await visit(page, lang, 'archive-requests', '/ansatt/arkiv/innsyn');
+        await page.locator('[data-testid="open-requests"] > li:first-child input[value="refused"]').check();
+        response = await submit(page, '[data-testid="open-requests"] > li:first-child form [type="submit"]');
+        await checkShownWithErrors(page, lang, 'archive-requests-errors', response);
       });
     } finally {
       await context.close();

@@ -148,7 +148,7 @@ impl Application {
         let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity)
             .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
-            seed_demo(&db, settings).await.context("cannot seed the demo data")?;
+            seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
         }
         Ok(Application {
             listener,
@@ -496,10 +496,12 @@ async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Demo content that makes the front page look lived in. Added once; never duplicated.
-async fn seed_demo(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+async fn seed_demo(db: &Db, noark: &archive::Noark, settings: &Settings) -> anyhow::Result<()> {
     seed_population(db, settings).await?;
     seed_employees(db, settings).await?;
     for municipality in &settings.municipalities {
+        let kommune = municipality.kommunenummer;
+        archive::demo::seed(noark, kommune, &format!("{} kommune", kommune.navn())).await?;
         let scoped = db.municipal(municipality.kommunenummer);
         if !content::notices(scoped, 1).await?.is_empty() {
             continue;

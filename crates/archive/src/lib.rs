@@ -8,10 +8,14 @@
 //! `docs/ARCHITECTURE.md` ("The archive").
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod demo;
 pub mod export;
 pub mod extract;
+pub mod finish;
 pub mod model;
 pub mod odata;
+pub mod public;
 pub mod records;
 pub mod uploads;
 pub mod validate;
@@ -33,6 +37,7 @@ pub static MIGRATIONS: Migrations = Migrations {
         "archive_uploads",
         "archive_codes",
         "archive_vsm",
+        "archive_access_requests",
     ],
     municipal_tables: &[
         "archive_objects",
@@ -42,14 +47,24 @@ pub static MIGRATIONS: Migrations = Migrations {
         "archive_uploads",
         "archive_codes",
         "archive_vsm",
+        "archive_access_requests",
     ],
-    migrations: &[Migration {
-        version: 1,
-        description: "the Noark 5 archive",
-        sqlite: include_str!("../migrations/sqlite/0001_archive.sql"),
-        postgres: include_str!("../migrations/postgres/0001_archive.sql"),
-        legacy_version: None,
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            description: "the Noark 5 archive",
+            sqlite: include_str!("../migrations/sqlite/0001_archive.sql"),
+            postgres: include_str!("../migrations/postgres/0001_archive.sql"),
+            legacy_version: None,
+        },
+        Migration {
+            version: 2,
+            description: "requests for access (innsynskrav)",
+            sqlite: include_str!("../migrations/sqlite/0002_access_requests.sql"),
+            postgres: include_str!("../migrations/postgres/0002_access_requests.sql"),
+            legacy_version: None,
+        },
+    ],
 };
 
 /// Why the archive refused or failed.

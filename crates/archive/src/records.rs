@@ -951,7 +951,7 @@ async fn link_periods(
     Ok(())
 }
 
-async fn write_body(
+pub(crate) async fn write_body(
     tx: &mut MunicipalTx<'_>,
     current: &Object,
     body: Map<String, Value>,

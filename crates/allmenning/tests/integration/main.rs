@@ -4,6 +4,7 @@
 //! is set.
 
 mod admin;
+mod archive_pages;
 mod backup;
 mod cli;
 mod config;

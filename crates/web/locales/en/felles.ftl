@@ -41,3 +41,4 @@ too-many-title = Too many attempts
 too-many-body = There have been too many attempts from this address. Wait a little before you try again.
 timeout-title = That took too long
 timeout-body = We did not receive the whole form in time. Please try sending it again.
+footer-journal = Public journal

@@ -41,3 +41,4 @@ too-many-title = For mange forsøk
 too-many-body = Det har vært for mange forsøk fra denne adressen. Vent litt før du prøver igjen.
 timeout-title = Det tok for lang tid
 timeout-body = Vi fikk ikke hele skjemaet i tide. Prøv å sende det igjen.
+footer-journal = Offentlig journal

@@ -41,3 +41,4 @@ too-many-title = For mange forsøk
 too-many-body = Det har vore for mange forsøk frå denne adressa. Vent litt før du prøver igjen.
 timeout-title = Det tok for lang tid
 timeout-body = Vi fekk ikkje heile skjemaet i tide. Prøv å sende det på nytt.
+footer-journal = Offentleg journal

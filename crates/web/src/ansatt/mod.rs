@@ -1,5 +1,8 @@
 //! The employees' pages: `/ansatt` (who they are, their roles and units) and the
-//! administration of employees and roles (`/ansatt/admin`), for administrators only.
+//! administration of employees and roles (`/ansatt/admin`), for administrators only; the
+//! archivist's pages are in [`arkiv`].
+
+pub mod arkiv;
 
 use axum::Router;
 use axum::extract::{Form, State};
@@ -23,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ansatt/admin/klienter", get(clients).post(register_client))
         .route("/ansatt/admin/klienter/nokler", post(add_key))
         .route("/ansatt/admin/klienter/endre", post(change_client))
+        .merge(arkiv::routes())
 }
 
 async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Html<String>, PageError> {
@@ -38,14 +42,21 @@ async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Resu
         .collect();
     let asker = Asker::Employee { roles: &staff.employee.roles };
     let is_admin = policy::decide(&asker, Action::ManageEmployees, &Resource::Administration).allowed();
+    let is_archivist = policy::decide(&asker, Action::Read, &Resource::Archive).allowed();
     // The units whose cases this employee may see, as the policy says.
     let case_units: Vec<_> = units
         .iter()
         .filter(|u| policy::decide(&asker, Action::Read, &Resource::UnitCases { unit: &u.code }).allowed())
         .map(|u| u.name.clone())
         .collect();
-    let page =
-        HomePage { base: Base::of(&state, &visit, "ansatt"), employee: &staff.employee, roles, is_admin, case_units };
+    let page = HomePage {
+        base: Base::of(&state, &visit, "ansatt"),
+        employee: &staff.employee,
+        roles,
+        is_admin,
+        is_archivist,
+        case_units,
+    };
     view::page(&state, "ansatt/ansatt.html", &page)
 }
 
@@ -63,6 +74,7 @@ struct HomePage<'a> {
     employee: &'a identity::employees::Employee,
     roles: Vec<RoleView>,
     is_admin: bool,
+    is_archivist: bool,
     case_units: Vec<String>,
 }
 

@@ -1,5 +1,7 @@
 //! The public pages anyone may see: the front page, the accessibility statement with its
-//! feedback form, and the language switch.
+//! feedback form, the language switch, and the public journal ([`journal`]).
+
+pub mod journal;
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -26,7 +28,8 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/", get(front_page))
         .route("/tilgjengelighet", get(accessibility_statement))
         .route("/tilgjengelighet/tilbakemelding", post(submit_feedback))
-        .route("/sprak/{language}", get(choose_language));
+        .route("/sprak/{language}", get(choose_language))
+        .merge(journal::routes());
     if demo {
         // Lets the browser tests check the 500 page like any other page.
         router.route("/demo/feil", get(demo_error))
