@@ -141,6 +141,9 @@ pub enum ArchiveCommand {
         /// The municipality (default: the first configured).
         #[arg(long)]
         kommune: Option<String>,
+        /// The arkiv to extract, by systemID, when the municipality has more than one.
+        #[arg(long, value_name = "SYSTEMID")]
+        arkiv: Option<String>,
         /// Export the demo's archive (its data directory, ./data/demo unless --data-dir).
         #[arg(long)]
         demo: bool,
@@ -259,8 +262,8 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Consumers(command) => consumers(&settings, command).await,
             Command::Registers(RegistersCommand::Simulate { days, seed, .. }) => simulate(&settings, days, seed).await,
-            Command::Archive(ArchiveCommand::Export { from, to, out, kommune, .. }) => {
-                archive_export(&settings, &from, &to, &out, kommune.as_deref()).await
+            Command::Archive(ArchiveCommand::Export { from, to, out, kommune, arkiv, .. }) => {
+                archive_export(&settings, &from, &to, &out, kommune.as_deref(), arkiv.as_deref()).await
             }
             Command::Backup(args) => backup(&settings, &args.dir).await,
             Command::Restore(args) => restore(&settings, &args.dir, args.force).await,
@@ -283,6 +286,7 @@ async fn archive_export(
     to: &str,
     out: &std::path::Path,
     kommune: Option<&str>,
+    arkiv: Option<&str>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -304,7 +308,10 @@ async fn archive_export(
     db.migrate().await.context("cannot migrate the database")?;
     let blobs = store::BlobStore::open(&settings.blob_config()).context("cannot open the blob store")?;
     let noark = archive::Noark::new(db, blobs);
-    let source = archive::export::MunicipalSource::new(noark, kommune);
+    let mut source = archive::export::MunicipalSource::new(noark, kommune);
+    if let Some(arkiv) = arkiv {
+        source = source.only_arkiv(arkiv);
+    }
     let name = format!("{} kommune", kommune.navn());
     let mut last = std::time::Instant::now();
     let mut progress = |p: &archive::extract::Progress| {

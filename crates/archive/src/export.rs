@@ -12,12 +12,19 @@ use crate::{ArchiveError, Noark};
 pub struct MunicipalSource {
     noark: Noark,
     kommunenummer: Kommunenummer,
+    arkiv: Option<String>,
 }
 
 impl MunicipalSource {
     /// The archive of `kommunenummer`.
     pub fn new(noark: Noark, kommunenummer: Kommunenummer) -> Self {
-        MunicipalSource { noark, kommunenummer }
+        MunicipalSource { noark, kommunenummer, arkiv: None }
+    }
+
+    /// Only the arkiv with this systemID (one arkivuttrekk holds one arkiv).
+    pub fn only_arkiv(mut self, system_id: &str) -> Self {
+        self.arkiv = Some(system_id.to_owned());
+        self
     }
 }
 
@@ -27,7 +34,13 @@ impl Source for MunicipalSource {
     async fn children(&self, parent: Option<&str>, after: i64, limit: u32) -> Result<Vec<Node>, ArchiveError> {
         let objects = match parent {
             Some(parent) => self.noark.children(self.kommunenummer, parent, &[], after, limit).await?,
-            None => self.noark.roots(self.kommunenummer, after, limit).await?,
+            None => {
+                let mut roots = self.noark.roots(self.kommunenummer, after, limit).await?;
+                if let Some(arkiv) = &self.arkiv {
+                    roots.retain(|o| &o.system_id == arkiv);
+                }
+                roots
+            }
         };
         Ok(objects
             .into_iter()

@@ -400,7 +400,9 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
     // against every official schema.
     let blobs = store::BlobStore::open(&app._settings.settings.blob_config()).expect("blobs");
     let kommune = app._settings.settings.municipalities[0].kommunenummer;
-    let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune);
+    // The demo has its own arkiv; this extraction is of the one the client built.
+    let arkiv_id = arkiv["systemID"].as_str().expect("systemID");
+    let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune).only_arkiv(arkiv_id);
     let out = tempfile::tempdir().expect("tempdir");
     let dir = out.path().join("uttrekk");
     let today = kernel::time::today_in_norway();
@@ -587,4 +589,84 @@ async fn virksomhetsspesifikke_metadata_are_registered_typed_and_searchable_and_
         .await
         .expect("upload");
     assert_eq!(small.status(), StatusCode::CREATED);
+}
+
+/// Runs `xmllint --schema` on every XML file of an extraction that is there.
+fn validate_extraction(dir: &std::path::Path) {
+    let mut checked = 0;
+    for (xml, xsd) in [
+        ("arkivstruktur.xml", "arkivstruktur.xsd"),
+        ("endringslogg.xml", "endringslogg.xsd"),
+        ("loependeJournal.xml", "loependeJournal.xsd"),
+        ("offentligJournal.xml", "offentligJournal.xsd"),
+        ("arkivuttrekk.xml", "addml.xsd"),
+    ] {
+        if !dir.join(xml).exists() {
+            continue;
+        }
+        let output = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(dir.join(xsd))
+            .arg(dir.join(xml))
+            .output()
+            .expect("xmllint runs (Debian package libxml2-utils)");
+        assert!(output.status.success(), "{xml}: {}", String::from_utf8_lossy(&output.stderr));
+        checked += 1;
+    }
+    assert!(checked >= 2, "arkivstruktur.xml and arkivuttrekk.xml are always there");
+}
+
+#[tokio::test]
+async fn the_demo_archive_extracts_and_validates_with_the_private_person_screened_in_the_public_journal() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let blobs = store::BlobStore::open(&app._settings.settings.blob_config()).expect("blobs");
+    let kommune = app._settings.settings.municipalities[0].kommunenummer;
+    let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune);
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("uttrekk");
+    let today = kernel::time::today_in_norway();
+    let summary = archive::extract::export(
+        &source,
+        archive::extract::Period { from: today, to: today },
+        "Demo kommune",
+        &dir,
+        &mut |_| {},
+    )
+    .await
+    .expect("export");
+    assert!(summary.journal_entries >= 3 && summary.files >= 3, "the demo's journalposts and their PDFs: {summary:?}");
+    validate_extraction(&dir);
+    let offentlig = std::fs::read_to_string(dir.join("offentligJournal.xml")).expect("offentlig journal");
+    let loepende = std::fs::read_to_string(dir.join("loependeJournal.xml")).expect("løpende journal");
+    assert!(loepende.contains("Ingrid Solberg"), "the running journal names the sender");
+    assert!(!offentlig.contains("Ingrid Solberg"), "the public journal screens the private person");
+}
+
+#[test]
+fn the_export_command_refuses_bad_periods_and_an_archive_that_is_not_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("db/allmenning.db").display());
+    let out = dir.path().join("uttrekk");
+    let run = |args: &[&str]| {
+        crate::cli::allmenning()
+            .args(["archive", "export"])
+            .args(args)
+            .env("ALLMENNING__DATABASE__URL", &url)
+            .env("ALLMENNING__DATA_DIR", dir.path())
+            .output()
+            .expect("runs")
+    };
+    let refused = run(&["--from", "2026-12-31", "--to", "2026-01-01", "--out", out.to_str().expect("utf-8")]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--to comes before --from"));
+    let refused = run(&["--from", "31.12.2026", "--to", "2026-12-31", "--out", out.to_str().expect("utf-8")]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--from must be a date"));
+    let nothing = run(&["--from", "2026-01-01", "--to", "2026-12-31", "--out", out.to_str().expect("utf-8")]);
+    assert!(!nothing.status.success());
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("there is no arkiv"),
+        "{}",
+        String::from_utf8_lossy(&nothing.stderr)
+    );
 }

@@ -322,7 +322,11 @@ pub async fn export<S: Source>(
     let arkiv = match top.as_slice() {
         [one] => one.clone(),
         [] => return Err(ExportError::Unsupported("there is no arkiv")),
-        _ => return Err(ExportError::Unsupported("more than one top-level arkiv: one arkivstruktur.xml has one root")),
+        _ => {
+            return Err(ExportError::Unsupported(
+                "more than one top-level arkiv (one arkivstruktur.xml has one root): choose one",
+            ));
+        }
     };
 
     let mut included = HashSet::new();
