@@ -647,32 +647,22 @@ pub fn with_specialisations(entities: &[&str]) -> Vec<&'static str> {
     model::ENTITIES.iter().filter(|e| entities.iter().any(|name| e.is_a(name))).map(|e| e.name).collect()
 }
 
-pub(crate) async fn codebook_in(db: MunicipalDb<'_>) -> Result<CodeBook, ArchiveError> {
-    let rows = db
-        .fetch_all::<(String, String, String, i64)>(
-            "SELECT list, kode, kodenavn, retired FROM archive_codes WHERE kommunenummer = $1",
-            &[],
-        )
-        .await?;
+const CODES_SQL: &str = "SELECT list, kode, kodenavn, retired FROM archive_codes WHERE kommunenummer = $1";
+
+fn codebook_of(rows: Vec<(String, String, String, i64)>) -> CodeBook {
     let mut book = CodeBook::default();
     for (list, kode, kodenavn, retired) in rows {
         book.local.insert((list, kode), (kodenavn, retired != 0));
     }
-    Ok(book)
+    book
+}
+
+pub(crate) async fn codebook_in(db: MunicipalDb<'_>) -> Result<CodeBook, ArchiveError> {
+    Ok(codebook_of(db.fetch_all(CODES_SQL, &[]).await?))
 }
 
 async fn codebook_tx(tx: &mut MunicipalTx<'_>) -> Result<CodeBook, ArchiveError> {
-    let rows = tx
-        .fetch_all::<(String, String, String, i64)>(
-            "SELECT list, kode, kodenavn, retired FROM archive_codes WHERE kommunenummer = $1",
-            &[],
-        )
-        .await?;
-    let mut book = CodeBook::default();
-    for (list, kode, kodenavn, retired) in rows {
-        book.local.insert((list, kode), (kodenavn, retired != 0));
-    }
-    Ok(book)
+    Ok(codebook_of(tx.fetch_all(CODES_SQL, &[]).await?))
 }
 
 async fn children_in(
