@@ -707,6 +707,23 @@ pub(crate) async fn get_in(tx: &mut MunicipalTx<'_>, id: &str) -> Result<Object,
     decode(row.ok_or(ArchiveError::NotFound)?)
 }
 
+/// The first of `id` and its ancestors that is finished (avsluttet), by entity: nothing new
+/// goes anywhere below a finished arkivdel, klasse or mappe. One query up the tree.
+async fn finished_ancestor(tx: &mut MunicipalTx<'_>, id: &str) -> Result<Option<String>, ArchiveError> {
+    let row = tx
+        .fetch_optional::<(String,)>(
+            "WITH RECURSIVE up (system_id, parent_id, entity, body, depth) AS ( \
+               SELECT system_id, parent_id, entity, body, 0 FROM archive_objects WHERE kommunenummer = $1 AND system_id = $2 \
+               UNION ALL \
+               SELECT o.system_id, o.parent_id, o.entity, o.body, up.depth + 1 FROM archive_objects o \
+               JOIN up ON o.system_id = up.parent_id WHERE o.kommunenummer = $1 AND up.depth < 32 \
+             ) SELECT entity FROM up WHERE body LIKE '%\"avsluttetDato\"%' ORDER BY depth LIMIT 1",
+            &params![id],
+        )
+        .await?;
+    Ok(row.map(|(entity,)| entity))
+}
+
 /// The next number of a series, gap-free: the counter row is updated in the caller's
 /// transaction, so a rolled-back transaction gives its number back and concurrent ones wait.
 pub(crate) async fn next_number(tx: &mut MunicipalTx<'_>, series: &str, year: i64) -> Result<i64, ArchiveError> {
@@ -752,8 +769,10 @@ pub async fn create(
                     child: entity.name.to_owned(),
                 });
             }
-            if parent.body.contains_key("avsluttetDato") && family(entity).is_some() {
-                return Err(ArchiveError::Closed(parent.entity.name.to_owned()));
+            if (family(entity).is_some() || entity.is_a("dokumentbeskrivelse"))
+                && let Some(finished) = finished_ancestor(tx, &parent.system_id).await?
+            {
+                return Err(ArchiveError::Closed(finished));
             }
             if let Some(mine) = family(entity)
                 && (family(parent.entity).is_some() || parent.entity.name == "arkivdel")

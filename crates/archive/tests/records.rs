@@ -396,3 +396,26 @@ async fn forrige_and_neste_arkivdel_are_kept_two_way() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn nothing_new_goes_anywhere_below_a_finished_arkivdel() {
+    let (_guard, _dir, noark) = archive().await;
+    let bergen = k("4601");
+    let (arkivdel, klasse) = structure(&noark, bergen).await;
+    let case = make(
+        &noark,
+        bergen,
+        Some(&klasse.system_id),
+        "saksmappe",
+        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"}),
+    )
+    .await;
+    archive::finish::finish(&noark, bergen, &arkivdel.system_id, &actor()).await.expect("finished");
+    for (parent, name, fields) in [
+        (&klasse.system_id, "saksmappe", json!({"tittel": "Ny sak", "administrativEnhet": "X", "saksansvarlig": "Y"})),
+        (&case.system_id, "journalpost", json!({"tittel": "Nytt brev", "journalposttype": {"kode": "I"}})),
+    ] {
+        let refused = noark.create(bergen, Some(parent), entity(name).expect("entity"), &body(fields), &actor()).await;
+        assert!(matches!(&refused, Err(ArchiveError::Closed(what)) if what == "arkivdel"), "{name}: {refused:?}");
+    }
+}
