@@ -8,11 +8,17 @@
 //! `docs/ARCHITECTURE.md` ("The archive").
 #![forbid(unsafe_code)]
 
+pub mod journaling;
 pub mod model;
 pub mod odata;
 pub mod records;
 pub mod validate;
 
+pub use journaling::{
+    Address, Archive, Avskrivningsmaate, CaseRef, Correspondent, CorrespondentKind, CorrespondentRole, DocumentRef,
+    DocumentRole, JournalRef, JournalpostType, NewCase, NewDocument, NewJournalpost, Party, PartyKind, Screening,
+    WriteOff,
+};
 pub use records::{Actor, Change, FileInfo, Noark, Object};
 
 use store::{Migration, Migrations, StoreError};
