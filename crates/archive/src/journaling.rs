@@ -575,9 +575,40 @@ async fn codebook(tx: &mut MunicipalTx<'_>, lists: &[&str]) -> Result<CodeBook, 
     Ok(book)
 }
 
-/// An `enkeladresse`; a postnummer not yet in the municipality's `postnummer` list is added
-/// to it (with the poststed as its name) in the same transaction.
-async fn address(tx: &mut MunicipalTx<'_>, field: &str, address: &Address) -> Result<Value, ArchiveError> {
+/// A person or organisation identifier, checked, as the nasjonalidentifikator it becomes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Identifier {
+    /// A child object: `(entity, field, digits)` (`foedselsnummer`/`dnummer`).
+    Child(&'static str, &'static str, String),
+    /// The `enhetsidentifikator` embedded in a part/korrespondansepart enhet.
+    Embedded,
+}
+
+/// What one part or korrespondansepart becomes: its entity, its fields, its person
+/// identifier (a child of the saksmappe or journalpost) and the postnummer it uses.
+pub(crate) struct PartyPlan {
+    pub(crate) entity: &'static str,
+    pub(crate) fields: Map<String, Value>,
+    pub(crate) identifier: Option<Identifier>,
+    pub(crate) postnummer: Option<(String, String)>,
+}
+
+impl PartyPlan {
+    /// The person identifier's child object, if any: `(entity, body)`.
+    pub(crate) fn identifier_child(&self) -> Option<(&'static str, Map<String, Value>)> {
+        match &self.identifier {
+            Some(Identifier::Child(entity, field, digits)) => {
+                let mut body = Map::new();
+                body.insert((*field).to_owned(), Value::String(digits.clone()));
+                Some((entity, body))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An `enkeladresse` and the `(postnummer, poststed)` it uses.
+fn address_fields(field: &str, address: &Address) -> Result<(Value, Option<(String, String)>), ArchiveError> {
     if address.lines.len() > 3 {
         return Err(invalid(field, "at most three address lines"));
     }
@@ -586,21 +617,230 @@ async fn address(tx: &mut MunicipalTx<'_>, field: &str, address: &Address) -> Re
     for (i, line) in address.lines.iter().enumerate() {
         out.insert(format!("adresselinje{}", i + 1), json!(line));
     }
+    let mut used = None;
     if let Some(postnummer) = &address.postnummer {
         let postnummer = postnummer.trim();
         if postnummer.len() != 4 || !postnummer.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid(&format!("{field}.postnr"), "a postnummer is four digits"));
         }
+        out.insert("postnr".to_owned(), json!({"kode": postnummer}));
+        used = Some((postnummer.to_owned(), address.poststed.trim().to_uppercase()));
+    }
+    out.insert("poststed".to_owned(), json!(address.poststed));
+    Ok((Value::Object(out), used))
+}
+
+fn identified(
+    field: &str,
+    kind_is_person: bool,
+    given: Option<&String>,
+    fields: &mut Map<String, Value>,
+) -> Result<Option<Identifier>, ArchiveError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    if kind_is_person {
+        let (entity, name, digits) = person_identifier(field, given)?;
+        Ok(Some(Identifier::Child(entity, name, digits)))
+    } else {
+        let orgnr = organisation_identifier(field, given)?;
+        fields.insert("enhetsidentifikator".to_owned(), json!({"organisasjonsnummer": orgnr}));
+        Ok(Some(Identifier::Embedded))
+    }
+}
+
+/// A part of a case: `partperson` or `partenhet`.
+pub(crate) fn party_plan(i: usize, party: &Party) -> Result<PartyPlan, ArchiveError> {
+    let field = format!("parter[{i}]");
+    non_empty(&format!("{field}.navn"), &party.navn)?;
+    let mut fields = Map::new();
+    fields.insert("navn".to_owned(), json!(party.navn));
+    if let Some(rolle) = &party.rolle {
+        fields.insert("partRolle".to_owned(), json!({"kode": rolle}));
+    }
+    let mut postnummer = None;
+    if let Some(given) = &party.address {
+        let (value, used) = address_fields(&format!("{field}.address"), given)?;
+        fields.insert("postadresse".to_owned(), value);
+        postnummer = used;
+    }
+    let person = party.kind == PartyKind::Person;
+    let identifier = identified(&format!("{field}.identifier"), person, party.identifier.as_ref(), &mut fields)?;
+    Ok(PartyPlan { entity: if person { "partperson" } else { "partenhet" }, fields, identifier, postnummer })
+}
+
+/// A korrespondansepart of a journalpost.
+pub(crate) fn correspondent_plan(
+    i: usize,
+    party: &Correspondent,
+    kind: JournalpostType,
+) -> Result<PartyPlan, ArchiveError> {
+    let field = format!("korrespondanseparter[{i}]");
+    non_empty(&format!("{field}.navn"), &party.navn)?;
+    let role = party.role.unwrap_or_else(|| CorrespondentRole::default_for(party.kind, kind));
+    let mut fields = Map::new();
+    fields.insert("korrespondanseparttype".to_owned(), json!({"kode": role.kode()}));
+    if party.kind == CorrespondentKind::Intern {
+        if party.identifier.is_some() {
+            return Err(invalid(&format!("{field}.identifier"), "an internal party has none"));
+        }
+        fields.insert("saksbehandler".to_owned(), json!(party.navn));
+        if let Some(unit) = &party.administrativ_enhet {
+            fields.insert("administrativEnhet".to_owned(), json!(unit));
+        }
+        return Ok(PartyPlan { entity: "korrespondansepartintern", fields, identifier: None, postnummer: None });
+    }
+    fields.insert("navn".to_owned(), json!(party.navn));
+    let mut postnummer = None;
+    if let Some(given) = &party.address {
+        let (value, used) = address_fields(&format!("{field}.address"), given)?;
+        fields.insert("postadresse".to_owned(), value);
+        postnummer = used;
+    }
+    let person = party.kind == CorrespondentKind::Person;
+    if !person && let Some(contact) = &party.kontaktperson {
+        fields.insert("kontaktperson".to_owned(), json!(contact));
+    }
+    let identifier = identified(&format!("{field}.identifier"), person, party.identifier.as_ref(), &mut fields)?;
+    let entity = if person { "korrespondansepartperson" } else { "korrespondansepartenhet" };
+    Ok(PartyPlan { entity, fields, identifier, postnummer })
+}
+
+/// The saksmappe's fields, and its parts.
+pub(crate) fn case_plan(case: &NewCase) -> Result<(Map<String, Value>, Vec<PartyPlan>), ArchiveError> {
+    non_empty("tittel", &case.tittel)?;
+    let mut fields = Map::new();
+    fields.insert("tittel".to_owned(), json!(case.tittel));
+    if let Some(title) = &case.offentlig_tittel {
+        fields.insert("offentligTittel".to_owned(), json!(title));
+    }
+    fields.insert("administrativEnhet".to_owned(), json!(case.administrativ_enhet));
+    fields.insert("saksansvarlig".to_owned(), json!(case.saksansvarlig));
+    if let Some(screening) = &case.screening {
+        fields.insert("skjerming".to_owned(), screening.to_json());
+    }
+    let parts = case.parter.iter().enumerate().map(|(i, party)| party_plan(i, party)).collect::<Result<_, _>>()?;
+    Ok((fields, parts))
+}
+
+/// The journalpost's fields, checked with everything that needs no database.
+pub(crate) fn journalpost_plan(
+    entry: &NewJournalpost,
+    max_file_bytes: u64,
+) -> Result<(Map<String, Value>, Vec<PartyPlan>), ArchiveError> {
+    non_empty("tittel", &entry.tittel)?;
+    let main = entry.documents.iter().filter(|d| d.role == DocumentRole::Hoveddokument).count();
+    if !entry.documents.is_empty() && main != 1 {
+        return Err(invalid("documents", format!("exactly one hoveddokument, not {main}")));
+    }
+    for (i, document) in entry.documents.iter().enumerate() {
+        non_empty(&format!("documents[{i}].tittel"), &document.tittel)?;
+        non_empty(&format!("documents[{i}].mime_type"), &document.mime_type)?;
+        if document.bytes.len() as u64 > max_file_bytes {
+            return Err(ArchiveError::TooLarge { limit: max_file_bytes });
+        }
+    }
+    let parties = entry
+        .korrespondanseparter
+        .iter()
+        .enumerate()
+        .map(|(i, party)| correspondent_plan(i, party, entry.kind))
+        .collect::<Result<_, _>>()?;
+    let mut fields = Map::new();
+    fields.insert("tittel".to_owned(), json!(entry.tittel));
+    if let Some(title) = &entry.offentlig_tittel {
+        fields.insert("offentligTittel".to_owned(), json!(title));
+    }
+    fields.insert("journalposttype".to_owned(), json!({"kode": entry.kind.kode()}));
+    if let Some(at) = entry.dokumentets_dato {
+        fields.insert("dokumentetsDato".to_owned(), json!(date_time_text(at)?));
+    }
+    let attachments = entry.documents.iter().filter(|d| d.role == DocumentRole::Vedlegg).count();
+    fields.insert("antallVedlegg".to_owned(), json!(attachments));
+    if let Some(screening) = &entry.screening {
+        fields.insert("skjerming".to_owned(), screening.to_json());
+    }
+    Ok((fields, parties))
+}
+
+/// A document's dokumentbeskrivelse and dokumentobjekt fields, and its media type as stored.
+/// `is_archival` says whether a PRONOM code is in the `format` list in force.
+pub(crate) fn document_plan(
+    document: &NewDocument,
+    is_archival: impl Fn(&str) -> bool,
+) -> (Map<String, Value>, Map<String, Value>, String) {
+    let description = obj(json!({
+        "tittel": document.tittel,
+        "tilknyttetRegistreringSom": {"kode": document.role.kode()},
+        "dokumentstatus": {"kode": "F"},
+    }));
+    let mime_type = media_type(&document.mime_type);
+    let mut fields = Map::new();
+    fields.insert("versjonsnummer".to_owned(), json!(1));
+    let archival = match &document.format {
+        Some(code) if code != "av/0" && is_archival(code) => {
+            fields.insert("format".to_owned(), json!({"kode": code}));
+            true
+        }
+        Some(code) => {
+            fields.insert("formatDetaljer".to_owned(), json!(code));
+            false
+        }
+        None => false,
+    };
+    fields.insert("variantformat".to_owned(), json!({"kode": if archival { "A" } else { "P" }}));
+    if let Some(name) = &document.filnavn {
+        fields.insert("filnavn".to_owned(), json!(name));
+    }
+    // Stating what the file is lets the upload check it, and leaves nothing for the upload to
+    // fill in afterwards (no endringslogg rows for a new object).
+    fields.insert("mimeType".to_owned(), json!(mime_type));
+    fields.insert("sjekksum".to_owned(), json!(store::blobs::sha256_hex(&document.bytes)));
+    fields.insert("sjekksumAlgoritme".to_owned(), json!("SHA-256"));
+    fields.insert("filstoerrelse".to_owned(), json!(document.bytes.len()));
+    (description, fields, mime_type)
+}
+
+/// The avskrivning's method, checked against whether a reply is given.
+pub(crate) fn write_off_method(how: &WriteOff) -> Result<Avskrivningsmaate, ArchiveError> {
+    match how {
+        WriteOff::Reply { how, .. } if !how.needs_reply() => {
+            Err(invalid("avskrivningsmaate", format!("{} is not an answer by a journalpost", how.kode())))
+        }
+        WriteOff::Without(how) if how.needs_reply() => {
+            Err(invalid("avskrivningsmaate", format!("{} needs the reply journalpost", how.kode())))
+        }
+        WriteOff::Reply { how, .. } | WriteOff::Without(how) => Ok(*how),
+    }
+}
+
+/// Adds a postnummer to the municipality's `postnummer` list (the national list, learned as
+/// it is used) unless it is there, in the caller's transaction.
+async fn learn_postnummer(tx: &mut MunicipalTx<'_>, used: &Option<(String, String)>) -> Result<(), ArchiveError> {
+    if let Some((postnummer, poststed)) = used {
         tx.execute(
             "INSERT INTO archive_codes (kommunenummer, list, kode, kodenavn, retired, changed_at) \
              VALUES ($1, 'postnummer', $2, $3, 0, $4) ON CONFLICT (kommunenummer, list, kode) DO NOTHING",
-            &params![postnummer, address.poststed.trim().to_uppercase(), kernel::Timestamp::now()],
+            &params![postnummer.clone(), poststed.clone(), kernel::Timestamp::now()],
         )
         .await?;
-        out.insert("postnr".to_owned(), json!({"kode": postnummer}));
     }
-    out.insert("poststed".to_owned(), json!(address.poststed));
-    Ok(Value::Object(out))
+    Ok(())
+}
+
+/// Creates a part or korrespondansepart (and its person identifier) under `parent`.
+async fn create_party(
+    tx: &mut MunicipalTx<'_>,
+    parent: &str,
+    plan: &PartyPlan,
+    actor: &Actor,
+) -> Result<(), ArchiveError> {
+    learn_postnummer(tx, &plan.postnummer).await?;
+    records::create(tx, Some(parent), entity(plan.entity)?, &plan.fields, actor).await?;
+    if let Some((id_entity, body)) = plan.identifier_child() {
+        records::create(tx, Some(parent), entity(id_entity)?, &body, actor).await?;
+    }
+    Ok(())
 }
 
 /// Writes server-set fields the generic create leaves out (dokumentnummer, tilknyttetDato,
@@ -688,29 +928,6 @@ pub fn is_finished(case: &Object) -> bool {
     case.body.contains_key("avsluttetDato") || matches!(case.kode("saksstatus"), Some("A" | "U"))
 }
 
-/// The checks that need no database, before anything is written.
-fn check_journalpost(entry: &NewJournalpost, max_file_bytes: u64) -> Result<(), ArchiveError> {
-    non_empty("tittel", &entry.tittel)?;
-    let main = entry.documents.iter().filter(|d| d.role == DocumentRole::Hoveddokument).count();
-    if !entry.documents.is_empty() && main != 1 {
-        return Err(invalid("documents", format!("exactly one hoveddokument, not {main}")));
-    }
-    for (i, document) in entry.documents.iter().enumerate() {
-        non_empty(&format!("documents[{i}].tittel"), &document.tittel)?;
-        non_empty(&format!("documents[{i}].mime_type"), &document.mime_type)?;
-        if document.bytes.len() as u64 > max_file_bytes {
-            return Err(ArchiveError::TooLarge { limit: max_file_bytes });
-        }
-    }
-    for (i, party) in entry.korrespondanseparter.iter().enumerate() {
-        non_empty(&format!("korrespondanseparter[{i}].navn"), &party.navn)?;
-        if party.kind == CorrespondentKind::Intern && party.identifier.is_some() {
-            return Err(invalid(&format!("korrespondanseparter[{i}].identifier"), "an internal party has none"));
-        }
-    }
-    Ok(())
-}
-
 fn media_type(given: &str) -> String {
     given.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
@@ -723,10 +940,7 @@ impl Noark {
         actor: &Actor,
         case: NewCase,
     ) -> Result<CaseRef, ArchiveError> {
-        non_empty("tittel", &case.tittel)?;
-        for (i, party) in case.parter.iter().enumerate() {
-            non_empty(&format!("parter[{i}].navn"), &party.navn)?;
-        }
+        let (fields, parts) = case_plan(&case)?;
         let mut m = tx.municipal(k);
         let parent = match (&case.klasse, &case.arkivdel) {
             (Some(klasse), _) => {
@@ -745,49 +959,9 @@ impl Noark {
             }
             (None, None) => default_arkivdel(&mut m, actor).await?,
         };
-        let mut fields = Map::new();
-        fields.insert("tittel".to_owned(), json!(case.tittel));
-        if let Some(title) = &case.offentlig_tittel {
-            fields.insert("offentligTittel".to_owned(), json!(title));
-        }
-        fields.insert("administrativEnhet".to_owned(), json!(case.administrativ_enhet));
-        fields.insert("saksansvarlig".to_owned(), json!(case.saksansvarlig));
-        if let Some(screening) = &case.screening {
-            fields.insert("skjerming".to_owned(), screening.to_json());
-        }
         let saksmappe = records::create(&mut m, Some(&parent), entity("saksmappe")?, &fields, actor).await?;
-        for (i, party) in case.parter.iter().enumerate() {
-            let field = format!("parter[{i}]");
-            let mut body = Map::new();
-            body.insert("navn".to_owned(), json!(party.navn));
-            if let Some(rolle) = &party.rolle {
-                body.insert("partRolle".to_owned(), json!({"kode": rolle}));
-            }
-            if let Some(given) = &party.address {
-                body.insert("postadresse".to_owned(), address(&mut m, &format!("{field}.address"), given).await?);
-            }
-            let mut person_id = None;
-            let name = match party.kind {
-                PartyKind::Person => {
-                    if let Some(given) = &party.identifier {
-                        person_id = Some(person_identifier(&format!("{field}.identifier"), given)?);
-                    }
-                    "partperson"
-                }
-                PartyKind::Enhet => {
-                    if let Some(given) = &party.identifier {
-                        let orgnr = organisation_identifier(&format!("{field}.identifier"), given)?;
-                        body.insert("enhetsidentifikator".to_owned(), json!({"organisasjonsnummer": orgnr}));
-                    }
-                    "partenhet"
-                }
-            };
-            records::create(&mut m, Some(&saksmappe.system_id), entity(name)?, &body, actor).await?;
-            if let Some((id_entity, id_field, digits)) = person_id {
-                let mut id_body = Map::new();
-                id_body.insert(id_field.to_owned(), Value::String(digits));
-                records::create(&mut m, Some(&saksmappe.system_id), entity(id_entity)?, &id_body, actor).await?;
-            }
+        for plan in &parts {
+            create_party(&mut m, &saksmappe.system_id, plan, actor).await?;
         }
         let mappe_id = saksmappe.text("mappeID").unwrap_or_default().to_owned();
         Ok(CaseRef { system_id: saksmappe.system_id, mappe_id })
@@ -800,7 +974,7 @@ impl Noark {
         actor: &Actor,
         entry: NewJournalpost,
     ) -> Result<JournalRef, ArchiveError> {
-        check_journalpost(&entry, self.max_file_bytes())?;
+        let (fields, parties) = journalpost_plan(&entry, self.max_file_bytes())?;
         let mut m = tx.municipal(k);
         let case = records::get_in(&mut m, &entry.case).await?;
         if !case.entity.is_a("saksmappe") {
@@ -809,69 +983,11 @@ impl Noark {
         if is_finished(&case) {
             return Err(ArchiveError::Closed("saksmappe".to_owned()));
         }
-        let mut fields = Map::new();
-        fields.insert("tittel".to_owned(), json!(entry.tittel));
-        if let Some(title) = &entry.offentlig_tittel {
-            fields.insert("offentligTittel".to_owned(), json!(title));
-        }
-        fields.insert("journalposttype".to_owned(), json!({"kode": entry.kind.kode()}));
-        if let Some(at) = entry.dokumentets_dato {
-            fields.insert("dokumentetsDato".to_owned(), json!(date_time_text(at)?));
-        }
-        let attachments = entry.documents.iter().filter(|d| d.role == DocumentRole::Vedlegg).count();
-        fields.insert("antallVedlegg".to_owned(), json!(attachments));
-        if let Some(screening) = &entry.screening {
-            fields.insert("skjerming".to_owned(), screening.to_json());
-        }
         let journalpost =
             records::create(&mut m, Some(&case.system_id), entity("journalpost")?, &fields, actor).await?;
-
-        for (i, party) in entry.korrespondanseparter.iter().enumerate() {
-            let field = format!("korrespondanseparter[{i}]");
-            let role = party.role.unwrap_or_else(|| CorrespondentRole::default_for(party.kind, entry.kind));
-            let mut body = Map::new();
-            body.insert("korrespondanseparttype".to_owned(), json!({"kode": role.kode()}));
-            let mut person_id = None;
-            let name = match party.kind {
-                CorrespondentKind::Person => {
-                    body.insert("navn".to_owned(), json!(party.navn));
-                    if let Some(given) = &party.identifier {
-                        person_id = Some(person_identifier(&format!("{field}.identifier"), given)?);
-                    }
-                    "korrespondansepartperson"
-                }
-                CorrespondentKind::Enhet => {
-                    body.insert("navn".to_owned(), json!(party.navn));
-                    if let Some(given) = &party.identifier {
-                        let orgnr = organisation_identifier(&format!("{field}.identifier"), given)?;
-                        body.insert("enhetsidentifikator".to_owned(), json!({"organisasjonsnummer": orgnr}));
-                    }
-                    if let Some(contact) = &party.kontaktperson {
-                        body.insert("kontaktperson".to_owned(), json!(contact));
-                    }
-                    "korrespondansepartenhet"
-                }
-                CorrespondentKind::Intern => {
-                    body.insert("saksbehandler".to_owned(), json!(party.navn));
-                    if let Some(unit) = &party.administrativ_enhet {
-                        body.insert("administrativEnhet".to_owned(), json!(unit));
-                    }
-                    "korrespondansepartintern"
-                }
-            };
-            if let Some(given) = &party.address
-                && party.kind != CorrespondentKind::Intern
-            {
-                body.insert("postadresse".to_owned(), address(&mut m, &format!("{field}.address"), given).await?);
-            }
-            records::create(&mut m, Some(&journalpost.system_id), entity(name)?, &body, actor).await?;
-            if let Some((id_entity, id_field, digits)) = person_id {
-                let mut id_body = Map::new();
-                id_body.insert(id_field.to_owned(), Value::String(digits));
-                records::create(&mut m, Some(&journalpost.system_id), entity(id_entity)?, &id_body, actor).await?;
-            }
+        for plan in &parties {
+            create_party(&mut m, &journalpost.system_id, plan, actor).await?;
         }
-
         let formats = if entry.documents.iter().any(|d| d.format.is_some()) {
             codebook(&mut m, &["format"]).await?
         } else {
@@ -880,15 +996,13 @@ impl Noark {
         let mut planned = Vec::with_capacity(entry.documents.len());
         for (i, document) in entry.documents.iter().enumerate() {
             let number = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            let (description_fields, object_fields, mime_type) =
+                document_plan(document, |code| formats.lookup("format", code).is_some());
             let mut description = records::create(
                 &mut m,
                 Some(&journalpost.system_id),
                 entity("dokumentbeskrivelse")?,
-                &obj(json!({
-                    "tittel": document.tittel,
-                    "tilknyttetRegistreringSom": {"kode": document.role.kode()},
-                    "dokumentstatus": {"kode": "F"},
-                })),
+                &description_fields,
                 actor,
             )
             .await?;
@@ -903,32 +1017,8 @@ impl Noark {
                 ],
             )
             .await?;
-            let mime_type = media_type(&document.mime_type);
-            let mut fields = Map::new();
-            fields.insert("versjonsnummer".to_owned(), json!(1));
-            let archival = match &document.format {
-                Some(code) if code != "av/0" && formats.lookup("format", code).is_some() => {
-                    fields.insert("format".to_owned(), json!({"kode": code}));
-                    true
-                }
-                Some(code) => {
-                    fields.insert("formatDetaljer".to_owned(), json!(code));
-                    false
-                }
-                None => false,
-            };
-            fields.insert("variantformat".to_owned(), json!({"kode": if archival { "A" } else { "P" }}));
-            if let Some(name) = &document.filnavn {
-                fields.insert("filnavn".to_owned(), json!(name));
-            }
-            // Stating what the file is lets the upload check it and leaves nothing to fill in
-            // afterwards (no endringslogg rows for a new object).
-            fields.insert("mimeType".to_owned(), json!(mime_type));
-            fields.insert("sjekksum".to_owned(), json!(store::blobs::sha256_hex(&document.bytes)));
-            fields.insert("sjekksumAlgoritme".to_owned(), json!("SHA-256"));
-            fields.insert("filstoerrelse".to_owned(), json!(document.bytes.len()));
             let object =
-                records::create(&mut m, Some(&description.system_id), entity("dokumentobjekt")?, &fields, actor)
+                records::create(&mut m, Some(&description.system_id), entity("dokumentobjekt")?, &object_fields, actor)
                     .await?;
             planned.push((
                 DocumentRef {
@@ -961,6 +1051,7 @@ impl Noark {
         journalpost: &str,
         how: WriteOff,
     ) -> Result<(), ArchiveError> {
+        let method = write_off_method(&how)?;
         let mut m = tx.municipal(k);
         let target = records::get_in(&mut m, journalpost).await?;
         if !target.entity.is_a("journalpost") {
@@ -970,37 +1061,22 @@ impl Noark {
             return Err(invalid("journalposttype", "only an incoming (I) or internal (N) journalpost is written off"));
         }
         let mut fields = Map::new();
-        let method = match &how {
-            WriteOff::Reply { journalpost: reply, how } => {
-                if !how.needs_reply() {
-                    return Err(invalid(
-                        "avskrivningsmaate",
-                        format!("{} is not an answer by a journalpost", how.kode()),
-                    ));
-                }
-                if reply == journalpost {
-                    return Err(invalid("referanseAvskrivesAvJournalpost", "a journalpost cannot answer itself"));
-                }
-                let answer = records::get_in(&mut m, reply).await?;
-                if !answer.entity.is_a("journalpost") {
-                    return Err(ArchiveError::NotFound);
-                }
-                if !matches!(answer.kode("journalposttype"), Some("U" | "N" | "X")) {
-                    return Err(invalid(
-                        "referanseAvskrivesAvJournalpost",
-                        "the reply must be an outgoing (U) or internal (N, X) journalpost",
-                    ));
-                }
-                fields.insert("referanseAvskrivesAvJournalpost".to_owned(), json!(answer.system_id));
-                *how
+        if let WriteOff::Reply { journalpost: reply, .. } = &how {
+            if reply == journalpost {
+                return Err(invalid("referanseAvskrivesAvJournalpost", "a journalpost cannot answer itself"));
             }
-            WriteOff::Without(how) => {
-                if how.needs_reply() {
-                    return Err(invalid("avskrivningsmaate", format!("{} needs the reply journalpost", how.kode())));
-                }
-                *how
+            let answer = records::get_in(&mut m, reply).await?;
+            if !answer.entity.is_a("journalpost") {
+                return Err(ArchiveError::NotFound);
             }
-        };
+            if !matches!(answer.kode("journalposttype"), Some("U" | "N" | "X")) {
+                return Err(invalid(
+                    "referanseAvskrivesAvJournalpost",
+                    "the reply must be an outgoing (U) or internal (N, X) journalpost",
+                ));
+            }
+            fields.insert("referanseAvskrivesAvJournalpost".to_owned(), json!(answer.system_id));
+        }
         fields.insert("avskrivningsmaate".to_owned(), json!({"kode": method.kode()}));
         let mut made = records::create(&mut m, Some(&target.system_id), entity("avskrivning")?, &fields, actor).await?;
         set_server_fields(
