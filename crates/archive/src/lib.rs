@@ -8,12 +8,14 @@
 //! `docs/ARCHITECTURE.md` ("The archive").
 #![forbid(unsafe_code)]
 
+pub mod external;
 pub mod journaling;
 pub mod model;
 pub mod odata;
 pub mod records;
 pub mod validate;
 
+pub use external::{Credentials, ExternalArchive};
 pub use journaling::{
     Address, Archive, Avskrivningsmaate, CaseRef, Correspondent, CorrespondentKind, CorrespondentRole, DocumentRef,
     DocumentRole, JournalRef, JournalpostType, NewCase, NewDocument, NewJournalpost, Party, PartyKind, Screening,
