@@ -112,8 +112,8 @@ impl Screening {
 pub struct Address {
     /// Up to three address lines (`adresselinje1`–`3`).
     pub lines: Vec<String>,
-    /// The postnummer, four digits; becomes the `postnr` code value with the poststed as its
-    /// name (the standard's `postnummer` list is the national one, learned as it is used).
+    /// The postnummer, four digits: the `postnr` code value when the municipality's
+    /// `postnummer` list holds it, else written before the poststed (`5003 Bergen`).
     pub postnummer: Option<String>,
     /// The poststed (required by the standard).
     pub poststed: String,
@@ -814,29 +814,40 @@ pub(crate) fn write_off_method(how: &WriteOff) -> Result<Avskrivningsmaate, Arch
     }
 }
 
-/// Adds a postnummer to the municipality's `postnummer` list (the national list, learned as
-/// it is used) unless it is there, in the caller's transaction.
-async fn learn_postnummer(tx: &mut MunicipalTx<'_>, used: &Option<(String, String)>) -> Result<(), ArchiveError> {
-    if let Some((postnummer, poststed)) = used {
-        tx.execute(
-            "INSERT INTO archive_codes (kommunenummer, list, kode, kodenavn, retired, changed_at) \
-             VALUES ($1, 'postnummer', $2, $3, 0, $4) ON CONFLICT (kommunenummer, list, kode) DO NOTHING",
-            &params![postnummer.clone(), poststed.clone(), kernel::Timestamp::now()],
+/// Whether a postnummer is a value in force of the municipality's `postnummer` list. The
+/// standard makes `postnr` a code value, and the model's list is empty (the national list is
+/// the archivists' to load); the archive keeps every local code value in the code book it
+/// reads for each object it creates, so this does not add the ones it meets (that would make
+/// every later create read thousands of rows).
+async fn postnummer_in_force(tx: &mut MunicipalTx<'_>, postnummer: &str) -> Result<bool, ArchiveError> {
+    let found = tx
+        .fetch_optional::<(i64,)>(
+            "SELECT retired FROM archive_codes WHERE kommunenummer = $1 AND list = 'postnummer' AND kode = $2",
+            &params![postnummer],
         )
         .await?;
-    }
-    Ok(())
+    Ok(matches!(found, Some((0,))))
 }
 
-/// Creates a part or korrespondansepart (and its person identifier) under `parent`.
+/// Creates a part or korrespondansepart (and its person identifier) under `parent`. A
+/// postnummer not in the `postnummer` list goes before the poststed (`5003 Bergen`), as it
+/// is written on a letter, rather than being refused or lost.
 async fn create_party(
     tx: &mut MunicipalTx<'_>,
     parent: &str,
     plan: &PartyPlan,
     actor: &Actor,
 ) -> Result<(), ArchiveError> {
-    learn_postnummer(tx, &plan.postnummer).await?;
-    records::create(tx, Some(parent), entity(plan.entity)?, &plan.fields, actor).await?;
+    let mut fields = std::borrow::Cow::Borrowed(&plan.fields);
+    if let Some((postnummer, _)) = &plan.postnummer
+        && !postnummer_in_force(tx, postnummer).await?
+        && let Some(Value::Object(address)) = fields.to_mut().get_mut("postadresse")
+    {
+        address.remove("postnr");
+        let poststed = address.get("poststed").and_then(Value::as_str).unwrap_or_default().to_owned();
+        address.insert("poststed".to_owned(), json!(format!("{postnummer} {poststed}")));
+    }
+    records::create(tx, Some(parent), entity(plan.entity)?, &fields, actor).await?;
     if let Some((id_entity, body)) = plan.identifier_child() {
         records::create(tx, Some(parent), entity(id_entity)?, &body, actor).await?;
     }

@@ -117,7 +117,8 @@ async fn a_case_and_an_incoming_journalpost_commit_together() {
     let person = &children[0];
     assert_eq!(person.body["korrespondanseparttype"], json!({"kode": "EA", "kodenavn": "Avsender"}));
     assert_eq!(person.text("navn"), Some("Kari Nordmann"));
-    assert_eq!(person.body["postadresse"]["postnr"], json!({"kode": "5003", "kodenavn": "BERGEN"}));
+    assert_eq!(person.body["postadresse"]["poststed"], json!("5003 Bergen"), "5003 is not in the postnummer list");
+    assert!(person.body["postadresse"].get("postnr").is_none());
     assert_eq!(children[1].text("foedselsnummer"), Some("20914695016"));
     assert_eq!(children[2].body["enhetsidentifikator"], json!({"organisasjonsnummer": "991825827"}));
     let description = &children[3];
@@ -182,6 +183,7 @@ async fn a_rolled_back_transaction_leaves_nothing_and_gives_its_numbers_back() {
 async fn a_reply_writes_off_the_incoming_journalpost() {
     let (_guard, _dir, noark) = archive().await;
     let bergen = k("4601");
+    noark.add_code(bergen, "postnummer", "5003", "BERGEN").await.expect("postnummer");
     let mut tx = noark.db().begin().await.expect("begin");
     let case = noark.create_case(&mut tx, bergen, &actor(), new_case("Sak")).await.expect("case");
     let request =
@@ -245,6 +247,10 @@ async fn a_reply_writes_off_the_incoming_journalpost() {
         .expect("write off");
     tx.commit().await.expect("commit");
 
+    let sender =
+        noark.children(bergen, &request.system_id, &["korrespondansepartperson"], 0, 10).await.expect("sender");
+    assert_eq!(sender[0].body["postadresse"]["postnr"], json!({"kode": "5003", "kodenavn": "BERGEN"}), "in the list");
+    assert_eq!(sender[0].body["postadresse"]["poststed"], json!("Bergen"));
     let written = noark.children(bergen, &request.system_id, &["avskrivning"], 0, 10).await.expect("avskrivning");
     assert_eq!(written.len(), 1);
     assert_eq!(written[0].body["avskrivningsmaate"], json!({"kode": "BU", "kodenavn": "Besvart med brev"}));
