@@ -18,6 +18,10 @@
 //! needs all-or-nothing should commit its own work first and journal afterwards (from a job,
 //! retried), and treat a partly written journalpost as something for the archivist.
 //!
+//! Files go up in one POST (the standard's small-file upload). A file above the archive's
+//! `bulkgrense` needs the chunked upload, which this client does not do yet: the archive's 403
+//! comes back as an error.
+//!
 //! Errors: the standard's body `{"feil": {"kode", "beskrivelse"}}` is read for every status
 //! outside 2xx: 400 and 422 become [`ArchiveError::Invalid`] (field `noark5`, the
 //! beskrivelse as the message), 404 [`ArchiveError::NotFound`], 409 and 412
@@ -337,12 +341,11 @@ impl ExternalArchive {
                 field: "noark5".to_owned(),
                 message: "the dokumentobjekt offers no fil rel".to_owned(),
             })?;
-        let length = bytes.len();
+        // reqwest sets Content-Length from the body.
         let response = self
             .request(reqwest::Method::POST, &href)
             .header("Accept", MEDIA_TYPE)
             .header("Content-Type", mime_type)
-            .header("Content-Length", length)
             .body(bytes)
             .send()
             .await

@@ -25,6 +25,9 @@ use crate::validate::CodeBook;
 
 /// The archive as the platform's contexts use it. Every call takes the caller's transaction;
 /// an implementation that cannot honour it (a remote archive) says so on its type.
+///
+/// On a [`Noark`] value, `noark.journal(…)` is the inherent [`Noark::journal`] (the journal by
+/// date); call this one as `Archive::journal(&noark, …)`, or through a generic `A: Archive`.
 pub trait Archive: Send + Sync {
     /// Creates a saksmappe (in the municipality's default arkivdel/klasse unless given).
     fn create_case(
