@@ -11,8 +11,10 @@
 pub mod access;
 pub mod demo;
 pub mod export;
+pub mod external;
 pub mod extract;
 pub mod finish;
+pub mod journaling;
 pub mod model;
 pub mod odata;
 pub mod public;
@@ -21,6 +23,12 @@ pub mod uploads;
 pub mod validate;
 pub mod vsm;
 
+pub use external::{Credentials, ExternalArchive};
+pub use journaling::{
+    Address, Archive, Avskrivningsmaate, CaseRef, Correspondent, CorrespondentKind, CorrespondentRole, DocumentRef,
+    DocumentRole, JournalRef, JournalpostType, NewCase, NewDocument, NewJournalpost, Party, PartyKind, Screening,
+    WriteOff,
+};
 pub use records::{Actor, Change, FileInfo, Noark, Object};
 
 use store::{Migration, Migrations, StoreError};
