@@ -29,6 +29,13 @@ impl CodeBook {
         model::code_list(list)?.values.iter().find(|(k, _)| *k == kode).map(|(_, name)| (*name).to_owned())
     }
 
+    /// Whether a list is open: the standard gives it no values (`postnummer`, `land`: the
+    /// national lists are too long and change too often to compile in) and the municipality
+    /// has added none, so any kode is taken as the document states it.
+    pub fn is_open(&self, list: &str) -> bool {
+        model::code_list(list).is_some_and(|l| l.values.is_empty()) && !self.local.keys().any(|(l, _)| l == list)
+    }
+
     /// Every value in force of a list, the standard's first, as `(kode, kodenavn)`.
     pub fn values(&self, list: &str) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = model::code_list(list)
@@ -111,7 +118,10 @@ fn value(field: &str, ty: AttrType, input: &Value, codes: &CodeBook) -> Result<V
             if let Some(other) = code.keys().find(|k| *k != "kode" && *k != "kodenavn") {
                 return Err(invalid(field, format!("a code value has no field {other}")));
             }
-            let Some(kodenavn) = codes.lookup(list, kode) else {
+            let open = codes.is_open(list);
+            let given = code.get("kodenavn").and_then(Value::as_str);
+            let Some(kodenavn) = codes.lookup(list, kode).or_else(|| open.then(|| given.unwrap_or(kode).to_owned()))
+            else {
                 return Err(invalid(field, format!("{kode} is not a value of the code list {list}")));
             };
             match code.get("kodenavn") {

@@ -419,3 +419,26 @@ async fn nothing_new_goes_anywhere_below_a_finished_arkivdel() {
         assert!(matches!(&refused, Err(ArchiveError::Closed(what)) if what == "arkivdel"), "{name}: {refused:?}");
     }
 }
+
+#[tokio::test]
+async fn a_patched_code_value_takes_its_own_name_and_open_lists_take_any_code() {
+    let (_guard, _dir, noark) = archive().await;
+    let bergen = k("4601");
+    let (_, klasse) = structure(&noark, bergen).await;
+    let case = make(
+        &noark,
+        bergen,
+        Some(&klasse.system_id),
+        "saksmappe",
+        json!({"tittel": "Sak", "administrativEnhet": "X", "saksansvarlig": "Y"}),
+    )
+    .await;
+    let patched = noark
+        .patch(bergen, &case.system_id, &json!({"saksstatus": {"kode": "A"}}), Some(case.version), &actor())
+        .await
+        .expect("a code alone is enough");
+    assert_eq!(patched.body["saksstatus"], json!({"kode": "A", "kodenavn": "Avsluttet"}));
+    let part = make(&noark, bergen, Some(&case.system_id), "partperson",
+        json!({"navn": "Kari", "postadresse": {"adresselinje1": "Gate 1", "postnr": {"kode": "5003", "kodenavn": "Bergen"}, "poststed": "Bergen"}})).await;
+    assert_eq!(part.body["postadresse"]["postnr"], json!({"kode": "5003", "kodenavn": "Bergen"}));
+}
