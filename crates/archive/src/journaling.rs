@@ -115,8 +115,8 @@ impl Screening {
 pub struct Address {
     /// Up to three address lines (`adresselinje1`–`3`).
     pub lines: Vec<String>,
-    /// The postnummer, four digits: the `postnr` code value when the municipality's
-    /// `postnummer` list holds it, else written before the poststed (`5003 Bergen`).
+    /// The postnummer, four digits: the `postnr` code value (unless the municipality has
+    /// loaded its own `postnummer` list without it: then before the poststed, `5003 Bergen`).
     pub postnummer: Option<String>,
     /// The poststed (required by the standard).
     pub poststed: String,
@@ -817,11 +817,10 @@ pub(crate) fn write_off_method(how: &WriteOff) -> Result<Avskrivningsmaate, Arch
     }
 }
 
-/// Whether a postnummer is a value in force of the municipality's `postnummer` list. The
-/// standard makes `postnr` a code value, and the model's list is empty (the national list is
-/// the archivists' to load); the archive keeps every local code value in the code book it
-/// reads for each object it creates, so this does not add the ones it meets (that would make
-/// every later create read thousands of rows).
+/// Whether a postnummer can be written as the `postnr` code value: the `postnummer` list is
+/// open (the standard gives it no values, and while the municipality has loaded none any
+/// four digits are taken as stated, see `CodeBook::is_open`), or the municipality's list holds
+/// it.
 async fn postnummer_in_force(tx: &mut MunicipalTx<'_>, postnummer: &str) -> Result<bool, ArchiveError> {
     let found = tx
         .fetch_optional::<(i64,)>(
@@ -829,12 +828,21 @@ async fn postnummer_in_force(tx: &mut MunicipalTx<'_>, postnummer: &str) -> Resu
             &params![postnummer],
         )
         .await?;
-    Ok(matches!(found, Some((0,))))
+    if let Some((retired,)) = found {
+        return Ok(retired == 0);
+    }
+    let any = tx
+        .fetch_optional::<(String,)>(
+            "SELECT kode FROM archive_codes WHERE kommunenummer = $1 AND list = 'postnummer' LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(any.is_none())
 }
 
 /// Creates a part or korrespondansepart (and its person identifier) under `parent`. A
-/// postnummer not in the `postnummer` list goes before the poststed (`5003 Bergen`), as it
-/// is written on a letter, rather than being refused or lost.
+/// postnummer the municipality's own `postnummer` list does not hold goes before the poststed
+/// (`5003 Bergen`), as it is written on a letter, rather than being refused or lost.
 async fn create_party(
     tx: &mut MunicipalTx<'_>,
     parent: &str,
