@@ -655,3 +655,148 @@ fn the_export_command_refuses_bad_periods_and_an_archive_that_is_not_there() {
         String::from_utf8_lossy(&nothing.stderr)
     );
 }
+
+/// One case's life through the typed `Archive` API — a case, an incoming letter with a PDF,
+/// the reply that writes it off, a screening — with whichever archive is given. Returns the
+/// case's systemID and the incoming journalpost's.
+async fn case_through<A: archive::Archive>(
+    archive: &A,
+    db: &store::Db,
+    kommune: kernel::Kommunenummer,
+    klasse: &str,
+    who: &str,
+) -> (String, String) {
+    use archive::{
+        Avskrivningsmaate, Correspondent, DocumentRole, JournalpostType, NewCase, NewDocument, NewJournalpost,
+        Screening, WriteOff,
+    };
+    let actor = archive::Actor { id: "fagsystem".to_owned(), name: "Fagsystemet".to_owned() };
+    let pdf = bytes::Bytes::from_static(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n");
+    let mut tx = db.begin().await.expect("begin");
+    let case = archive
+        .create_case(
+            &mut tx,
+            kommune,
+            &actor,
+            NewCase {
+                tittel: format!("Søknad om barnehageplass ({who})"),
+                offentlig_tittel: None,
+                administrativ_enhet: "Oppvekst".to_owned(),
+                saksansvarlig: "Kari Nilsen".to_owned(),
+                arkivdel: None,
+                klasse: Some(klasse.to_owned()),
+                parter: Vec::new(),
+                screening: None,
+            },
+        )
+        .await
+        .expect("case");
+    let letter = |kind, tittel: &str| NewJournalpost {
+        case: case.system_id.clone(),
+        kind,
+        tittel: tittel.to_owned(),
+        offentlig_tittel: None,
+        dokumentets_dato: None,
+        korrespondanseparter: vec![Correspondent::person("Ola Nordmann")],
+        documents: vec![NewDocument {
+            tittel: tittel.to_owned(),
+            role: DocumentRole::Hoveddokument,
+            mime_type: "application/pdf".to_owned(),
+            format: None,
+            filnavn: Some("brev.pdf".to_owned()),
+            bytes: pdf.clone(),
+        }],
+        screening: None,
+    };
+    let incoming = archive
+        .journal(&mut tx, kommune, &actor, letter(JournalpostType::Inngaaende, "Søknad"))
+        .await
+        .expect("incoming");
+    let reply =
+        archive.journal(&mut tx, kommune, &actor, letter(JournalpostType::Utgaaende, "Svar")).await.expect("reply");
+    assert_eq!((incoming.journalpostnummer, reply.journalpostnummer), (1, 2));
+    archive
+        .write_off(
+            &mut tx,
+            kommune,
+            &actor,
+            &incoming.system_id,
+            WriteOff::Reply { journalpost: reply.system_id.clone(), how: Avskrivningsmaate::BesvartMedBrev },
+        )
+        .await
+        .expect("written off");
+    let screening = Screening {
+        tilgangsrestriksjon: "P".to_owned(),
+        skjermingshjemmel: "Offl. § 13 jf. fvl. § 13".to_owned(),
+        metadata: vec!["NA".to_owned()],
+        dokument: None,
+        duration_years: None,
+    };
+    archive.set_screening(&mut tx, kommune, &actor, &incoming.system_id, screening).await.expect("screened");
+    tx.commit().await.expect("commit");
+    (case.system_id, incoming.system_id)
+}
+
+#[tokio::test]
+async fn the_external_archive_client_and_the_built_in_archive_leave_the_same_records() {
+    let (app, db) = spawn_app_with_db(test_settings(Mode::Demo).await).await;
+    let kommune = app._settings.settings.municipalities[0].kommunenummer;
+    let client = Client { app: &app, auth: basic("anne.arkivar") };
+    let klasser = client.get("/noark5/arkivstruktur/klasse/").await;
+    let klasse = klasser["results"][0]["systemID"].as_str().expect("the demo's klasse").to_owned();
+    let blobs = store::BlobStore::open(&app._settings.settings.blob_config()).expect("blobs");
+    let built_in = archive::Noark::new(db.clone(), blobs);
+    let external = archive::ExternalArchive::new(
+        app.url("/noark5/"),
+        archive::Credentials::Basic { user: "anne.arkivar".to_owned(), password: "noark5-demo".to_owned() },
+    )
+    .expect("client");
+    let ours = case_through(&built_in, &db, kommune, &klasse, "innebygd").await;
+    // The caller's transaction is in the caller's own database: a remote archive is not in it
+    // (and on SQLite an open write here would hold the writer the server needs).
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let callers_db = store::Db::connect(
+        &format!("sqlite://{}", scratch.path().join("caller.db").display()),
+        store::Schema::store_only(),
+    )
+    .await
+    .expect("the caller's database");
+    let theirs = case_through(&external, &callers_db, kommune, &klasse, "ekstern").await;
+
+    // Read back through /noark5/ alike: the same structure, numbers, files, write-off and screening.
+    let mut seen = Vec::new();
+    for (case, incoming) in [ours, theirs] {
+        let saksmappe = client.get(&format!("/noark5/sakarkiv/saksmappe/{case}/")).await;
+        let posts = client.get(&link(&saksmappe, "arkivstruktur/registrering/")).await;
+        assert_eq!(posts["count"], json!(2), "{posts}");
+        let post = client.get(&format!("/noark5/sakarkiv/journalpost/{incoming}/")).await;
+        let parts = client.get(&link(&post, "arkivstruktur/korrespondansepart/")).await;
+        assert_eq!(parts["results"][0]["navn"], json!("Ola Nordmann"));
+        let avskrivninger = client.get(&link(&post, "sakarkiv/avskrivning/")).await;
+        assert_eq!(avskrivninger["count"], json!(1), "written off: {avskrivninger}");
+        let descriptions = client.get(&link(&post, "arkivstruktur/dokumentbeskrivelse/")).await;
+        let description = &descriptions["results"][0];
+        let objects = client.get(&link(description, "arkivstruktur/dokumentobjekt/")).await;
+        let file = link(&objects["results"][0], "arkivstruktur/fil/");
+        let bytes = app
+            .client
+            .get(client.url(&file))
+            .header(header::AUTHORIZATION, &client.auth)
+            .send()
+            .await
+            .expect("file")
+            .bytes()
+            .await
+            .expect("bytes");
+        assert!(bytes.starts_with(b"%PDF-1.4"));
+        seen.push((
+            saksmappe["klasse"].clone(),
+            post["journalposttype"].clone(),
+            post["skjerming"]["skjermingshjemmel"].clone(),
+            post["skjerming"]["tilgangsrestriksjon"]["kode"].clone(),
+            objects["results"][0]["sjekksum"].clone(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1], "the external client leaves what the built-in archive leaves");
+    assert_eq!(seen[0].2, json!("Offl. § 13 jf. fvl. § 13"));
+}
