@@ -119,7 +119,7 @@ async fn main() -> Result<(), Error> {
         // A small first batch, then ANALYZE (below): see the module's note on the query plan.
         let batch = if done == 0 { 10 } else { CASES_PER_TRANSACTION }.min(cases - done);
         for _ in 0..batch {
-            if done % per_klasse == 0 {
+            if done.is_multiple_of(per_klasse) {
                 let number = done / per_klasse + 1;
                 klasse = make(
                     &mut m,
