@@ -403,18 +403,7 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
     // The demo has its own arkiv; this extraction is of the one the client built.
     let arkiv_id = arkiv["systemID"].as_str().expect("systemID");
     let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune).only_arkiv(arkiv_id);
-    let out = tempfile::tempdir().expect("tempdir");
-    let dir = out.path().join("uttrekk");
-    let today = kernel::time::today_in_norway();
-    let summary = archive::extract::export(
-        &source,
-        archive::extract::Period { from: today, to: today },
-        "Bergen kommune",
-        &dir,
-        &mut |_| {},
-    )
-    .await
-    .expect("export");
+    let (_out, dir, summary) = export_today(&source).await;
     assert!(summary.registreringer >= 1 && summary.files >= 1, "{summary:?}");
     validate_extraction(&dir);
 }
@@ -576,6 +565,18 @@ async fn virksomhetsspesifikke_metadata_are_registered_typed_and_searchable_and_
     assert_eq!(small.status(), StatusCode::CREATED);
 }
 
+/// Today's arkivuttrekk of `source`, in a fresh directory (kept while the guard lives).
+async fn export_today(
+    source: &archive::export::MunicipalSource,
+) -> (tempfile::TempDir, std::path::PathBuf, archive::extract::Summary) {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("uttrekk");
+    let today = kernel::time::today_in_norway();
+    let period = archive::extract::Period { from: today, to: today };
+    let summary = archive::extract::export(source, period, "Testkommune", &dir, &mut |_| {}).await.expect("export");
+    (out, dir, summary)
+}
+
 /// Runs `xmllint --schema` on every XML file of an extraction that is there.
 fn validate_extraction(dir: &std::path::Path) {
     let mut checked = 0;
@@ -608,18 +609,7 @@ async fn the_demo_archive_extracts_and_validates_with_the_private_person_screene
     let blobs = store::BlobStore::open(&app._settings.settings.blob_config()).expect("blobs");
     let kommune = app._settings.settings.municipalities[0].kommunenummer;
     let source = archive::export::MunicipalSource::new(archive::Noark::new(db, blobs), kommune);
-    let out = tempfile::tempdir().expect("tempdir");
-    let dir = out.path().join("uttrekk");
-    let today = kernel::time::today_in_norway();
-    let summary = archive::extract::export(
-        &source,
-        archive::extract::Period { from: today, to: today },
-        "Demo kommune",
-        &dir,
-        &mut |_| {},
-    )
-    .await
-    .expect("export");
+    let (_out, dir, summary) = export_today(&source).await;
     assert!(summary.journal_entries >= 3 && summary.files >= 3, "the demo's journalposts and their PDFs: {summary:?}");
     validate_extraction(&dir);
     let offentlig = std::fs::read_to_string(dir.join("offentligJournal.xml")).expect("offentlig journal");
