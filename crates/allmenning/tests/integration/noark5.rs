@@ -288,6 +288,8 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
         client.get(&format!("/noark5/sakarkiv/journalpost/?{}", encoded("$filter=contains(tittel,'byggesak')"))).await;
     assert_eq!(none["count"], json!(0));
     assert!(none.get("results").is_none());
+    let far = client.get("/noark5/sakarkiv/journalpost/?$skip=18446744073709551615&$top=18446744073709551615").await;
+    assert!(far.get("results").is_none() && far["_links"].get("next").is_none(), "a skip past the end: {far}");
     let (status, _, body) = client.send(Method::GET, "/noark5/sakarkiv/journalpost/?$expand=part", None, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["feil"]["beskrivelse"].as_str().is_some_and(|d| d.contains("$expand")), "{body}");

@@ -621,8 +621,11 @@ async fn list(
     let self_href = if raw_query.is_empty() { href.to_owned() } else { format!("{href}?{raw_query}") };
     let mut link_map = Map::new();
     link_map.insert("self".to_owned(), json!({ "href": self_href }));
-    if skip + (results.len() as u64) < count {
-        link_map.insert("next".to_owned(), json!({ "href": links::next_page(href, raw_query, skip + top, top) }));
+    if skip.saturating_add(results.len() as u64) < count {
+        link_map.insert(
+            "next".to_owned(),
+            json!({ "href": links::next_page(href, raw_query, skip.saturating_add(top), top) }),
+        );
     }
     let mut out = Map::new();
     out.insert("count".to_owned(), json!(count));
