@@ -273,6 +273,14 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
 
     // Find it again with OData: the whole query string percent-encoded, as clients send it.
     let journalposter = link(&saksmappe, "arkivstruktur/registrering/");
+    // Collections are advertised as OData templates; a list carries no ny- rels of its own.
+    let registrering = &saksmappe["_links"][format!("{REL}arkivstruktur/registrering/")];
+    assert_eq!(registrering["templated"], json!(true), "{registrering}");
+    assert!(registrering["href"].as_str().is_some_and(|h| h.ends_with("{?$filter,$orderby,$top,$skip,$search}")));
+    assert!(saksmappe["_links"][format!("{REL}sakarkiv/ny-journalpost/")].get("templated").is_none());
+    let listed = client.get(&journalposter).await;
+    let keys: Vec<&String> = listed["_links"].as_object().expect("links").keys().collect();
+    assert_eq!(keys, ["self"], "a list's own links are self (and next): {listed}");
     let found = client
         .get(&format!("{journalposter}?{}", encoded("$filter=tittel eq 'Søknad om barnehageplass'&$top=5")))
         .await;
