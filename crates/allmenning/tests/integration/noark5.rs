@@ -374,6 +374,7 @@ async fn a_standard_client_builds_the_whole_structure_finds_changes_and_deletes(
             .any(|e| e["referanseMetadata"] == json!("tittel") && e["nyVerdi"] == json!("Søknad om plass i barnehage"))
     );
     assert!(entries.iter().any(|e| e["referanseMetadata"] == json!("slettet")));
+    assert!(entries.iter().all(|e| e["_links"].is_object()), "every object has its _links");
 
     // Code lists: an archivist adds a value and retires it.
     let list = client.get("/noark5/metadata/dokumentmedium/").await;

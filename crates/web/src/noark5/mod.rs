@@ -741,8 +741,12 @@ async fn changes(state: &AppState, kommune: Kommunenummer, links: &Links, raw_qu
                 "tidligereVerdi": change.old_value,
                 "nyVerdi": change.new_value,
             });
-            let doc = strip_nulls(doc);
+            let mut doc = strip_nulls(doc);
             if query.matches(&doc) {
+                // Every object has its _links; an endringslogg entry has no address of its own.
+                if let Value::Object(map) = &mut doc {
+                    map.insert("_links".to_owned(), json!({}));
+                }
                 all.push(doc);
             }
         }
