@@ -3,8 +3,8 @@
 //! `PUT …/fil/` with `Content-Range: bytes first-last/total` sends the next part (308 with
 //! `Range` while incomplete; 201 with the dokumentobjekt when the last part is stored).
 
+use archive::Object;
 use archive::uploads::Progress;
-use archive::{ArchiveError, Object};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -70,13 +70,12 @@ pub(super) async fn receive(
             response
         }
         Ok(Progress::Done(object)) => {
-            let mut response = object_answer(state, kommune, links, &object, StatusCode::CREATED).await;
+            let mut response = object_answer(links, &object, StatusCode::CREATED);
             if let Ok(value) = HeaderValue::from_str(&links.file(&object)) {
                 response.headers_mut().insert(header::LOCATION, value);
             }
             response
         }
-        Err(error @ ArchiveError::Invalid { .. }) => from_archive(error),
         Err(error) => from_archive(error),
     }
 }

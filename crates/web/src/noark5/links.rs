@@ -97,7 +97,7 @@ impl Links {
     }
 
     /// An object's `_links`: `self` and every rel the standard lists for its entity.
-    pub(crate) fn for_object(&self, object: &Object, _has_file: bool) -> Map<String, Value> {
+    pub(crate) fn for_object(&self, object: &Object) -> Map<String, Value> {
         let mut out = Map::new();
         out.insert("self".to_owned(), json!({ "href": self.object(object) }));
         for rel in object.entity.all_rels() {

@@ -307,12 +307,7 @@ async fn serve(
                 Err(error) => from_archive(error),
             }
         }
-        (Resource::NewCode(list), Method::GET) => {
-            let mut out = Map::new();
-            out.insert("_links".to_owned(), json!({}));
-            let _ = list;
-            answer(StatusCode::OK, &Value::Object(out))
-        }
+        (Resource::NewCode(_), Method::GET) => answer(StatusCode::OK, &json!({ "_links": {} })),
         (Resource::NewCode(list), Method::POST) => {
             if !user.may_manage {
                 return feil(StatusCode::FORBIDDEN, "Bare arkivarer kan endre kodelister");
@@ -376,7 +371,7 @@ async fn serve(
                 Err(error) => return from_archive(error),
             };
             match method {
-                Method::GET => object_answer(state, kommune, links, &object, StatusCode::OK).await,
+                Method::GET => object_answer(links, &object, StatusCode::OK),
                 Method::DELETE => {
                     if !user.may_manage {
                         return feil(StatusCode::FORBIDDEN, "Du kan ikke slette i arkivet");
@@ -407,7 +402,7 @@ async fn serve(
                         archive.replace(kommune, &object.system_id, &body, Some(expected), &user.actor).await
                     };
                     match result {
-                        Ok(object) => object_answer(state, kommune, links, &object, StatusCode::OK).await,
+                        Ok(object) => object_answer(links, &object, StatusCode::OK),
                         Err(error) => from_archive(error),
                     }
                 }
@@ -506,7 +501,7 @@ async fn create(
     };
     match state.archive.create(kommune, parent.map(|p| p.system_id.as_str()), entity, &body, &user.actor).await {
         Ok(object) => {
-            let mut response = object_answer(state, kommune, links, &object, StatusCode::CREATED).await;
+            let mut response = object_answer(links, &object, StatusCode::CREATED);
             if let Ok(value) = HeaderValue::from_str(&links.object(&object)) {
                 response.headers_mut().insert(header::LOCATION, value);
             }
@@ -517,20 +512,9 @@ async fn create(
 }
 
 /// An object with its `_links` and `ETag`.
-async fn object_answer(
-    state: &AppState,
-    kommune: Kommunenummer,
-    links: &Links,
-    object: &Object,
-    status: StatusCode,
-) -> Response {
-    let has_file = if object.entity.is_a("dokumentobjekt") {
-        matches!(state.archive.file_info(kommune, &object.system_id).await, Ok(Some(_)))
-    } else {
-        false
-    };
+fn object_answer(links: &Links, object: &Object, status: StatusCode) -> Response {
     let mut body = object.body.clone();
-    body.insert("_links".to_owned(), Value::Object(links.for_object(object, has_file)));
+    body.insert("_links".to_owned(), Value::Object(links.for_object(object)));
     let mut response = answer(status, &Value::Object(body));
     if let Ok(value) = HeaderValue::from_str(&object.etag()) {
         response.headers_mut().insert(header::ETAG, value);
@@ -612,10 +596,8 @@ async fn list(
     for (object, _) in
         matches.into_iter().skip(usize::try_from(skip).unwrap_or(usize::MAX)).take(usize::try_from(top).unwrap_or(0))
     {
-        let has_file = object.entity.is_a("dokumentobjekt")
-            && matches!(archive.file_info(kommune, &object.system_id).await, Ok(Some(_)));
         let mut body = object.body.clone();
-        body.insert("_links".to_owned(), Value::Object(links.for_object(&object, has_file)));
+        body.insert("_links".to_owned(), Value::Object(links.for_object(&object)));
         results.push(Value::Object(body));
     }
     let self_href = if raw_query.is_empty() { href.to_owned() } else { format!("{href}?{raw_query}") };
@@ -655,7 +637,7 @@ async fn related(
             return feil(StatusCode::NOT_FOUND, format!("Arkivdelen har ingen {rel}"));
         };
         return match state.archive.get(kommune, id).await {
-            Ok(object) => object_answer(state, kommune, links, &object, StatusCode::OK).await,
+            Ok(object) => object_answer(links, &object, StatusCode::OK),
             Err(error) => from_archive(error),
         };
     }
@@ -665,9 +647,7 @@ async fn related(
         && !records::may_hold_kind(parent.entity, kind)
     {
         return match state.archive.get(kommune, parent_id).await {
-            Ok(object) if object.entity.is_a(kind.name) => {
-                object_answer(state, kommune, links, &object, StatusCode::OK).await
-            }
+            Ok(object) if object.entity.is_a(kind.name) => object_answer(links, &object, StatusCode::OK),
             Ok(_) => feil(StatusCode::NOT_FOUND, format!("{} har ingen {rel}", parent.entity.name)),
             Err(error) => from_archive(error),
         };
@@ -822,7 +802,7 @@ async fn upload(
     }
     match state.archive.store_file(kommune, &object.system_id, content_type, bytes, &user.actor).await {
         Ok(object) => {
-            let mut response = object_answer(state, kommune, links, &object, StatusCode::CREATED).await;
+            let mut response = object_answer(links, &object, StatusCode::CREATED);
             if let Ok(value) = HeaderValue::from_str(&links.file(&object)) {
                 response.headers_mut().insert(header::LOCATION, value);
             }
