@@ -763,10 +763,7 @@ pub async fn create(
         body.insert(key, value);
     }
     let parent = match parent {
-        Some(id) => Some(get_in(tx, id).await.map_err(|e| match e {
-            ArchiveError::NotFound => ArchiveError::NotFound,
-            other => other,
-        })?),
+        Some(id) => Some(get_in(tx, id).await?),
         None => None,
     };
     match &parent {
