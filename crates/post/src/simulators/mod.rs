@@ -1,0 +1,2 @@
+//! Local stand-ins for what cannot run here, speaking the real services' published API shapes
+//! over HTTP so that the real service can be configured in their place.
