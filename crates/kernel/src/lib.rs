@@ -4,6 +4,7 @@
 //! passed around as a typed value.
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod error;
 pub mod event;
 pub mod fnr;
