@@ -46,6 +46,7 @@ pub fn schema() -> anyhow::Result<Schema> {
         &identity::MIGRATIONS,
         &content::MIGRATIONS,
         &archive::MIGRATIONS,
+        &post::MIGRATIONS,
         &MIGRATIONS,
     ])
     .context("the contexts' migrations do not fit together")
@@ -117,9 +118,23 @@ impl Application {
             registers.matrikkelen = matrikkelen,
             "base registers"
         );
+        let noark = archive::Noark::new(db.clone(), blobs.clone()).with_max_file_bytes(settings.archive.max_file_bytes);
+        let post = post::Post::new(
+            db.clone(),
+            noark,
+            registers.clone(),
+            post::Channels::not_configured(),
+            settings.post_config(),
+        );
+        let kommuner: Vec<kernel::Kommunenummer> = settings.municipalities.iter().map(|m| m.kommunenummer).collect();
+        post.schedule(&kommuner).await.context("cannot schedule the print batches")?;
         let worker = Worker::new(
             db.clone(),
-            job_handlers(&db, settings),
+            {
+                let mut handlers = job_handlers(&db, settings);
+                post.register_jobs(&mut handlers);
+                handlers
+            },
             WorkerConfig {
                 concurrency: settings.jobs.workers.max(1),
                 poll_interval: Duration::from_millis(settings.jobs.poll_interval_ms),
@@ -145,7 +160,7 @@ impl Application {
         };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
-        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity)
+        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post)
             .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;

@@ -89,6 +89,8 @@ pub struct Settings {
     pub maskinporten: MaskinportenSettings,
     /// The Noark 5 archive.
     pub archive: ArchiveSettings,
+    /// Digital post.
+    pub post: PostSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
 }
@@ -104,6 +106,42 @@ pub struct ArchiveSettings {
 impl Default for ArchiveSettings {
     fn default() -> Self {
         Self { max_file_bytes: archive::records::DEFAULT_MAX_FILE_BYTES }
+    }
+}
+
+/// Digital post: how letters leave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostSettings {
+    /// Each municipality's organisasjonsnummer, the sender of its digital post:
+    /// `{ "4601" = "964338531" }`.
+    pub organisasjonsnummer: std::collections::BTreeMap<String, String>,
+    /// The domain in notice e-mails' `Message-ID`; empty: the public address's host.
+    pub mail_domain: String,
+    /// Working days a letter may lie unread in the inbox before it is printed.
+    pub paper_after_working_days: u32,
+    /// Seconds between print batches (a day by default).
+    pub print_interval_seconds: u64,
+    /// Seconds between readings of the print vendor's receipts.
+    pub receipts_interval_seconds: u64,
+    /// Seconds between questions to the integrasjonspunkt about a letter.
+    pub poll_interval_seconds: u64,
+    /// The largest PDF taken, per document, in bytes.
+    pub max_document_bytes: u64,
+}
+
+impl Default for PostSettings {
+    fn default() -> Self {
+        let engine = post::PostConfig::default();
+        Self {
+            organisasjonsnummer: std::collections::BTreeMap::new(),
+            mail_domain: String::new(),
+            paper_after_working_days: engine.paper_after_working_days,
+            print_interval_seconds: engine.print_interval.as_secs(),
+            receipts_interval_seconds: engine.receipts_interval.as_secs(),
+            poll_interval_seconds: engine.poll_interval.as_secs(),
+            max_document_bytes: engine.max_document_bytes,
+        }
     }
 }
 
@@ -269,6 +307,7 @@ impl Default for Settings {
             rate_limits: RateLimitSettings::default(),
             maskinporten: MaskinportenSettings::default(),
             archive: ArchiveSettings::default(),
+            post: PostSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
     }
@@ -998,6 +1037,35 @@ impl Settings {
 }
 
 impl Settings {
+    /// The post engine's configuration.
+    pub fn post_config(&self) -> post::PostConfig {
+        let public = self.public_url();
+        let post = &self.post;
+        let orgnr = post
+            .organisasjonsnummer
+            .iter()
+            .filter_map(|(k, orgnr)| Some((Kommunenummer::parse(k).ok()?, orgnr.clone())))
+            .collect();
+        let public_url = self.municipalities.iter().map(|m| (m.kommunenummer, m.public_url(&public))).collect();
+        let host = public.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("").to_owned();
+        let seconds = |s: u64| std::time::Duration::from_secs(s.max(1));
+        post::PostConfig {
+            orgnr,
+            public_url,
+            mail_domain: if post.mail_domain.is_empty() {
+                if host.is_empty() { "allmenning.invalid".to_owned() } else { host }
+            } else {
+                post.mail_domain.clone()
+            },
+            paper_after_working_days: post.paper_after_working_days,
+            print_interval: seconds(post.print_interval_seconds),
+            receipts_interval: seconds(post.receipts_interval_seconds),
+            poll_interval: seconds(post.poll_interval_seconds),
+            max_document_bytes: post.max_document_bytes,
+            ..post::PostConfig::default()
+        }
+    }
+
     /// `sqlite` or `postgres`, for logs.
     pub fn db_backend_name(&self) -> &'static str {
         if self.database_url().starts_with("sqlite") { "sqlite" } else { "postgres" }

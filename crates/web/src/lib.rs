@@ -139,6 +139,8 @@ pub struct AppState {
     pub limiters: Arc<Limiters>,
     /// The Noark 5 archive.
     pub archive: archive::Noark,
+    /// Digital post.
+    pub post: post::Post,
 }
 
 /// Why the web layer could not be built.
@@ -163,6 +165,7 @@ impl AppState {
         config: WebConfig,
         job_stats: Arc<JobStats>,
         identity: IdentityServices,
+        post: post::Post,
     ) -> Result<Self, BuildError> {
         let municipalities = Arc::new(Municipalities::new(&config.municipalities)?);
         let i18n = Arc::new(view::i18n::I18n::load()?);
@@ -177,9 +180,11 @@ impl AppState {
             ),
             logged_refusals: identity::ratelimit::RateLimiter::new(limits.logged_refusals, limits.window),
         });
-        let archive = archive::Noark::new(db.clone(), blobs.clone()).with_max_file_bytes(config.max_archive_file_bytes);
+        // The archive the post context journals in, with this deployment's file limit.
+        let archive = post.archive().clone().with_max_file_bytes(config.max_archive_file_bytes);
         Ok(Self {
             archive,
+            post,
             db,
             blobs,
             municipalities,

@@ -156,7 +156,10 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
     };
     let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
     let identity = web::IdentityServices::without_login(db.clone()).expect("identity");
-    web::AppState::new(db, blobs, web_config, Default::default(), identity).expect("state")
+    let registers = registers::Registers::new(db.clone(), &Default::default()).expect("registers");
+    let noark = archive::Noark::new(db.clone(), blobs.clone());
+    let post = post::Post::new(db.clone(), noark, registers, post::Channels::not_configured(), Default::default());
+    web::AppState::new(db, blobs, web_config, Default::default(), identity, post).expect("state")
 }
 
 /// A real server on a real socket, like [`spawn_app`], with a handle on its database (the same

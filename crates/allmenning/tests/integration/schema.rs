@@ -111,6 +111,8 @@ fn no_crate_names_another_contexts_tables() {
         ("identity", Some("identity")),
         ("content", Some("content")),
         ("archive", Some("archive")),
+        ("post", Some("post")),
+        ("render", None),
         ("web", None),
         ("allmenning", Some("deployment")),
     ];

@@ -224,3 +224,46 @@ pub trait PrintShop: Send + Sync + std::fmt::Debug {
     /// twice must be harmless anyway).
     fn acknowledge<'a>(&'a self, receipt_file: &'a str) -> BoxFuture<'a, Result<(), ChannelError>>;
 }
+
+/// A channel that is not configured: every delivery through it waits (a transient error), so
+/// letters queue up rather than being lost until the channel is set up.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotConfigured;
+
+const NOT_CONFIGURED: &str = "this channel is not configured";
+
+impl DigitalMailbox for NotConfigured {
+    fn send<'a>(&'a self, _letter: &'a MailboxLetter) -> BoxFuture<'a, Result<(), ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+
+    fn status(&self, _message_id: uuid::Uuid) -> BoxFuture<'_, Result<MailboxStatus, ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+}
+
+impl Mailer for NotConfigured {
+    fn send<'a>(&'a self, _email: &'a Email) -> BoxFuture<'a, Result<(), ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+}
+
+impl SmsGateway for NotConfigured {
+    fn send<'a>(&'a self, _sms: &'a Sms) -> BoxFuture<'a, Result<(), ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+}
+
+impl PrintShop for NotConfigured {
+    fn submit<'a>(&'a self, _batch_id: &'a str, _lines: &'a [PrintLine]) -> BoxFuture<'a, Result<(), ChannelError>> {
+        Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+
+    fn receipts(&self) -> BoxFuture<'_, Result<Vec<(String, Vec<PrintReceipt>)>, ChannelError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn acknowledge<'a>(&'a self, _receipt_file: &'a str) -> BoxFuture<'a, Result<(), ChannelError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
