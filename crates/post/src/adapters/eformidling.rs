@@ -639,6 +639,24 @@ mod tests {
         assert!(refusal.is(MESSAGE_ALREADY_EXISTS));
         assert!(!refusal.is(DUPLICATE_FILENAME));
 
+        let kind = |status: StatusCode| {
+            let body = br#"{"status":0,"message":"Mottaker 20914695016 finnes ikke"}"#;
+            match Refusal::read("send message", status, "application/json", body).into_error_without_letter() {
+                ChannelError::Transient(text) => ("transient", text),
+                ChannelError::Permanent(text) => ("permanent", text),
+            }
+        };
+        for status in
+            [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE, StatusCode::INTERNAL_SERVER_ERROR]
+        {
+            assert_eq!(kind(status).0, "transient", "{status}");
+        }
+        for status in [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND, StatusCode::FORBIDDEN] {
+            let (kind, text) = kind(status);
+            assert_eq!(kind, "permanent", "{status}");
+            assert!(text.contains("Mottaker *********** finnes ikke"), "{text}");
+        }
+
         let html = Refusal::read("send message", StatusCode::BAD_GATEWAY, "text/html", b"<html>Bad gateway</html>");
         match html.into_error_without_letter() {
             ChannelError::Transient(text) => assert!(text.contains("502") && text.contains("text/html"), "{text}"),
