@@ -903,9 +903,11 @@ impl Post {
                 letters::set_status(&mut tx, k, &current, Status::Lest, None).await.map_err(transient)?;
                 false
             }
+            // Delivered is as far as the mailbox tells without an opening receipt (which asks
+            // the resident for an extra step, so it is not asked for): polling stops here.
             MailboxStatus::Delivered => {
                 letters::set_status(&mut tx, k, &current, Status::LevertSdp, None).await.map_err(transient)?;
-                true
+                false
             }
             MailboxStatus::InTransit => true,
             MailboxStatus::Unknown => {
