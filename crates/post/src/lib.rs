@@ -4,3 +4,5 @@
 
 pub mod adapters;
 pub mod simulators;
+#[doc(hidden)]
+pub mod testing;
