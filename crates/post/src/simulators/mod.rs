@@ -1,2 +1,4 @@
 //! Local stand-ins for what cannot run here, speaking the real services' published API shapes
 //! over HTTP so that the real service can be configured in their place.
+
+pub mod sms;
