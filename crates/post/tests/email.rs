@@ -122,6 +122,19 @@ async fn a_refused_connection_is_transient() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_is_transient() -> anyhow::Result<()> {
+    // The kernel accepts the connection into the backlog, but no greeting ever comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut settings = settings(silent.local_addr()?.port());
+    settings.timeout_seconds = 1;
+
+    let error = SmtpMailer::new(&settings)?.send(&email("k8", "kari.nordmann@example.no")).await.expect_err("timeout");
+
+    assert!(error.is_transient(), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_malformed_address_is_permanent_and_not_named() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let sink = start(dir.path(), SmtpSinkOptions::default())?;

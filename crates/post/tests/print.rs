@@ -235,6 +235,12 @@ async fn ids_that_are_not_file_names_and_non_pdfs_are_refused() -> anyhow::Resul
     assert!(shop.submit("batch-1", &[not_pdf]).await.is_err());
     assert!(shop.submit("batch-1", &[]).await.is_err());
     assert!(files(dir.path())?.is_empty());
+
+    // An empty store: no receipts, nothing to print.
+    assert!(shop.receipts().await?.is_empty());
+    let vendor = PrintVendorSim::new(store(dir.path())?, "", PrintVendorOptions::default())?;
+    assert!(vendor.process().await?.is_empty());
+    assert!(vendor.printed().await?.is_empty());
     Ok(())
 }
 

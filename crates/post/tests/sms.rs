@@ -114,6 +114,20 @@ async fn a_gateway_that_is_down_is_transient() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_gateway_that_never_answers_is_transient() -> anyhow::Result<()> {
+    // The kernel accepts the connection into the backlog, but no answer ever comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut settings = HttpSmsSettings::new(format!("http://{}/sms/send", silent.local_addr()?), TOKEN);
+    settings.timeout_seconds = 1;
+
+    let error = HttpSmsGateway::new(&settings)?.send(&sms("key-10", "+4791234567")).await.expect_err("timeout");
+
+    assert!(error.is_transient(), "{error}");
+    assert!(error.to_string().contains("in time"), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_outage_is_transient_and_the_retry_arrives_once() -> anyhow::Result<()> {
     let (sim, base) = start(SmsSimulatorOptions { fail_rate: 1.0, ..Default::default() }).await?;
     let gateway = gateway(&base, TOKEN)?;

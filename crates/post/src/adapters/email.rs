@@ -89,7 +89,8 @@ pub struct SmtpSettings {
     pub password: Option<Secret>,
     /// The sender address (`Bergen kommune <post@bergen.kommune.no>` or a bare address).
     pub from: String,
-    /// How long one connection attempt and each command may take.
+    /// How long the connection and each command may take; a whole message may take three times
+    /// as long.
     #[serde(default = "default_timeout_seconds")]
     pub timeout_seconds: u64,
     /// A certificate (PEM) to trust beside the public roots: the municipality's own CA, or the
@@ -173,6 +174,7 @@ pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     server: String,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for SmtpMailer {
@@ -222,22 +224,28 @@ impl SmtpMailer {
             builder = builder.hello_name(ClientId::Domain(name.clone()));
         }
 
-        Ok(SmtpMailer { transport: builder.build(), from, server: format!("{}:{port}", settings.host) })
-    }
-
-    /// Builds the message as it goes on the wire (also used by tests to look at it).
-    pub fn message(&self, email: &Email) -> Result<Message, ChannelError> {
-        build_message(&self.from, email)
+        Ok(SmtpMailer {
+            transport: builder.build(),
+            from,
+            server: format!("{}:{port}", settings.host),
+            timeout: settings.timeout(),
+        })
     }
 
     async fn send_email(&self, email: &Email) -> Result<(), ChannelError> {
-        let message = self.message(email)?;
-        match self.transport.send(message).await {
+        let message = build_message(&self.from, email)?;
+        // lettre's timeout covers the connection and the commands, not every read of a reply (a
+        // server that accepts and never greets would hang the delivery): the whole send gets a
+        // deadline of its own.
+        let Ok(sent) = tokio::time::timeout(self.timeout * 3, self.transport.send(message)).await else {
+            return Err(ChannelError::Transient("the SMTP server did not answer in time".into()));
+        };
+        match sent {
             Ok(_) => {
                 tracing::debug!(smtp.server = %self.server, "e-mail handed over");
                 Ok(())
             }
-            Err(error) => Err(classify(&error)),
+            Err(error) => Err(classify(&error, !email.to.is_ascii())),
         }
     }
 }
@@ -285,7 +293,7 @@ fn is_message_id(id: &str) -> bool {
 
 /// Sorts an SMTP failure into "try again" and "give up", naming the reply code and nothing the
 /// server said (its text often quotes the address).
-fn classify(error: &lettre::transport::smtp::Error) -> ChannelError {
+fn classify(error: &lettre::transport::smtp::Error, non_ascii_address: bool) -> ChannelError {
     if let Some(code) = error.status() {
         let number = u16::from(code);
         // A refused login is the municipality's configuration, not the recipient: giving up on
@@ -301,9 +309,11 @@ fn classify(error: &lettre::transport::smtp::Error) -> ChannelError {
     if error.is_tls() {
         return ChannelError::Transient("the TLS handshake with the SMTP server failed".into());
     }
-    if error.is_client() {
-        // The message or the envelope was refused before anything was sent.
-        return ChannelError::Permanent("the e-mail cannot be sent as built".into());
+    if error.is_client() && non_ascii_address {
+        // lettre refuses before sending when the server cannot take SMTPUTF8: this address will
+        // never go through this server. Its other client-side refusals (no STARTTLS offered, no
+        // usable login mechanism) are the configuration's, and worth trying again once fixed.
+        return ChannelError::Permanent("the SMTP server cannot take a non-ASCII address".into());
     }
     ChannelError::Transient("the SMTP server cannot be reached".into())
 }
