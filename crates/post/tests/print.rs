@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use object_store::ObjectStore;
@@ -241,6 +242,125 @@ async fn ids_that_are_not_file_names_and_non_pdfs_are_refused() -> anyhow::Resul
     let vendor = PrintVendorSim::new(store(dir.path())?, "", PrintVendorOptions::default())?;
     assert!(vendor.process().await?.is_empty());
     assert!(vendor.printed().await?.is_empty());
+    Ok(())
+}
+
+/// A store that fails every write after the first `writes_left`: a crash in the middle of a
+/// batch, at every possible point.
+#[derive(Debug)]
+struct CutOffStore {
+    inner: Arc<dyn ObjectStore>,
+    writes_left: AtomicUsize,
+}
+
+impl std::fmt::Display for CutOffStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CutOffStore({})", self.inner)
+    }
+}
+
+impl CutOffStore {
+    fn write(&self) -> object_store::Result<()> {
+        let allowed = self.writes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+        allowed.map(|_| ()).map_err(|_| object_store::Error::Generic { store: "CutOffStore", source: "cut off".into() })
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CutOffStore {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.write()?;
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.write()?;
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn delete(&self, location: &object_store::path::Path) -> object_store::Result<()> {
+        self.write()?;
+        self.inner.delete(location).await
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy(&self, from: &object_store::path::Path, to: &object_store::path::Path) -> object_store::Result<()> {
+        self.write()?;
+        self.inner.copy(from, to).await
+    }
+
+    async fn copy_if_not_exists(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+    ) -> object_store::Result<()> {
+        self.write()?;
+        self.inner.copy_if_not_exists(from, to).await
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_any_point_of_a_batch_prints_every_letter_exactly_once() -> anyhow::Result<()> {
+    let lines = [line("brev-1", 1), line("brev-2", 4), line("brev-3", 30)];
+    for cut_after in 0..8 {
+        let dir = tempfile::tempdir()?;
+        let vendor = PrintVendorSim::new(store(dir.path())?, "", PrintVendorOptions::default())?;
+        let crashing: Arc<dyn ObjectStore> =
+            Arc::new(CutOffStore { inner: store(dir.path())?, writes_left: AtomicUsize::new(cut_after) });
+
+        let first = ObjectStorePrintShop::new(crashing, "")?.submit("batch-1", &lines).await;
+        // The vendor may look at any time: it takes a batch only when it is complete.
+        for record in vendor.process().await? {
+            assert_eq!(record.printed.len(), 3, "cut after {cut_after} writes: an incomplete batch was taken");
+        }
+        if let Err(error) = first {
+            assert!(error.is_transient(), "{error}");
+        }
+
+        // The engine tries again after the restart, as often as it likes.
+        let shop = ObjectStorePrintShop::new(store(dir.path())?, "")?;
+        shop.submit("batch-1", &lines).await?;
+        shop.submit("batch-1", &lines).await?;
+        vendor.process().await?;
+        vendor.process().await?;
+
+        let printed = vendor.printed().await?;
+        assert_eq!(
+            printed.into_iter().collect::<Vec<_>>(),
+            [("brev-1".into(), 1), ("brev-2".into(), 1), ("brev-3".into(), 1)],
+            "cut after {cut_after} writes"
+        );
+    }
     Ok(())
 }
 
