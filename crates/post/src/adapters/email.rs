@@ -131,9 +131,9 @@ impl SmtpSettings {
         })
     }
 
-    /// The timeout as a duration.
+    /// The timeout as a duration, between one second and an hour whatever the setting says.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_seconds)
+        Duration::from_secs(self.timeout_seconds.clamp(1, 3600))
     }
 }
 
@@ -237,7 +237,7 @@ impl SmtpMailer {
         // lettre's timeout covers the connection and the commands, not every read of a reply (a
         // server that accepts and never greets would hang the delivery): the whole send gets a
         // deadline of its own.
-        let Ok(sent) = tokio::time::timeout(self.timeout * 3, self.transport.send(message)).await else {
+        let Ok(sent) = tokio::time::timeout(self.timeout.saturating_mul(3), self.transport.send(message)).await else {
             return Err(ChannelError::Transient("the SMTP server did not answer in time".into()));
         };
         match sent {

@@ -156,7 +156,8 @@ impl HttpSmsGateway {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(SmsConfigError::Url);
         }
-        let timeout = Duration::from_secs(settings.timeout_seconds);
+        // Between one second and an hour, whatever the setting says.
+        let timeout = Duration::from_secs(settings.timeout_seconds.clamp(1, 3600));
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
