@@ -2,3 +2,5 @@
 //! over HTTP so that the real service can be configured in their place.
 
 pub mod integrasjonspunkt;
+pub mod print_vendor;
+pub mod sms;
