@@ -1042,7 +1042,7 @@ impl Post {
     }
 
     async fn notify_email(&self, k: Kommunenummer, letter: &LetterRow, address: &str) -> Result<bool, String> {
-        let key = format!("{}:epost", letter.id);
+        let key = format!("{}.epost", letter.id);
         if self.delivered(k, &key).await? {
             return Ok(true);
         }
@@ -1070,7 +1070,7 @@ impl Post {
     }
 
     async fn notify_sms(&self, k: Kommunenummer, letter: &LetterRow, number: &str) -> Result<bool, String> {
-        let key = format!("{}:sms", letter.id);
+        let key = format!("{}.sms", letter.id);
         if self.delivered(k, &key).await? {
             return Ok(true);
         }

@@ -428,3 +428,41 @@ mod tests {
         assert_eq!(SmtpMailer::new(&settings).err(), Some(SmtpConfigError::Credentials));
     }
 }
+
+/// A pickup directory: each message is written as an `.eml` file named by its `Message-ID`, for
+/// an MTA that sends what lands there — and for the demo, where no SMTP server runs and the
+/// messages can be read as files. Writing the same message again replaces the same file.
+#[derive(Debug, Clone)]
+pub struct PickupDirMailer {
+    dir: std::path::PathBuf,
+    from: Mailbox,
+}
+
+impl PickupDirMailer {
+    /// Writes into `dir` (created if missing), as `from`.
+    pub fn new(dir: impl Into<std::path::PathBuf>, from: &str) -> Result<Self, SmtpConfigError> {
+        let from = from.parse().map_err(|_| SmtpConfigError::From)?;
+        Ok(Self { dir: dir.into(), from })
+    }
+
+    async fn write(&self, email: &Email) -> Result<(), ChannelError> {
+        let message = build_message(&self.from, email)?;
+        let name: String = email
+            .message_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') { c } else { '_' })
+            .collect();
+        let io =
+            |e: std::io::Error| ChannelError::Transient(format!("cannot write to the pickup directory: {}", e.kind()));
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let temporary = self.dir.join(format!(".{name}.tmp"));
+        tokio::fs::write(&temporary, message.formatted()).await.map_err(io)?;
+        tokio::fs::rename(&temporary, self.dir.join(format!("{name}.eml"))).await.map_err(io)
+    }
+}
+
+impl Mailer for PickupDirMailer {
+    fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), ChannelError>> {
+        self.write(email).boxed()
+    }
+}
