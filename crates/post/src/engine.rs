@@ -435,7 +435,13 @@ impl Post {
         let id = uuid::Uuid::now_v7().to_string();
         let now = Timestamp::now();
         let language = letter.language.unwrap_or(recipient.language);
-        let (route, reason) = routing::route(&recipient.facts, routing::Options { digital_only: letter.digital_only });
+        let (route, reason) = routing::route(
+            &recipient.facts,
+            routing::Options {
+                digital_only: letter.digital_only,
+                no_mailbox_channel: !inner.channels.mailbox.is_configured(),
+            },
+        );
         let (recipient_kind, recipient_id) = match &letter.recipient {
             Recipient::Person(fnr) => ("person", fnr.as_digits().to_owned()),
             Recipient::Organisation(orgnr) => ("organisasjon", orgnr.as_digits().to_owned()),
@@ -793,15 +799,23 @@ impl Post {
         }
     }
 
+    /// A step ran out of attempts. A letter that had not reached the recipient anywhere is not
+    /// delivered; one already in the inbox or the mailbox stays there (its paper fallback still
+    /// follows), and only the failed notice or status question is left as a task.
     async fn give_up(&self, k: Kommunenummer, id: &str, reason: &str) -> Result<(), PostError> {
         let mut tx = self.inner.db.begin().await?;
         if let Some(letter) = letters::load_in(&mut tx, k, id).await? {
-            if letters::set_status(&mut tx, k, &letter, Status::IkkeLevert, Some(reason)).await? {
-                letters::add_task(&mut tx, k, &letter, "ikke_levert").await?;
+            if letter.status() == Status::Akseptert {
+                if letters::set_status(&mut tx, k, &letter, Status::IkkeLevert, Some(reason)).await? {
+                    letters::add_task(&mut tx, k, &letter, "ikke_levert").await?;
+                }
+                tracing::warn!(letter = %id, "letter not delivered; a task is left for the sending unit");
+            } else {
+                letters::add_task(&mut tx, k, &letter, "oppfolging_feilet").await?;
+                tracing::warn!(letter = %id, "a follow-up step of a delivered letter failed; a task is left");
             }
         }
         tx.commit().await?;
-        tracing::warn!(letter = %id, "letter not delivered; a task is left for the sending unit");
         Ok(())
     }
 
