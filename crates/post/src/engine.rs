@@ -819,6 +819,22 @@ impl Post {
         Ok(())
     }
 
+    /// Marks the letter's journalpost as dispatched (journalstatus `E`, Ekspedert), before the
+    /// letter's own status says so; doing it again changes nothing.
+    async fn expedite(&self, k: Kommunenummer, letter: &LetterRow) -> Result<(), PostError> {
+        let Some(journalpost) = &letter.journalpost_id else { return Ok(()) };
+        let current = self.inner.noark.get(k, journalpost).await?;
+        if current.kode("journalstatus") == Some("E") {
+            return Ok(());
+        }
+        let actor = archive::Actor { id: "system:post".to_owned(), name: "Digital post".to_owned() };
+        self.inner
+            .noark
+            .patch(k, journalpost, &serde_json::json!({"journalstatus": {"kode": "E"}}), None, &actor)
+            .await?;
+        Ok(())
+    }
+
     /// One step along the letter's channel.
     async fn deliver(&self, k: Kommunenummer, id: &str) -> Result<(), String> {
         let letter = self.letter(k, id).await.map_err(transient)?.ok_or("no such letter")?;
@@ -860,6 +876,7 @@ impl Post {
         };
         match self.inner.channels.mailbox.send(&message).await {
             Ok(()) => {
+                self.expedite(k, letter).await.map_err(transient)?;
                 let mut tx = self.inner.db.begin().await.map_err(transient)?;
                 let current = letters::load_in(&mut tx, k, &letter.id).await.map_err(transient)?.ok_or("gone")?;
                 letters::set_status(&mut tx, k, &current, Status::SendtSdp, None).await.map_err(transient)?;
@@ -961,6 +978,7 @@ impl Post {
     async fn put_in_inbox(&self, k: Kommunenummer, letter: &LetterRow) -> Result<(), String> {
         // 1. In the inbox, with the paper deadline, in one transaction.
         if letter.status() == Status::Akseptert {
+            self.expedite(k, letter).await.map_err(transient)?;
             let now = Timestamp::now();
             let due = self.paper_due(now);
             let mut tx = self.inner.db.begin().await.map_err(transient)?;
@@ -1230,6 +1248,9 @@ impl Post {
             });
         }
         inner.channels.print.submit(batch, &lines).await.map_err(|e| PostError::Invalid(e.to_string()))?;
+        for letter in members.iter().filter(|l| !unprintable.contains(&l.id)) {
+            self.expedite(k, letter).await?;
+        }
         let mut tx = inner.db.begin().await?;
         for letter in &members {
             let Some(current) = letters::load_in(&mut tx, k, &letter.id).await? else { continue };

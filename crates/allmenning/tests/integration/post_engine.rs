@@ -157,6 +157,8 @@ async fn a_letter_to_each_persona_goes_its_own_way_and_arrives_once() {
         let journalpost =
             post.archive().get(k, letter.journalpost_id.as_deref().expect("journaled")).await.expect("the journalpost");
         assert_eq!(journalpost.kode("journalposttype"), Some("U"));
+        let dispatched = letter.status() != Status::ManueltHandtert;
+        assert_eq!(journalpost.kode("journalstatus") == Some("E"), dispatched, "{:?}", letter.status());
     }
 
     // Sending again with the same reference gives the first letter, not a second one.
