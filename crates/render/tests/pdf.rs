@@ -4,6 +4,9 @@
 //! A test that needs a tool that is not installed says so and passes; CI installs them
 //! (`apt-get install poppler-utils qpdf`).
 
+// A skipped test says why on its output.
+#![allow(clippy::print_stdout)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Command;
