@@ -127,6 +127,11 @@ impl Application {
             post_channels(settings).await.context("cannot set up the post channels")?,
             settings.post_config(),
         );
+        // The built-in templates are made on first use; a municipality's own are checked now.
+        let post = match letter_templates(settings)? {
+            Some(renderer) => post.with_renderer(renderer),
+            None => post,
+        };
         let kommuner: Vec<kernel::Kommunenummer> = settings.municipalities.iter().map(|m| m.kommunenummer).collect();
         post.schedule(&kommuner).await.context("cannot schedule the print batches")?;
         let worker = Worker::new(
@@ -321,6 +326,29 @@ pub async fn check_deployment_mode(db: &Db, mode: Mode) -> anyhow::Result<()> {
              database.url (or data_dir) at the production database"
         ),
     }
+}
+
+/// The letter templates: the built-in ones, and the municipality's own from
+/// `post.templates_dir` in their place. A template with an unknown field stops the start,
+/// naming the file and the field.
+fn letter_templates(settings: &Settings) -> anyhow::Result<Option<render::Renderer>> {
+    let dir = &settings.post.templates_dir;
+    if dir.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read post.templates_dir {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            files.push((name, text));
+        }
+    }
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let renderer = render::Renderer::with_templates(&files)
+        .with_context(|| format!("the letter templates in {} do not load", dir.display()))?;
+    Ok(Some(renderer))
 }
 
 /// The channels letters leave through, as the settings say. A channel without a URL is

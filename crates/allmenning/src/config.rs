@@ -133,6 +133,10 @@ pub struct PostSettings {
     pub max_document_bytes: u64,
     /// Tries of each delivery step before the letter is IKKE_LEVERT (with a task).
     pub max_attempts: u32,
+    /// A directory of the municipality's own letter templates (`vedtak.toml`, …), replacing
+    /// the built-in ones of the same kind; checked at start (an unknown field stops the server,
+    /// naming the file and the field). Empty: the built-in templates.
+    pub templates_dir: PathBuf,
     /// Print an unread inbox letter after this many seconds instead of the working days (for
     /// tests and the crash test); 0 counts working days.
     pub paper_after_seconds: u64,
@@ -175,6 +179,7 @@ impl Default for PostSettings {
             poll_interval_seconds: engine.poll_interval.as_secs(),
             max_document_bytes: engine.max_document_bytes,
             max_attempts: engine.max_attempts,
+            templates_dir: PathBuf::new(),
             paper_after_seconds: 0,
             simulate: None,
             integrasjonspunkt: IntegrasjonspunktSettings::default(),
@@ -1115,6 +1120,7 @@ impl Settings {
             max_document_bytes: post.max_document_bytes,
             paper_after: (post.paper_after_seconds > 0).then(|| seconds(post.paper_after_seconds)),
             max_attempts: post.max_attempts.max(1),
+            claim_timeout: std::time::Duration::from_secs(self.jobs.lease_seconds.max(1)),
             ..post::PostConfig::default()
         }
     }

@@ -726,6 +726,16 @@ pub(crate) fn case_plan(case: &NewCase) -> Result<(Map<String, Value>, Vec<Party
     Ok((fields, parts))
 }
 
+/// A document's own checks: a title, a media type, within the size limit.
+fn check_document(i: usize, document: &NewDocument, max_file_bytes: u64) -> Result<(), ArchiveError> {
+    non_empty(&format!("documents[{i}].tittel"), &document.tittel)?;
+    non_empty(&format!("documents[{i}].mime_type"), &document.mime_type)?;
+    if document.bytes.len() as u64 > max_file_bytes {
+        return Err(ArchiveError::TooLarge { limit: max_file_bytes });
+    }
+    Ok(())
+}
+
 /// The journalpost's fields, checked with everything that needs no database.
 pub(crate) fn journalpost_plan(
     entry: &NewJournalpost,
@@ -737,11 +747,7 @@ pub(crate) fn journalpost_plan(
         return Err(invalid("documents", format!("exactly one hoveddokument, not {main}")));
     }
     for (i, document) in entry.documents.iter().enumerate() {
-        non_empty(&format!("documents[{i}].tittel"), &document.tittel)?;
-        non_empty(&format!("documents[{i}].mime_type"), &document.mime_type)?;
-        if document.bytes.len() as u64 > max_file_bytes {
-            return Err(ArchiveError::TooLarge { limit: max_file_bytes });
-        }
+        check_document(i, document, max_file_bytes)?;
     }
     let parties = entry
         .korrespondanseparter
@@ -1035,24 +1041,71 @@ impl Noark {
         for plan in &parties {
             create_party(&mut m, &journalpost.system_id, plan, actor).await?;
         }
-        let formats = if entry.documents.iter().any(|d| d.format.is_some()) {
+        let documents = self.attach_in(tx, k, actor, &journalpost.system_id, 1, entry.documents).await?;
+        let number = |field: &str| journalpost.body.get(field).and_then(Value::as_i64).unwrap_or_default();
+        Ok(JournalRef {
+            journalaar: number("journalaar"),
+            journalsekvensnummer: number("journalsekvensnummer"),
+            journalpostnummer: number("journalpostnummer"),
+            registrerings_id: journalpost.text("registreringsID").unwrap_or_default().to_owned(),
+            system_id: journalpost.system_id.clone(),
+            documents,
+        })
+    }
+
+    /// Adds documents to a journalpost made in this transaction (each a dokumentbeskrivelse with
+    /// its dokumentobjekt and file), numbered from `first`. For a document that must carry the
+    /// journalpost's own number — a letter rendered once its registreringsID is known.
+    pub async fn attach_documents_in(
+        &self,
+        tx: &mut Tx,
+        k: Kommunenummer,
+        actor: &Actor,
+        journalpost: &str,
+        documents: Vec<NewDocument>,
+    ) -> Result<Vec<DocumentRef>, ArchiveError> {
+        let existing = {
+            let mut m = tx.municipal(k);
+            let found = records::get_in(&mut m, journalpost).await?;
+            if !found.entity.is_a("journalpost") {
+                return Err(ArchiveError::NotFound);
+            }
+            m.fetch_optional::<(i64,)>(
+                "SELECT COUNT(*) FROM archive_objects WHERE kommunenummer = $1 AND parent_id = $2 AND entity = 'dokumentbeskrivelse'",
+                &params![journalpost],
+            )
+            .await?
+            .map_or(0, |(n,)| n)
+        };
+        for (i, document) in documents.iter().enumerate() {
+            check_document(i, document, self.max_file_bytes())?;
+        }
+        self.attach_in(tx, k, actor, journalpost, existing + 1, documents).await
+    }
+
+    async fn attach_in(
+        &self,
+        tx: &mut Tx,
+        k: Kommunenummer,
+        actor: &Actor,
+        journalpost: &str,
+        first: i64,
+        documents: Vec<NewDocument>,
+    ) -> Result<Vec<DocumentRef>, ArchiveError> {
+        let mut m = tx.municipal(k);
+        let formats = if documents.iter().any(|d| d.format.is_some()) {
             codebook(&mut m, &["format"]).await?
         } else {
             CodeBook::default()
         };
-        let mut planned = Vec::with_capacity(entry.documents.len());
-        for (i, document) in entry.documents.iter().enumerate() {
-            let number = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        let mut planned = Vec::with_capacity(documents.len());
+        for (i, document) in documents.iter().enumerate() {
+            let number = first + i64::try_from(i).unwrap_or(i64::MAX);
             let (description_fields, object_fields, mime_type) =
                 document_plan(document, |code| formats.lookup("format", code).is_some());
-            let mut description = records::create(
-                &mut m,
-                Some(&journalpost.system_id),
-                entity("dokumentbeskrivelse")?,
-                &description_fields,
-                actor,
-            )
-            .await?;
+            let mut description =
+                records::create(&mut m, Some(journalpost), entity("dokumentbeskrivelse")?, &description_fields, actor)
+                    .await?;
             set_server_fields(
                 &mut m,
                 &mut description,
@@ -1076,18 +1129,10 @@ impl Noark {
                 mime_type,
             ));
         }
-        for ((reference, mime_type), document) in planned.iter().zip(entry.documents) {
+        for ((reference, mime_type), document) in planned.iter().zip(documents) {
             self.store_file_in(tx, k, &reference.dokumentobjekt, mime_type, document.bytes, actor).await?;
         }
-        let number = |field: &str| journalpost.body.get(field).and_then(Value::as_i64).unwrap_or_default();
-        Ok(JournalRef {
-            journalaar: number("journalaar"),
-            journalsekvensnummer: number("journalsekvensnummer"),
-            journalpostnummer: number("journalpostnummer"),
-            registrerings_id: journalpost.text("registreringsID").unwrap_or_default().to_owned(),
-            system_id: journalpost.system_id.clone(),
-            documents: planned.into_iter().map(|(reference, _)| reference).collect(),
-        })
+        Ok(planned.into_iter().map(|(reference, _)| reference).collect())
     }
 
     async fn write_off_in(

@@ -90,6 +90,8 @@ pub struct PostConfig {
     pub max_attempts: u32,
     /// Paper fallback after this long instead of working days (tests, the crash test).
     pub paper_after: Option<Duration>,
+    /// How long a claim on a notice holds before another run may take it over (the job lease).
+    pub claim_timeout: Duration,
 }
 
 impl Default for PostConfig {
@@ -106,6 +108,7 @@ impl Default for PostConfig {
             max_document_bytes: 20 * 1024 * 1024,
             max_attempts: 8,
             paper_after: None,
+            claim_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -124,6 +127,9 @@ pub enum PostError {
         /// Why.
         reason: String,
     },
+    /// The template's fields are wrong, or the letter could not be rendered.
+    #[error("template: {0}")]
+    Template(String),
     /// The recipient is not in the register.
     #[error("the recipient is not in {0}")]
     UnknownRecipient(&'static str),
@@ -205,6 +211,18 @@ pub struct NewLetter {
     pub language: Option<Language>,
 }
 
+/// A letter made from one of the templates (`render`): the PDF is rendered as the letter is
+/// accepted, in the recipient's language, with the case reference it is journaled under.
+#[derive(Debug, Clone)]
+pub struct TemplateContent {
+    /// Which template.
+    pub kind: render::LetterKind,
+    /// Its fields.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Free paragraphs after the template's text.
+    pub paragraphs: Vec<String>,
+}
+
 /// What the registers told about a recipient, for a sender that renders the letter itself.
 #[derive(Debug, Clone)]
 pub struct ResolvedRecipient {
@@ -260,6 +278,7 @@ struct Inner {
     registers: Registers,
     channels: Channels,
     config: PostConfig,
+    renderer: std::sync::OnceLock<Arc<render::Renderer>>,
 }
 
 fn caller() -> Result<Caller, PostError> {
@@ -273,7 +292,22 @@ fn transient(error: impl std::fmt::Display) -> String {
 impl Post {
     /// The engine over its database, archive, registers and channels.
     pub fn new(db: Db, noark: Noark, registers: Registers, channels: Channels, config: PostConfig) -> Self {
-        Self { inner: Arc::new(Inner { db, noark, registers, channels, config }) }
+        Self { inner: Arc::new(Inner { db, noark, registers, channels, config, renderer: std::sync::OnceLock::new() }) }
+    }
+
+    /// With a renderer of the municipality's own templates (the built-in ones otherwise).
+    pub fn with_renderer(self, renderer: render::Renderer) -> Self {
+        let _ = self.inner.renderer.set(Arc::new(renderer));
+        self
+    }
+
+    /// The renderer: the one given, or the built-in templates, made on first use.
+    pub fn renderer(&self) -> Result<Arc<render::Renderer>, PostError> {
+        if let Some(renderer) = self.inner.renderer.get() {
+            return Ok(renderer.clone());
+        }
+        let renderer = Arc::new(render::Renderer::new().map_err(|e| PostError::Template(e.to_string()))?);
+        Ok(self.inner.renderer.get_or_init(|| renderer).clone())
     }
 
     /// The configuration.
@@ -385,10 +419,46 @@ impl Post {
             );
         }
         let recipient = self.resolve(&letter.recipient).await?;
-        self.accept(k, letter, recipient, pages).await
+        self.accept(k, letter, recipient, pages, None).await
+    }
+
+    /// Renders a letter from a template and sends it as [`Post::send`] does; `letter.documents`
+    /// are its attachments (none is fine). Unknown or missing fields are refused before anything
+    /// is stored.
+    pub async fn send_template(
+        &self,
+        k: Kommunenummer,
+        mut letter: NewLetter,
+        content: TemplateContent,
+    ) -> Result<Sent, PostError> {
+        letter.kind = content.kind.as_str().to_owned();
+        let renderer = self.renderer()?;
+        renderer.template(content.kind).check(&content.fields).map_err(|e| PostError::Template(e.to_string()))?;
+        if content.paragraphs.len() > 200 || content.paragraphs.iter().any(|p| p.chars().count() > 20_000) {
+            return Err(PostError::Invalid("at most 200 paragraphs of at most 20,000 characters".to_owned()));
+        }
+        self.validate_with(&letter, false)?;
+        if let Some(reference) = &letter.external_ref
+            && let Some(existing) = self.by_external_ref(k, &letter.sender.id, reference).await?
+        {
+            return Ok(Sent::of(&existing, false));
+        }
+        let mut pages = Vec::with_capacity(letter.documents.len());
+        for (index, document) in letter.documents.iter().enumerate() {
+            pages.push(
+                pdf::check(&document.pdf, self.inner.config.max_document_bytes)
+                    .map_err(|reason| PostError::Document { index: index + 1, reason })?,
+            );
+        }
+        let recipient = self.resolve(&letter.recipient).await?;
+        self.accept(k, letter, recipient, pages, Some(content)).await
     }
 
     fn validate(&self, letter: &NewLetter) -> Result<(), PostError> {
+        self.validate_with(letter, true)
+    }
+
+    fn validate_with(&self, letter: &NewLetter, needs_document: bool) -> Result<(), PostError> {
         let text = |value: &str, field: &str, max: usize| {
             let value = value.trim();
             if value.is_empty() {
@@ -410,7 +480,7 @@ impl Post {
         if !matches!(letter.security_level, 3 | 4) {
             return Err(PostError::Invalid("security level must be 3 or 4".to_owned()));
         }
-        if letter.documents.is_empty() {
+        if needs_document && letter.documents.is_empty() {
             return Err(PostError::Invalid("a letter needs a main document".to_owned()));
         }
         if letter.documents.len() > 20 {
@@ -429,7 +499,8 @@ impl Post {
         k: Kommunenummer,
         letter: NewLetter,
         recipient: ResolvedRecipient,
-        pages: Vec<u32>,
+        mut pages: Vec<u32>,
+        template: Option<TemplateContent>,
     ) -> Result<Sent, PostError> {
         let inner = &self.inner;
         let id = uuid::Uuid::now_v7().to_string();
@@ -445,6 +516,13 @@ impl Post {
         let (recipient_kind, recipient_id) = match &letter.recipient {
             Recipient::Person(fnr) => ("person", fnr.as_digits().to_owned()),
             Recipient::Organisation(orgnr) => ("organisasjon", orgnr.as_digits().to_owned()),
+        };
+        // A template letter carries its case reference; a given case's mappeID is read first.
+        let given_mappe_id = match (&letter.case, &template) {
+            (Some(case), Some(_)) => {
+                Some(inner.noark.get(k, case).await?.text("mappeID").unwrap_or_default().to_owned())
+            }
+            _ => None,
         };
         let mut tx = inner.db.begin().await?;
         let inserted = tx
@@ -489,8 +567,8 @@ impl Post {
 
         // The archive: the saksmappe, the outgoing journalpost with the exact PDFs, the write-off.
         let actor = archive::Actor { id: letter.sender.id.clone(), name: letter.sender.name.clone() };
-        let case = match &letter.case {
-            Some(case) => case.clone(),
+        let (case, mappe_id) = match &letter.case {
+            Some(case) => (case.clone(), given_mappe_id.unwrap_or_default()),
             None => {
                 let party = match &letter.recipient {
                     Recipient::Person(fnr) => Party::person(recipient.name.clone()).with_identifier(fnr.as_digits()),
@@ -498,7 +576,7 @@ impl Post {
                         Party::enhet(recipient.name.clone()).with_identifier(orgnr.as_digits())
                     }
                 };
-                inner
+                let created = inner
                     .noark
                     .create_case(
                         &mut tx,
@@ -515,8 +593,8 @@ impl Post {
                             screening: None,
                         },
                     )
-                    .await?
-                    .system_id
+                    .await?;
+                (created.system_id, created.mappe_id)
             }
         };
         let correspondent = match &letter.recipient {
@@ -525,19 +603,22 @@ impl Post {
                 Correspondent::enhet(recipient.name.clone()).with_identifier(orgnr.as_digits())
             }
         };
-        let documents: Vec<NewDocument> = letter
-            .documents
-            .iter()
-            .enumerate()
-            .map(|(index, document)| NewDocument {
-                tittel: document.tittel.trim().to_owned(),
-                role: if index == 0 { DocumentRole::Hoveddokument } else { DocumentRole::Vedlegg },
-                mime_type: "application/pdf".to_owned(),
-                format: None,
-                filnavn: Some(format!("{}.pdf", index + 1)),
-                bytes: document.pdf.clone(),
-            })
-            .collect();
+        let as_archived = |documents: &[Document], first_is_main: bool| -> Vec<NewDocument> {
+            documents
+                .iter()
+                .enumerate()
+                .map(|(index, document)| NewDocument {
+                    tittel: document.tittel.trim().to_owned(),
+                    role: if index == 0 && first_is_main { DocumentRole::Hoveddokument } else { DocumentRole::Vedlegg },
+                    mime_type: "application/pdf".to_owned(),
+                    format: None,
+                    filnavn: Some(format!("{}.pdf", index + 1)),
+                    bytes: document.pdf.clone(),
+                })
+                .collect()
+        };
+        // A template letter is rendered once its journalpost number is known, then attached.
+        let documents = if template.is_some() { Vec::new() } else { as_archived(&letter.documents, true) };
         let journaled = Archive::journal(
             &inner.noark,
             &mut tx,
@@ -570,10 +651,25 @@ impl Post {
                 )
                 .await?;
         }
-        let stored: Vec<StoredDocument> = letter
-            .documents
+        let (all_documents, references) = match &template {
+            None => (letter.documents.clone(), journaled.documents.clone()),
+            Some(content) => {
+                let rendered =
+                    self.render(k, &letter, &recipient, content, language, &mappe_id, journaled.journalpostnummer)?;
+                pages.insert(0, rendered.pages);
+                let mut all =
+                    vec![Document { tittel: letter.title.trim().to_owned(), pdf: Bytes::from(rendered.bytes) }];
+                all.extend(letter.documents.iter().cloned());
+                let references = inner
+                    .noark
+                    .attach_documents_in(&mut tx, k, &actor, &journaled.system_id, as_archived(&all, true))
+                    .await?;
+                (all, references)
+            }
+        };
+        let stored: Vec<StoredDocument> = all_documents
             .iter()
-            .zip(&journaled.documents)
+            .zip(&references)
             .zip(&pages)
             .map(|((document, reference), pages)| StoredDocument {
                 tittel: document.tittel.trim().to_owned(),
@@ -587,7 +683,7 @@ impl Post {
         tx.municipal(k)
             .execute(
                 "UPDATE post_letters SET channel = $3, reason = $4, case_id = $5, journalpost_id = $6, \
-                 registrerings_id = $7, documents = $8, paper_fallback = $9 WHERE kommunenummer = $1 AND id = $2",
+                 registrerings_id = $7, documents = $8, paper_fallback = $9, pages = $10 WHERE kommunenummer = $1 AND id = $2",
                 &params![
                     id.as_str(),
                     route.channel(),
@@ -597,6 +693,7 @@ impl Post {
                     journaled.registrerings_id.as_str(),
                     documents_json,
                     matches!(route, Route::Inbox { paper_fallback: true, .. }),
+                    i64::from(pages.first().copied().unwrap_or(1)),
                 ],
             )
             .await?;
@@ -622,6 +719,42 @@ impl Post {
         tx.commit().await?;
         tracing::info!(letter = %id, channel = route.channel(), reason = reason.code(), "letter accepted");
         Ok(Sent::of(&row, true))
+    }
+
+    /// Renders a template letter with its recipient block (no address when it is protected)
+    /// and its case reference.
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &self,
+        k: Kommunenummer,
+        letter: &NewLetter,
+        recipient: &ResolvedRecipient,
+        content: &TemplateContent,
+        language: Language,
+        mappe_id: &str,
+        journalpostnummer: i64,
+    ) -> Result<render::Pdf, PostError> {
+        let renderer = self.renderer()?;
+        renderer
+            .render_letter(&render::Letter {
+                kind: content.kind,
+                language,
+                municipality: render::Municipality { name: format!("{} kommune", k.navn()), coat_of_arms_svg: None },
+                sender_unit: letter.sender_unit.trim().to_owned(),
+                recipient: render::RecipientBlock {
+                    name: recipient.name.clone(),
+                    address_lines: recipient.address_lines.clone(),
+                },
+                date: kernel::time::today_in_norway(),
+                case_ref: Some(render::CaseReference {
+                    mappe_id: mappe_id.to_owned(),
+                    journalpostnummer: Some(journalpostnummer),
+                }),
+                title: letter.title.trim().to_owned(),
+                fields: content.fields.clone(),
+                paragraphs: content.paragraphs.clone(),
+            })
+            .map_err(|e| PostError::Template(e.to_string()))
     }
 
     fn job(&self, kind: &str, k: Kommunenummer, letter: &str, key: String) -> NewJob {
@@ -758,7 +891,9 @@ impl Post {
             for (kind, every) in
                 [(jobs::PRINT, self.inner.config.print_interval), (jobs::RECEIPTS, self.inner.config.receipts_interval)]
             {
-                self.inner.db.enqueue(&periodic(kind, *k, every, Timestamp::now())).await?;
+                // The first run at the start of the next interval (a day's batch at midnight).
+                let next = Timestamp::now().plus_millis(i64::try_from(every.as_millis()).unwrap_or(i64::MAX));
+                self.inner.db.enqueue(&periodic(kind, *k, every, next)).await?;
             }
         }
         Ok(())
@@ -840,7 +975,10 @@ impl Post {
         let letter = self.letter(k, id).await.map_err(transient)?.ok_or("no such letter")?;
         match (letter.channel.as_deref(), letter.status()) {
             (Some("digital_postkasse"), Status::Akseptert) => self.send_to_mailbox(k, &letter).await,
-            (Some("innboks"), Status::Akseptert | Status::SendtDigitalt) => self.put_in_inbox(k, &letter).await,
+            (Some("innboks"), Status::Akseptert) => self.put_in_inbox(k, &letter).await,
+            // In the inbox: the notices go out (each once) even when the paper deadline came
+            // first and the letter is on its way to print.
+            (_, status) if letter.inbox_at.is_some() && status != Status::Lest => self.put_in_inbox(k, &letter).await,
             // Already further along (a repeated job), or waiting for a print batch.
             _ => Ok(()),
         }
@@ -1039,33 +1177,63 @@ impl Post {
         Timestamp(i64::try_from(due.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
     }
 
-    /// Whether a delivery key has gone out already.
-    async fn delivered(&self, k: Kommunenummer, key: &str) -> Result<bool, String> {
-        Ok(self
-            .inner
-            .db
-            .municipal(k)
-            .fetch_optional::<(String,)>(
-                "SELECT key FROM post_deliveries WHERE kommunenummer = $1 AND key = $2",
+    /// Claims a delivery key before the channel is called, so that two runs of the same step
+    /// (a job taken over after its lease ran out while the first run still works) do not both
+    /// send. A claim older than `claim_timeout` belonged to a run that died and is taken over.
+    async fn claim(&self, k: Kommunenummer, key: &str, letter: &str, channel: &str) -> Result<Claim, String> {
+        let now = Timestamp::now();
+        let stale = now.plus_millis(-i64::try_from(self.inner.config.claim_timeout.as_millis()).unwrap_or(i64::MAX));
+        let db = self.inner.db.municipal(k);
+        let claimed = db
+            .execute(
+                "INSERT INTO post_deliveries (kommunenummer, key, letter_id, channel, done, at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (kommunenummer, key) DO UPDATE SET at = excluded.at \
+                 WHERE post_deliveries.done = $5 AND post_deliveries.at < $7",
+                &params![key, letter, channel, false, now, stale],
+            )
+            .await
+            .map_err(transient)?;
+        if claimed == 1 {
+            return Ok(Claim::Mine);
+        }
+        let done = db
+            .fetch_optional::<(bool,)>(
+                "SELECT done FROM post_deliveries WHERE kommunenummer = $1 AND key = $2",
                 &params![key],
             )
             .await
             .map_err(transient)?
-            .is_some())
+            .is_some_and(|(done,)| done);
+        Ok(if done { Claim::Done } else { Claim::Busy })
     }
 
-    async fn record_delivery(&self, k: Kommunenummer, key: &str, letter: &str, channel: &str) -> Result<(), String> {
+    async fn record_delivery(&self, k: Kommunenummer, key: &str) -> Result<(), String> {
         self.inner
             .db
             .municipal(k)
             .execute(
-                "INSERT INTO post_deliveries (kommunenummer, key, letter_id, channel, at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (kommunenummer, key) DO NOTHING",
-                &params![key, letter, channel, Timestamp::now()],
+                "UPDATE post_deliveries SET done = $3, at = $4 WHERE kommunenummer = $1 AND key = $2",
+                &params![key, true, Timestamp::now()],
             )
             .await
             .map_err(transient)?;
         Ok(())
+    }
+
+    /// Gives a claim back after a failed call, so the retry need not wait for it to go stale.
+    async fn release(&self, k: Kommunenummer, key: &str) {
+        let released = self
+            .inner
+            .db
+            .municipal(k)
+            .execute(
+                "DELETE FROM post_deliveries WHERE kommunenummer = $1 AND key = $2 AND done = $3",
+                &params![key, false],
+            )
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(%error, "a delivery claim was not given back; it goes stale instead");
+        }
     }
 
     fn link(&self, k: Kommunenummer) -> String {
@@ -1075,8 +1243,10 @@ impl Post {
 
     async fn notify_email(&self, k: Kommunenummer, letter: &LetterRow, address: &str) -> Result<bool, String> {
         let key = format!("{}.epost", letter.id);
-        if self.delivered(k, &key).await? {
-            return Ok(true);
+        match self.claim(k, &key, &letter.id, "epost").await? {
+            Claim::Mine => {}
+            Claim::Done => return Ok(true),
+            Claim::Busy => return Err(format!("the notice {key} is being sent by another run")),
         }
         let language = letter.language.parse::<Language>().unwrap_or_default();
         let (subject, body) = notice_text(language, k.navn(), &letter.title, &self.link(k));
@@ -1089,22 +1259,28 @@ impl Post {
         };
         match self.inner.channels.mailer.send(&email).await {
             Ok(()) => {
-                self.record_delivery(k, &key, &letter.id, "epost").await?;
+                self.record_delivery(k, &key).await?;
                 Ok(true)
             }
             // A refused address is not worth retrying; the SMS (or paper) still follows.
             Err(ChannelError::Permanent(reason)) => {
+                self.record_delivery(k, &key).await?;
                 tracing::warn!(letter = %letter.id, %reason, "e-mail notice refused");
                 Ok(false)
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                self.release(k, &key).await;
+                Err(error.to_string())
+            }
         }
     }
 
     async fn notify_sms(&self, k: Kommunenummer, letter: &LetterRow, number: &str) -> Result<bool, String> {
         let key = format!("{}.sms", letter.id);
-        if self.delivered(k, &key).await? {
-            return Ok(true);
+        match self.claim(k, &key, &letter.id, "sms").await? {
+            Claim::Mine => {}
+            Claim::Done => return Ok(true),
+            Claim::Busy => return Err(format!("the notice {key} is being sent by another run")),
         }
         let language = letter.language.parse::<Language>().unwrap_or_default();
         let name = k.navn();
@@ -1117,14 +1293,18 @@ impl Post {
         };
         match self.inner.channels.sms.send(&sms).await {
             Ok(()) => {
-                self.record_delivery(k, &key, &letter.id, "sms").await?;
+                self.record_delivery(k, &key).await?;
                 Ok(true)
             }
             Err(ChannelError::Permanent(reason)) => {
+                self.record_delivery(k, &key).await?;
                 tracing::warn!(letter = %letter.id, %reason, "SMS notice refused");
                 Ok(false)
             }
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                self.release(k, &key).await;
+                Err(error.to_string())
+            }
         }
     }
 
@@ -1305,6 +1485,16 @@ impl Post {
         }
         Ok(())
     }
+}
+
+/// Who may call a channel for a delivery key.
+enum Claim {
+    /// This run.
+    Mine,
+    /// Nobody: it went out.
+    Done,
+    /// Another run, right now.
+    Busy,
 }
 
 /// An open task for a sending unit.

@@ -18,6 +18,7 @@ pub mod testing;
 
 pub use engine::{
     Channels, Document, NewLetter, Post, PostConfig, PostError, Recipient, ResolvedRecipient, Sender, Sent, Task,
+    TemplateContent,
 };
 pub use letters::{LetterRow, Status, StatusEntry, StoredDocument};
 

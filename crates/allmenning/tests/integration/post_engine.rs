@@ -239,3 +239,84 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pdftotext (poppler-utils) is installed");
+    child.stdin.take().expect("stdin").write_all(pdf).expect("write");
+    let output = child.wait_with_output().expect("pdftotext runs");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_template_letter_carries_its_case_reference_in_the_recipients_language_and_no_protected_address() {
+    let mail_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = post::testing::SmtpSink::start(mail_dir.path(), &Default::default()).expect("aiosmtpd starts");
+    let app = InProcess::with(settings(&smtp).await).await;
+    let post = app.app.post().clone();
+    let k = crate::helpers::kommune("4601");
+    let content = |melding: &str| post::TemplateContent {
+        kind: render::LetterKind::Informasjon,
+        fields: [("melding".to_owned(), melding.to_owned())].into_iter().collect(),
+        paragraphs: vec![],
+    };
+    let mut letter = letter_to(Recipient::Person(Persona::StrengtFortrolig.fnr()), "template-maria");
+    letter.documents.clear();
+    let sent = post.send_template(k, letter, content("Tømmingen flyttes til tirsdag.")).await.expect("accepted");
+    let row = post.letter(k, &sent.id).await.expect("read").expect("exists");
+    assert_eq!((row.kind.as_str(), row.status()), ("informasjon", Status::ManueltHandtert));
+    let text = pdf_text(&post.document(k, &row, 0).await.expect("the PDF"));
+    let registrering = row.registrerings_id.clone().expect("journaled");
+    assert!(text.contains(&format!("Vår ref.: {registrering}")), "{text}");
+    assert!(text.contains("Maria Berg") && text.contains("Tømmingen flyttes til tirsdag."), "{text}");
+    // Her address, as only a holder of the permission may read it, is nowhere in the letter.
+    let caller = registers::Caller::system("post-test", "Test av digital post", "Test, syntetiske data")
+        .expect("caller")
+        .with_protected_address_permission();
+    let maria =
+        app.app.registers().person(&caller, &Persona::StrengtFortrolig.fnr()).await.expect("read").expect("her");
+    let grant = caller.protected_address_grant().expect("granted");
+    let registers::model::Residence::Protected(address) = maria.current_residence() else {
+        panic!("Maria Berg's address is protected")
+    };
+    let address = address.reveal(&grant).to_string();
+    let street = address.split(',').next().expect("a street").trim().to_owned();
+    assert!(!street.is_empty() && !text.contains(&street), "{street} is in the letter");
+
+    // Oksana Kovalenko's KRR language is English: so is her letter.
+    let mut letter = letter_to(Recipient::Person(Persona::NewInNorway.fnr()), "template-oksana");
+    letter.documents.clear();
+    let sent = post.send_template(k, letter, content("Collection moves to Tuesday.")).await.expect("accepted");
+    let row = post.letter(k, &sent.id).await.expect("read").expect("exists");
+    assert_eq!(row.language, "en");
+    let text = pdf_text(&post.document(k, &row, 0).await.expect("the PDF"));
+    assert!(text.contains("Our ref.") && text.contains("Page 1 of 1"), "{text}");
+
+    // An unknown field is refused before anything is stored.
+    let mut letter = letter_to(Recipient::Person(Persona::JustMovedIn.fnr()), "template-bad");
+    letter.documents.clear();
+    let mut bad = content("x");
+    bad.fields.insert("hemmelig".into(), "y".into());
+    assert!(matches!(post.send_template(k, letter, bad).await, Err(PostError::Template(_))));
+    assert!(post.by_external_ref(k, "system:test", "template-bad").await.expect("read").is_none());
+}
+
+#[tokio::test]
+async fn a_municipal_template_with_an_unknown_field_stops_the_start_naming_file_and_field() {
+    let mut settings = test_settings(Mode::Production).await;
+    let dir = settings.settings.data_dir.join("maler");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let template = "[[fields]]\nname = \"melding\"\nrequired = true\n\n[[nb.body]]\ntext = \"{melding} {ukjent}\"\n\n\
+                    [[nn.body]]\ntext = \"{melding}\"\n\n[[en.body]]\ntext = \"{melding}\"\n";
+    std::fs::write(dir.join("informasjon.toml"), template).expect("write");
+    settings.settings.post.templates_dir = dir;
+    let error = allmenning::app::Application::build(&settings.settings).await.expect_err("refused");
+    let text = format!("{error:#}");
+    assert!(text.contains("informasjon.toml") && text.contains("ukjent"), "{text}");
+}

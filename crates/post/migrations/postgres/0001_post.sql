@@ -53,6 +53,7 @@ CREATE TABLE post_deliveries (
     key           TEXT    NOT NULL,
     letter_id     TEXT    NOT NULL,
     channel       TEXT    NOT NULL,
+    done          BOOLEAN NOT NULL,
     at            BIGINT  NOT NULL,
     PRIMARY KEY (kommunenummer, key)
 );

@@ -53,6 +53,7 @@ CREATE TABLE post_deliveries (
     key           TEXT    NOT NULL,
     letter_id     TEXT    NOT NULL,
     channel       TEXT    NOT NULL,
+    done          INTEGER NOT NULL,
     at            INTEGER NOT NULL,
     PRIMARY KEY (kommunenummer, key)
 );
