@@ -183,6 +183,71 @@ async fn answer(response: reqwest::Response) -> (StatusCode, header::HeaderMap, 
     (status, headers, json)
 }
 
+/// Checks `value` against the schema `name` of the served OpenAPI document, as far as the
+/// answers of this API need: types, enums, required properties and no undocumented ones
+/// (scripts/schemathesis has no token, so it never sees these answers).
+async fn assert_fits(api: &Api, name: &str, value: &Value) {
+    let (_, _, document) = api.get(None, "/api/openapi.json").await;
+    fits(&document, &document["components"]["schemas"][name], value, name);
+}
+
+fn fits(document: &Value, schema: &Value, value: &Value, at: &str) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().expect("a name");
+        return fits(document, &document["components"]["schemas"][name], value, at);
+    }
+    if let Some(choices) = schema["oneOf"].as_array() {
+        let nullable = choices.iter().any(|c| c["type"] == "null");
+        if value.is_null() && nullable {
+            return;
+        }
+        let other = choices.iter().find(|c| c["type"] != "null").expect("a schema");
+        return fits(document, other, value, at);
+    }
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    assert!(
+        types.is_empty() || types.contains(&kind) || (kind == "integer" && types.contains(&"number")),
+        "{at}: a {kind} where the document says {types:?}: {value}"
+    );
+    if let Some(values) = schema["enum"].as_array() {
+        assert!(values.contains(value), "{at}: {value} is not one of {values:?}");
+    }
+    match value {
+        Value::Object(map) => {
+            let properties = schema["properties"].as_object();
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let required = required.as_str().expect("a name");
+                assert!(map.contains_key(required), "{at}: {required} is required: {value}");
+            }
+            if let Some(properties) = properties {
+                for (key, item) in map {
+                    let property = properties.get(key).unwrap_or_else(|| panic!("{at}: {key} is not documented"));
+                    fits(document, property, item, &format!("{at}.{key}"));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                fits(document, &schema["items"], item, &format!("{at}[{index}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn content_type(headers: &header::HeaderMap) -> &str {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
@@ -202,6 +267,7 @@ async fn a_pdf_letter_is_sent_journaled_as_outgoing_and_followed_by_its_sender_o
     let statuses: Vec<&str> =
         sent["historikk"].as_array().expect("history").iter().filter_map(|h| h["status"].as_str()).collect();
     assert_eq!(&statuses[..2], ["MOTTATT", "AKSEPTERT"], "{sent}");
+    assert_fits(&api, "Forsendelse", &sent).await;
 
     // In the archive: an outgoing journalpost (U) with the registreringsID the answer names,
     // holding the PDF as sent.
@@ -240,6 +306,7 @@ async fn a_pdf_letter_is_sent_journaled_as_outgoing_and_followed_by_its_sender_o
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["forsendelser"].as_array().map(Vec::len), Some(1), "{found}");
     assert_eq!(found["forsendelser"][0]["id"], id.as_str());
+    assert_fits(&api, "ForsendelseListe", &found).await;
     let (_, _, none) = api.get(Some(&token), &format!("{LETTERS}?eksternReferanse=sak-2")).await;
     assert_eq!(none["forsendelser"], json!([]));
     let (status, _, problem) = api.get(Some(&token), &format!("{LETTERS}/{}", uuid::Uuid::now_v7())).await;
@@ -499,6 +566,7 @@ async fn every_refusal_names_the_field_and_leaves_nothing_behind() {
         assert_eq!(got, *status, "{case}: {problem}");
         assert_eq!(content_type(&headers), "application/problem+json", "{case}");
         assert_eq!(problem["code"], *code, "{case}: {problem}");
+        assert_fits(&api, "Problem", &problem).await;
         let detail = problem["detail"].as_str().unwrap_or_default();
         assert!(detail.contains(field), "{case}: the detail names {field}: {problem}");
         assert_eq!(api.traces().await, before, "{case}: nothing stored, journaled or queued");
@@ -587,6 +655,7 @@ async fn the_feed_shows_a_client_only_its_own_status_events_and_the_cursor_moves
             continue;
         }
         assert_eq!(events.len(), 1, "{page}");
+        assert_fits(&api, "Hendelser", &page).await;
         assert!(position > last, "the cursor moves on: {position:?} after {last:?}");
         last = position;
         let event = &events[0];
