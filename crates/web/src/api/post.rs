@@ -142,11 +142,19 @@ pub struct NyForsendelse {
     /// The title, shown in the recipient's inbox and in the archive: 1–200 characters, not
     /// blank. A letter to a digital mailbox shows it before login, so it must hold no
     /// sensitive information.
-    #[schema(min_length = 1, max_length = 200, example = "Vedtak om barnehageplass")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Vedtak om barnehageplass"
+    )]
     pub tittel: String,
     /// The sending unit (administrativ enhet) that answers for the letter: 1–200 characters,
     /// not blank.
-    #[schema(min_length = 1, max_length = 200, example = "Barnehagekontoret")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Barnehagekontoret"
+    )]
     pub avsender_enhet: String,
     /// The documents, main document first, then attachments: 1–20 PDFs. Required unless
     /// `mal` is given.
@@ -175,15 +183,21 @@ pub struct NyForsendelse {
     /// The sending system's own reference: 1–200 characters. Sending again with the same
     /// reference answers 200 with the first letter instead of sending a second.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, example = "barnehage-2026-00017")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "barnehage-2026-00017"
+    )]
     pub ekstern_referanse: Option<String>,
     /// The systemID of an existing saksmappe the outgoing journalpost goes in; without it a
     /// new saksmappe is made.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     pub saksmappe: Option<String>,
     /// The systemID of an incoming journalpost this letter answers; it is written off
     /// (besvart med brev) when the letter is sent.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     pub besvarer_journalpost: Option<String>,
 }
 
@@ -214,16 +228,29 @@ pub enum MottakerType {
 #[serde(deny_unknown_fields)]
 pub struct NyttDokument {
     /// The title: 1–200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, example = "Vedtak")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Vedtak"
+    )]
     pub tittel: String,
     /// The file name the sending system knows it by (for its own records; the archive names
     /// the files by their place in the letter).
     #[serde(default)]
-    #[schema(max_length = 200, example = "vedtak.pdf")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$",
+        example = "vedtak.pdf"
+    )]
     pub filnavn: Option<String>,
     /// The PDF, base64 (RFC 4648, with padding). It must be a readable PDF, not encrypted,
     /// with at least one page.
-    #[schema(content_encoding = "base64", content_media_type = "application/pdf", example = json!(EXAMPLE_PDF))]
+    #[schema(
+        content_encoding = "base64",
+        content_media_type = "application/pdf",
+        pattern = r"^[A-Za-z0-9+/]*={0,2}$",
+        example = json!(EXAMPLE_PDF)
+    )]
     pub data: String,
 }
 
@@ -235,13 +262,38 @@ pub struct Mal {
     /// The template.
     #[serde(rename = "type")]
     pub kind: MalType,
-    /// The template's fields, by name.
+    /// The template's fields, by name, as text.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub felter: serde_json::Map<String, serde_json::Value>,
+    #[schema(schema_with = fields_schema)]
+    pub felter: std::collections::BTreeMap<String, String>,
     /// Free paragraphs, in order.
     #[serde(default)]
+    #[schema(schema_with = paragraphs_schema)]
     pub avsnitt: Vec<String>,
+}
+
+/// What the edge lets through in any text (`middleware::edge`): no control characters but tab,
+/// line feed and carriage return.
+const NO_CONTROL: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$";
+
+fn text_without_control() -> utoipa::openapi::ObjectBuilder {
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String).pattern(Some(NO_CONTROL))
+}
+
+fn fields_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .property_names(Some(text_without_control()))
+        .additional_properties(Some(text_without_control()))
+        .description(Some("The template's fields, by name, as text."))
+        .build()
+}
+
+fn paragraphs_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(text_without_control().build())
+        .description(Some("Free paragraphs, in order."))
+        .build()
 }
 
 /// The letter templates.
@@ -351,7 +403,7 @@ pub struct Hendelser {
     pub hendelser: Vec<StatusHendelse>,
     /// The cursor to ask from next time (`etter`): the position of the last event looked at,
     /// which may be past the last event shown. Opaque; keep it as it is.
-    #[schema(pattern = r"^[0-9]+\.[0-9]+$", example = "0.42")]
+    #[schema(pattern = r"^[0-9]{1,18}\.[0-9]{1,18}$", example = "0.42")]
     pub neste: String,
 }
 
@@ -748,7 +800,7 @@ impl<'de> Deserialize<'de> for Count {
 #[serde(rename_all = "camelCase")]
 pub struct LettersQuery {
     /// Only the letter with this reference of the sending system.
-    #[param(value_type = String, required = false, min_length = 1, max_length = 200)]
+    #[param(value_type = String, required = false, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     ekstern_referanse: Option<String>,
     /// At most this many, newest first (1–100, default 20).
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
@@ -819,7 +871,7 @@ impl<'de> Deserialize<'de> for Cursor {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// The `neste` of the previous page; from the start of the feed when left out.
-    #[param(value_type = String, required = false, pattern = r"^[0-9]+\.[0-9]+$", example = "0.42")]
+    #[param(value_type = String, required = false, pattern = r"^[0-9]{1,18}\.[0-9]{1,18}$", example = "0.42")]
     etter: Option<Cursor>,
     /// At most this many events (1–100, default 50).
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
