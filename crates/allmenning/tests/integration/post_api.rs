@@ -364,6 +364,70 @@ async fn the_same_external_reference_gives_the_first_letter_back_and_sends_no_se
     assert_ne!(other["id"], first["id"]);
 }
 
+#[tokio::test]
+async fn a_letter_that_answers_an_incoming_journalpost_writes_it_off() {
+    let api = Api::start().await;
+    let (_, token) = api.client(SEND).await;
+    let bergen = kommune("4601");
+    let blobs = store::BlobStore::open(&store::BlobConfig::Memory).expect("blobs");
+    let archive = archive::Noark::new(api.db.clone(), blobs);
+    let journalposts = api
+        .db
+        .municipal(bergen)
+        .fetch_all::<(String,)>(
+            "SELECT system_id FROM archive_objects WHERE kommunenummer = $1 AND entity = 'journalpost' ORDER BY position",
+            &[],
+        )
+        .await
+        .expect("the demo's journalposts");
+    let mut incoming = None;
+    for (id,) in journalposts {
+        let object = archive.get(bergen, &id).await.expect("a journalpost");
+        if object.kode("journalposttype") == Some("I") {
+            incoming = Some(object);
+            break;
+        }
+    }
+    let incoming = incoming.expect("the demo archive has an incoming journalpost");
+    let write_offs = async || {
+        api.db
+            .municipal(bergen)
+            .fetch_all::<(String,)>(
+                "SELECT body FROM archive_objects WHERE kommunenummer = $1 AND entity = 'avskrivning' AND parent_id = $2",
+                &params![incoming.system_id.as_str()],
+            )
+            .await
+            .expect("write-offs")
+    };
+    let before = write_offs().await.len();
+
+    let mut answer = api.letter(Some("svar-1"));
+    answer["saksmappe"] = json!(incoming.parent_id.clone().expect("in a saksmappe"));
+    answer["besvarerJournalpost"] = json!(incoming.system_id);
+    let (status, _, sent) = api.send(&token, &answer).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let reply = sent["journalpost"].as_str().expect("the reply's journalpost");
+    let after = write_offs().await;
+    assert_eq!(after.len(), before + 1, "written off once");
+    assert!(after.iter().any(|(body,)| body.contains(reply)), "by the reply: {after:?}");
+
+    // An outgoing journalpost is not answered: the archive refuses, and nothing is left.
+    let traces = api.traces().await;
+    let mut wrong = api.letter(Some("svar-2"));
+    wrong["besvarerJournalpost"] = json!(reply);
+    let (status, _, problem) = api.send(&token, &wrong).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["code"], "archive_refused", "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("journalposttype")), "{problem}");
+    assert_eq!(api.traces().await, traces);
+    // A saksmappe that is a journalpost is refused before the archive is asked.
+    let mut misplaced = api.letter(Some("svar-3"));
+    misplaced["saksmappe"] = json!(reply);
+    let (status, _, problem) = api.send(&token, &misplaced).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.starts_with("saksmappe:")), "{problem}");
+}
+
 /// A valid fødselsnummer that belongs to nobody in the demo population.
 fn unknown_fnr() -> String {
     let birth = time::Date::from_calendar_date(1903, time::Month::January, 1).expect("date");

@@ -713,8 +713,8 @@ async fn new_letter(
         digital_only: body.kun_digital_levering,
         security_level: if body.krev_nivaa4 { 4 } else { 3 },
         reply_allowed: body.kan_besvares,
-        case: body.saksmappe,
-        answers: body.besvarer_journalpost,
+        case: body.saksmappe.map(|id| id.trim().to_owned()),
+        answers: body.besvarer_journalpost.map(|id| id.trim().to_owned()),
         language: None,
     };
     Ok((letter, names))
