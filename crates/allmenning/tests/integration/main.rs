@@ -17,6 +17,7 @@ mod noark5;
 mod openapi;
 mod packaging;
 mod post_api;
+mod post_engine;
 mod schema;
 mod shutdown;
 mod slow_clients;
