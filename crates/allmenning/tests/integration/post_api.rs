@@ -69,7 +69,7 @@ struct Api {
     db: Db,
     client_key: identity::jose::SigningKey,
     jwk: String,
-    /// A saksmappe of the demo archive (under a klasse) that letters go in.
+    /// A saksmappe of the demo archive (under a klasse).
     saksmappe: String,
 }
 
@@ -99,13 +99,9 @@ impl Api {
         Api { app, db, client_key, jwk, saksmappe }
     }
 
-    /// A letter to Ingrid with one PDF, in the demo's saksmappe. (Without `saksmappe` the
-    /// engine makes a new one in the default arkivdel, which the demo archive refuses: its
-    /// Sakarkiv holds a klassifikasjonssystem.)
+    /// A letter to Ingrid with one PDF, in a saksmappe of its own.
     fn letter(&self, reference: Option<&str>) -> Value {
-        let mut body = letter(reference);
-        body["saksmappe"] = json!(self.saksmappe);
-        body
+        letter(reference)
     }
 
     /// Registers a client with `scope` and gets a token for it: its id and the token.
@@ -280,8 +276,12 @@ async fn a_pdf_letter_is_sent_journaled_as_outgoing_and_followed_by_its_sender_o
     assert_eq!(object.entity.name, "journalpost");
     assert_eq!(object.body["journalposttype"]["kode"], "U", "{:?}", object.body);
     assert_eq!(object.text("registreringsID"), Some(registrerings_id));
-    assert_eq!(sent["saksmappe"], api.saksmappe.as_str());
-    assert_eq!(object.parent_id.as_deref(), Some(api.saksmappe.as_str()), "in the saksmappe given");
+    let saksmappe = sent["saksmappe"].as_str().expect("a new saksmappe");
+    assert_ne!(saksmappe, api.saksmappe);
+    assert_eq!(object.parent_id.as_deref(), Some(saksmappe), "in the saksmappe made for it");
+    let case = archive.get(kommune("4601"), saksmappe).await.expect("the saksmappe");
+    assert_eq!(case.entity.name, "saksmappe");
+    assert_eq!(case.text("administrativEnhet"), Some("Barnehagekontoret"), "{:?}", case.body);
     let row = api
         .db
         .municipal(kommune("4601"))
@@ -339,6 +339,15 @@ async fn a_pdf_letter_is_sent_journaled_as_outgoing_and_followed_by_its_sender_o
         .expect("read")
         .expect("the letter");
     assert_eq!((level, digital_only), (4, true));
+
+    // A letter for an existing saksmappe goes in it.
+    let mut in_case = api.letter(Some("sak-4"));
+    in_case["saksmappe"] = json!(api.saksmappe);
+    let (status, _, sent) = api.send(&token, &in_case).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["saksmappe"], api.saksmappe.as_str());
+    let journalpost = archive.get(kommune("4601"), sent["journalpost"].as_str().expect("id")).await.expect("read");
+    assert_eq!(journalpost.parent_id.as_deref(), Some(api.saksmappe.as_str()), "in the saksmappe given");
 }
 
 #[tokio::test]
