@@ -30,6 +30,8 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("allmenning:enhetsregisteret.read", "Read organisations from the platform's copy of Enhetsregisteret."),
     ("allmenning:notices.read", "Read the municipalities' published notices."),
     ("allmenning:noark5", "Read and write the municipality's Noark 5 archive through /noark5/."),
+    ("allmenning:post.send", "Send letters as digital post, and follow the letters this client sent."),
+    ("allmenning:post.read", "Follow the status of the letters this client sent."),
 ];
 
 /// The only grant type the token endpoint speaks (RFC 7523).

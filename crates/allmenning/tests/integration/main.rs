@@ -16,6 +16,7 @@ mod minside;
 mod noark5;
 mod openapi;
 mod packaging;
+mod post_api;
 mod post_engine;
 mod schema;
 mod shutdown;

@@ -61,3 +61,5 @@ admin-confirm-error = Tick the box to confirm that you want to remove your own a
 scope-allmenning-enhetsregisteret-read = Read organisations from the platform's copy of Enhetsregisteret.
 scope-allmenning-noark5 = Read and write the municipality's Noark 5 archive through /noark5/.
 scope-allmenning-notices-read = Read the municipalities' published notices.
+scope-allmenning-post-read = Follow the status of the letters this client sent.
+scope-allmenning-post-send = Send letters as digital post, and follow the letters this client sent.

@@ -61,3 +61,5 @@ admin-confirm-error = Kryss av for at du vil fjerne din egen administratorrolle.
 scope-allmenning-enhetsregisteret-read = Lese virksomheter fra plattformens kopi av Enhetsregisteret.
 scope-allmenning-noark5 = Lese og skrive i kommunens Noark 5-arkiv gjennom /noark5/.
 scope-allmenning-notices-read = Lese kommunenes publiserte kunngjøringer.
+scope-allmenning-post-read = Følge statusen til brevene denne klienten har sendt.
+scope-allmenning-post-send = Sende brev som digital post, og følge brevene denne klienten har sendt.

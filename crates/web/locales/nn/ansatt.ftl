@@ -61,3 +61,5 @@ admin-confirm-error = Kryss av for at du vil fjerne di eiga administratorrolle.
 scope-allmenning-enhetsregisteret-read = Lese verksemder frå kopien plattforma har av Einingsregisteret.
 scope-allmenning-noark5 = Lese og skrive i Noark 5-arkivet til kommunen gjennom /noark5/.
 scope-allmenning-notices-read = Lese kunngjeringane kommunane har publisert.
+scope-allmenning-post-read = Følgje statusen til breva denne klienten har sendt.
+scope-allmenning-post-send = Sende brev som digital post, og følgje breva denne klienten har sendt.

@@ -112,7 +112,7 @@ fn unauthorized(detail: &str) -> Response {
 
 /// Checks the bearer token against the trusted issuers, `scope` and the audience of the
 /// host's municipality (a token is good for one municipality's API only), and asks the policy.
-async fn authorize(parts: &Parts, state: &AppState, scope: &str) -> Result<MachineClient, Response> {
+pub(super) async fn authorize(parts: &Parts, state: &AppState, scope: &str) -> Result<MachineClient, Response> {
     let Some(bearer) = parts
         .headers
         .get(header::AUTHORIZATION)

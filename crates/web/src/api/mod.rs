@@ -4,6 +4,7 @@
 pub(crate) mod machine;
 mod municipality;
 mod operations;
+mod post;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,6 +19,7 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .merge(operations::routes())
         .merge(municipality::routes())
         .merge(machine::routes(demo))
+        .merge(post::routes())
 }
 
 /// The OpenAPI description of this API.
@@ -56,7 +58,12 @@ impl utoipa::Modify for MaskinportenSecurity {
 /// the API does).
 pub fn openapi_document() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
-    for fragment in [operations::Fragment::openapi(), municipality::Fragment::openapi(), machine::Fragment::openapi()] {
+    for fragment in [
+        operations::Fragment::openapi(),
+        municipality::Fragment::openapi(),
+        machine::Fragment::openapi(),
+        post::Fragment::openapi(),
+    ] {
         doc.merge(fragment);
     }
     doc.info.version = "1".to_owned();
