@@ -16,6 +16,7 @@ mod minside;
 mod noark5;
 mod openapi;
 mod packaging;
+mod post_pages;
 mod schema;
 mod shutdown;
 mod slow_clients;

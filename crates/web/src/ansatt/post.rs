@@ -8,6 +8,7 @@
 //! from a unit is a step in that unit's case work. They see the letters they sent, and the
 //! letters and tasks of those units; anything else is "not found".
 
+use archive::ArchiveError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -286,12 +287,14 @@ struct LetterForm {
     title: Option<String>,
     body: Option<String>,
     unit: Option<String>,
+    /// The saksmappe (systemID) the letter goes in; a new one when empty.
+    saksmappe: Option<String>,
     digital_only: Option<String>,
     security_level: Option<String>,
 }
 
 /// The form's fields, in the order the page shows them (and the summary lists errors).
-const FIELDS: [&str; 5] = ["recipient", "title", "body", "unit", "security_level"];
+const FIELDS: [&str; 6] = ["recipient", "title", "body", "unit", "saksmappe", "security_level"];
 
 /// One broken rule: the field it is about and the message that says it.
 type FormError = (&'static str, &'static str);
@@ -303,6 +306,7 @@ struct Checked {
     title: String,
     paragraphs: Vec<String>,
     unit: Unit,
+    case: Option<String>,
     digital_only: bool,
     security_level: u8,
 }
@@ -365,6 +369,17 @@ fn unit_field(code: Option<&str>, units: &[Unit]) -> Result<Unit, FormError> {
     units.iter().find(|u| u.code == code).cloned().ok_or(("unit", "post-error-unit"))
 }
 
+/// The saksmappe as given: empty, or a systemID (a UUID). Whether it exists and is open, the
+/// archive says when the letter is journaled.
+fn case_field(text: Option<&str>) -> Result<Option<String>, FormError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(id) => {
+            uuid::Uuid::parse_str(id).map(|_| Some(id.to_owned())).map_err(|_| ("saksmappe", "post-error-case-format"))
+        }
+    }
+}
+
 fn security_level_field(text: Option<&str>) -> Result<u8, FormError> {
     match text.map(str::trim) {
         Some("3") => Ok(3),
@@ -380,13 +395,15 @@ fn read_form(form: &LetterForm, units: &[Unit]) -> Result<Checked, Vec<FormError
     let title = title_field(form.title.as_deref()).map_err(|e| errors.push(e)).ok();
     let paragraphs = body_field(form.body.as_deref()).map_err(|e| errors.push(e)).ok();
     let unit = unit_field(form.unit.as_deref(), units).map_err(|e| errors.push(e)).ok();
+    let case = case_field(form.saksmappe.as_deref()).map_err(|e| errors.push(e)).ok();
     let security_level = security_level_field(form.security_level.as_deref()).map_err(|e| errors.push(e)).ok();
-    match (recipient, title, paragraphs, unit, security_level) {
-        (Some(recipient), Some(title), Some(paragraphs), Some(unit), Some(security_level)) => Ok(Checked {
+    match (recipient, title, paragraphs, unit, case, security_level) {
+        (Some(recipient), Some(title), Some(paragraphs), Some(unit), Some(case), Some(security_level)) => Ok(Checked {
             recipient,
             title,
             paragraphs,
             unit,
+            case,
             digital_only: form.digital_only.is_some(),
             security_level,
         }),
@@ -413,6 +430,7 @@ struct FormValues {
     recipient: String,
     title: String,
     body: String,
+    saksmappe: String,
     digital_only: bool,
     security_level: String,
 }
@@ -471,6 +489,7 @@ fn form_view(
             recipient: form.recipient.clone().unwrap_or_default(),
             title: form.title.clone().unwrap_or_default(),
             body: form.body.clone().unwrap_or_default(),
+            saksmappe: form.saksmappe.clone().unwrap_or_default(),
             digital_only: form.digital_only.is_some(),
             security_level: form.security_level.clone().unwrap_or_else(|| "3".to_owned()),
         },
@@ -480,9 +499,21 @@ fn form_view(
     view::form_page(state, "ansatt/post_nytt.html", &page, !errors.is_empty())
 }
 
-async fn new_letter(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Response, PageError> {
+/// `?saksmappe=` fills in the case the letter goes in.
+#[derive(Deserialize)]
+struct NewLetterQuery {
+    saksmappe: Option<String>,
+}
+
+async fn new_letter(
+    State(state): State<AppState>,
+    visit: Visit,
+    staff: Staff,
+    Query(query): Query<NewLetterQuery>,
+) -> Result<Response, PageError> {
     let units = sending_units(&state, &visit, &staff).await?;
-    form_view(&state, &visit, &staff, &units, &LetterForm::default(), &[])
+    let form = LetterForm { saksmappe: query.saksmappe, ..LetterForm::default() };
+    form_view(&state, &visit, &staff, &units, &form, &[])
 }
 
 async fn send(
@@ -542,13 +573,25 @@ async fn send(
         digital_only: checked.digital_only,
         security_level: checked.security_level,
         reply_allowed: false,
-        case: None,
+        case: checked.case,
         answers: None,
         language: Some(language),
     };
     match state.post.send(visit.kommune, letter).await {
         Ok(sent) => Ok(Redirect::to(&format!("/ansatt/post/{}?sendt=1", sent.id)).into_response()),
         Err(PostError::UnknownRecipient(_)) => form_view(&state, &visit, &staff, &units, &form, &unknown),
+        Err(PostError::Archive(ArchiveError::NotFound)) => {
+            form_view(&state, &visit, &staff, &units, &form, &[("saksmappe", "post-error-case-unknown")])
+        }
+        Err(PostError::Archive(ArchiveError::Closed(_))) => {
+            form_view(&state, &visit, &staff, &units, &form, &[("saksmappe", "post-error-case-closed")])
+        }
+        Err(PostError::Archive(ArchiveError::WrongParent { .. })) => {
+            // The default arkivdel takes no saksmappe directly (it holds a
+            // klassifikasjonssystem, as the demo archive's does): the letter needs a case.
+            tracing::warn!("a new saksmappe cannot be made in the default arkivdel; the letter needs a case");
+            form_view(&state, &visit, &staff, &units, &form, &[("saksmappe", "post-error-case-needed")])
+        }
         Err(PostError::Invalid(reason)) => {
             // The form checks what the engine checks; should they ever differ, the employee
             // is told the letter was not sent, and the log says why.
@@ -756,7 +799,11 @@ mod tests {
     fn every_broken_rule_is_said_and_a_good_form_is_read_into_paragraphs() {
         let errors = read_form(&LetterForm::default(), &units()).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(f, _)| *f).collect();
-        assert_eq!(fields, FIELDS.to_vec());
+        // The case is optional; every other field is needed.
+        assert_eq!(fields, FIELDS.iter().copied().filter(|f| *f != "saksmappe").collect::<Vec<_>>());
+        let mut bad_case = form("14839221100", "Svar", "Hei");
+        bad_case.saksmappe = Some("2026/17".into());
+        assert_eq!(read_form(&bad_case, &units()).unwrap_err(), vec![("saksmappe", "post-error-case-format")]);
         let long = "x".repeat(MAX_TITLE + 1);
         let errors = read_form(&form("14839221100", &long, "Hei"), &units()).unwrap_err();
         assert_eq!(errors, vec![("title", "post-error-title-long")]);
