@@ -18,10 +18,7 @@ post-date = Date
 post-case-reference = Case reference
 post-documents = Documents
 post-download = Download { $title } (PDF)
-post-document-size = { $pages ->
-    [one] 1 page
-   *[other] { $pages } pages
-  }, { $kilobytes } kB
+post-document-size = { $kilobytes } kB, pages: { $pages }
 post-read-here = Read the letter
 post-view-fallback = Is the letter not shown?
 post-open-pdf = Open the letter as a PDF

@@ -18,10 +18,7 @@ post-date = Dato
 post-case-reference = Saksreferanse
 post-documents = Dokumenter
 post-download = Last ned { $title } (PDF)
-post-document-size = { $pages ->
-    [one] 1 side
-   *[other] { $pages } sider
-  }, { $kilobytes } kB
+post-document-size = { $kilobytes } kB, antall sider: { $pages }
 post-read-here = Les brevet
 post-view-fallback = Vises ikke brevet?
 post-open-pdf = Åpne brevet som PDF

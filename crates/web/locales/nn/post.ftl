@@ -18,10 +18,7 @@ post-date = Dato
 post-case-reference = Saksreferanse
 post-documents = Dokument
 post-download = Last ned { $title } (PDF)
-post-document-size = { $pages ->
-    [one] 1 side
-   *[other] { $pages } sider
-  }, { $kilobytes } kB
+post-document-size = { $kilobytes } kB, talet på sider: { $pages }
 post-read-here = Les brevet
 post-view-fallback = Blir ikkje brevet vist?
 post-open-pdf = Opne brevet som PDF
