@@ -1,9 +1,9 @@
 //! The post pages in process, in demo mode: a letter the engine put in a resident's inbox is
 //! shown to them and to nobody else, opening it records LEST, its PDF comes back byte for byte,
 //! a letter that needs security level 4 stays closed to a level-3 login, an organisation's
-//! letters are shown to the one acting for it, and the employees' free-letter form refuses bad
-//! input (sending nothing) and sends a good letter, whose status page, the sent list and the
-//! tasks then show it.
+//! letters are shown to the one acting for it and a child's to the parent acting for it, and
+//! the employees' free-letter form refuses bad input (sending nothing) and sends a good letter,
+//! whose status page, the sent list and the tasks then show it.
 //!
 //! Sessions are started directly, as the login callback would start them; the login itself is
 //! tested end to end in `identity.rs`. Letters are sent with the same engine the server uses
@@ -372,6 +372,46 @@ async fn acting_for_an_organisation_shows_its_letters_and_not_ones_own() {
     let opened = visitor.get(&format!("/min-side/post/{company_letter}")).await;
     assert_eq!(opened.status, StatusCode::OK);
     assert_eq!(post.letter(bergen(), &company_letter).await.expect("read").expect("letter").status, "LEST");
+}
+
+#[tokio::test]
+async fn a_parent_acting_for_her_child_sees_the_childs_letters_and_only_then() {
+    let app = InProcess::new(Mode::Demo).await;
+    let post = post_of(&app);
+    let ingrid = Persona::ParentOfNewborn.fnr();
+    let child = *registers::LocalRegisters::new(app.db().clone())
+        .person(&ingrid)
+        .await
+        .expect("lookup")
+        .expect("Ingrid")
+        .parental_responsibility_for
+        .first()
+        .expect("Ingrid has a child");
+    let case = demo_case(&app).await;
+    let title = "Tilbud om helsestasjon";
+    let id = deliver_to_inbox(&app, &post, letter(Recipient::Person(child), title, 3, &pdf("child"), &case)).await;
+
+    let new = NewSession {
+        principal: Principal::Person(ingrid),
+        display_name: "Ingrid Solberg".to_owned(),
+        kommunenummer: None,
+        provider: "idporten".to_owned(),
+        acr: Some(SUBSTANTIAL.to_owned()),
+        idp_sid: None,
+        id_token: None,
+    };
+    let (visitor, session) = Visitor::start(&app, new).await;
+    assert!(!visitor.get("/min-side/post").await.body.contains(title), "not in her own inbox");
+    assert_eq!(visitor.get(&format!("/min-side/post/{id}")).await.status, StatusCode::NOT_FOUND);
+    Sessions::new(app.db().clone(), SessionSettings::default())
+        .set_acting_as(&session, &ActingAs::Child(child), Some("Emma Solberg"))
+        .await
+        .expect("acting for the child");
+    let inbox = visitor.get("/min-side/post").await;
+    assert!(inbox.body.contains(title), "{}", inbox.body);
+    assert!(inbox.body.contains("Innboks for Emma Solberg"));
+    let document = visitor.get(&format!("/min-side/post/{id}/dokument/0")).await;
+    assert_eq!(document.bytes, pdf("child"));
 }
 
 #[tokio::test]
