@@ -49,6 +49,35 @@ function focusedTestId(page) {
 }
 
 /**
+ * The elements wider than the viewport, or reaching past it, that are not inside something
+ * that scrolls or clips sideways on its own (a table's scroll region).
+ */
+function stickingOut(page) {
+  return page.evaluate(() => {
+    const viewport = document.documentElement.clientWidth;
+    const contained = (el) => {
+      for (let parent = el.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+        if (getComputedStyle(parent).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (rect.width === 0 || rect.height === 0 || contained(el)) continue;
+      // Visually hidden text (1 px, clipped) is not laid out for the eye.
+      if (style.position === 'absolute' && style.clip !== 'auto' && rect.width <= 1) continue;
+      const reaches = style.overflowX === 'visible' ? rect.left + el.scrollWidth : rect.right;
+      if (rect.right > viewport + 0.5 || rect.left < -0.5 || reaches > viewport + 1) {
+        wide.push(`<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}> ${Math.round(rect.left)}..${Math.round(reaches)} px`);
+      }
+    }
+    return wide;
+  });
+}
+
+/**
  * Checks the page now open in every language: axe clean, the right `lang`, and no horizontal
  * scrolling at 320 px. Leaves the page in bokmål at desktop width.
  */
@@ -74,6 +103,7 @@ async function checkInEveryLanguage(page, label) {
       await page.setViewportSize({ width: 320, height: 640 });
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 320, `${label} (${lang}) is ${width} px wide at 320 px`);
+      assert.deepEqual(await stickingOut(page), [], `${label} (${lang}): elements stick out at 320 px`);
       if (lang !== 'nb') await screenshot(page, `${lang}-${label.replace(/\W+/g, '-')}-320`);
     }
   } finally {
