@@ -68,6 +68,7 @@ pub struct Application {
     db: Db,
     router: axum::Router,
     worker: Worker,
+    post: post::Post,
     consumers: Consumers,
     workers: usize,
     serve_limits: web::ServeLimits,
@@ -123,7 +124,7 @@ impl Application {
             db.clone(),
             noark,
             registers.clone(),
-            post::Channels::not_configured(),
+            post_channels(settings).await.context("cannot set up the post channels")?,
             settings.post_config(),
         );
         let kommuner: Vec<kernel::Kommunenummer> = settings.municipalities.iter().map(|m| m.kommunenummer).collect();
@@ -160,7 +161,7 @@ impl Application {
         };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
-        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post)
+        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone())
             .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
@@ -172,6 +173,7 @@ impl Application {
             db,
             router: web::router(state),
             worker,
+            post,
             consumers,
             workers: settings.jobs.workers,
             serve_limits: settings.server.serve_limits(),
@@ -201,6 +203,11 @@ impl Application {
     /// The job worker, for tests.
     pub fn worker(&self) -> &Worker {
         &self.worker
+    }
+
+    /// Digital post, for tests and tools.
+    pub fn post(&self) -> &post::Post {
+        &self.post
     }
 
     /// The event consumers, for tests.
@@ -314,6 +321,84 @@ pub async fn check_deployment_mode(db: &Db, mode: Mode) -> anyhow::Result<()> {
              database.url (or data_dir) at the production database"
         ),
     }
+}
+
+/// The channels letters leave through, as the settings say. A channel without a URL is
+/// simulated inside the server when `post.simulate` is on (the demo), and otherwise waits
+/// (letters queue until it is configured). The simulators listen on loopback ports of their
+/// own and speak the real services' APIs, so the engine cannot tell them apart.
+async fn post_channels(settings: &Settings) -> anyhow::Result<post::Channels> {
+    use post::adapters::{eformidling, email, print, sms};
+    use post::simulators;
+    let simulate = settings.simulate_post();
+    let mut channels = post::Channels::not_configured();
+    let loopback = || TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)));
+
+    let ip = &settings.post.integrasjonspunkt;
+    let ip_url = if !ip.url.is_empty() {
+        Some(ip.url.clone())
+    } else if simulate {
+        let listener = loopback().await.context("cannot start the integrasjonspunkt simulator")?;
+        let address = listener.local_addr()?;
+        let sim = Arc::new(simulators::integrasjonspunkt::IntegrasjonspunktSim::new(
+            simulators::integrasjonspunkt::Behaviour::reliable(),
+        ));
+        tokio::spawn(simulators::integrasjonspunkt::serve(listener, sim));
+        Some(format!("http://{address}"))
+    } else {
+        None
+    };
+    if let Some(url) = ip_url {
+        let mut config = eformidling::IntegrasjonspunktConfig::new(url);
+        if !ip.token.expose().is_empty() {
+            config.bearer_token = Some(eformidling::BearerToken::new(ip.token.expose()));
+        }
+        channels.mailbox = Arc::new(eformidling::Integrasjonspunkt::new(config).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+
+    let sms_settings = match &settings.post.sms {
+        Some(sms) => Some(sms.clone()),
+        None if simulate => {
+            let listener = loopback().await.context("cannot start the SMS gateway simulator")?;
+            let address = listener.local_addr()?;
+            tokio::spawn(simulators::sms::serve(listener, simulators::sms::SmsSimulator::new(Default::default())));
+            Some(sms::HttpSmsSettings::new(format!("http://{address}/sms/send"), "simulator"))
+        }
+        None => None,
+    };
+    if let Some(sms_settings) = sms_settings {
+        channels.sms = Arc::new(sms::HttpSmsGateway::new(&sms_settings)?);
+    }
+
+    if let Some(smtp) = &settings.post.smtp {
+        channels.mailer = Arc::new(email::SmtpMailer::new(smtp)?);
+    } else if simulate {
+        let dir = settings.data_dir.join("post").join("epost");
+        channels.mailer = Arc::new(email::PickupDirMailer::new(dir, &settings.post.from)?);
+    }
+
+    let print_store = BlobStore::open(&settings.print_config()).context("cannot open the print directory")?;
+    channels.print =
+        Arc::new(print::ObjectStorePrintShop::new(print_store.object_store(), "").map_err(|e| anyhow::anyhow!("{e}"))?);
+    if simulate && settings.post.print.path.as_os_str().is_empty() {
+        // The print vendor: takes each complete batch and leaves a receipt.
+        let vendor = simulators::print_vendor::PrintVendorSim::new(
+            print_store.object_store(),
+            "",
+            simulators::print_vendor::PrintVendorOptions { fail_rate: 0.0, seed: None },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let every = Duration::from_secs(settings.post.print_interval_seconds.clamp(1, 10));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(error) = vendor.process().await {
+                    tracing::warn!(%error, "the simulated print vendor failed");
+                }
+            }
+        });
+    }
+    Ok(channels)
 }
 
 /// Login, sessions and machine clients, as the settings say. In demo mode a provider without

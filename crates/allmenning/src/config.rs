@@ -109,6 +109,9 @@ impl Default for ArchiveSettings {
     }
 }
 
+const DAY: u64 = 24 * 3600;
+const HOUR: u64 = 3600;
+
 /// Digital post: how letters leave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -128,6 +131,34 @@ pub struct PostSettings {
     pub poll_interval_seconds: u64,
     /// The largest PDF taken, per document, in bytes.
     pub max_document_bytes: u64,
+    /// Print an unread inbox letter after this many seconds instead of the working days (for
+    /// tests and the crash test); 0 counts working days.
+    pub paper_after_seconds: u64,
+    /// Run the simulators of the integrasjonspunkt, the SMS gateway and the print vendor inside
+    /// the server for every channel without a URL. On in demo mode unless set.
+    pub simulate: Option<bool>,
+    /// The municipality's integrasjonspunkt (eFormidling), for digital mailboxes.
+    pub integrasjonspunkt: IntegrasjonspunktSettings,
+    /// The SMS gateway (LINK Mobility's REST API); no `url`: no SMS notices (or simulated).
+    pub sms: Option<post::adapters::sms::HttpSmsSettings>,
+    /// The SMTP server for e-mail notices; none: written to `<data_dir>/post/epost` in demo
+    /// mode, no e-mail notices otherwise.
+    pub smtp: Option<post::adapters::email::SmtpSettings>,
+    /// The sender address of e-mail notices when no SMTP server is set.
+    pub from: String,
+    /// Where print batches go and receipts come back: a directory (default
+    /// `<data_dir>/post/print`) or a bucket, as `[blobs]`.
+    pub print: BlobSettings,
+}
+
+/// The integrasjonspunkt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrasjonspunktSettings {
+    /// Its address (`http://localhost:9093`); empty: not configured (or simulated).
+    pub url: String,
+    /// A bearer token, if it is behind a gateway that wants one.
+    pub token: Secret,
 }
 
 impl Default for PostSettings {
@@ -141,6 +172,13 @@ impl Default for PostSettings {
             receipts_interval_seconds: engine.receipts_interval.as_secs(),
             poll_interval_seconds: engine.poll_interval.as_secs(),
             max_document_bytes: engine.max_document_bytes,
+            paper_after_seconds: 0,
+            simulate: None,
+            integrasjonspunkt: IntegrasjonspunktSettings::default(),
+            sms: None,
+            smtp: None,
+            from: "Kommunen <ikke-svar@allmenning.invalid>".to_owned(),
+            print: BlobSettings::default(),
         }
     }
 }
@@ -1058,11 +1096,49 @@ impl Settings {
                 post.mail_domain.clone()
             },
             paper_after_working_days: post.paper_after_working_days,
-            print_interval: seconds(post.print_interval_seconds),
-            receipts_interval: seconds(post.receipts_interval_seconds),
+            // The demo prints (and reads receipts) every half minute, so a letter on paper is
+            // seen to go the whole way.
+            print_interval: seconds(if self.mode == Mode::Demo && post.print_interval_seconds == DAY {
+                30
+            } else {
+                post.print_interval_seconds
+            }),
+            receipts_interval: seconds(if self.mode == Mode::Demo && post.receipts_interval_seconds == HOUR {
+                30
+            } else {
+                post.receipts_interval_seconds
+            }),
             poll_interval: seconds(post.poll_interval_seconds),
             max_document_bytes: post.max_document_bytes,
+            paper_after: (post.paper_after_seconds > 0).then(|| seconds(post.paper_after_seconds)),
             ..post::PostConfig::default()
+        }
+    }
+
+    /// Whether the post channels without a URL are simulated inside the server.
+    pub fn simulate_post(&self) -> bool {
+        self.post.simulate.unwrap_or(self.mode == Mode::Demo)
+    }
+
+    /// Where print batches go.
+    pub fn print_config(&self) -> store::BlobConfig {
+        let print = &self.post.print;
+        match print.backend {
+            BlobBackend::Local => store::BlobConfig::Local {
+                path: if print.path.as_os_str().is_empty() {
+                    self.data_dir.join("post").join("print")
+                } else {
+                    print.path.clone()
+                },
+            },
+            BlobBackend::S3 => store::BlobConfig::S3 {
+                bucket: print.bucket.clone(),
+                endpoint: Some(print.endpoint.clone()).filter(|e| !e.is_empty()),
+                region: print.region.clone(),
+                access_key_id: print.access_key_id.clone(),
+                secret_access_key: print.secret_access_key.expose().to_owned(),
+                allow_http: print.allow_http,
+            },
         }
     }
 

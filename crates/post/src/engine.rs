@@ -903,9 +903,11 @@ impl Post {
                 letters::set_status(&mut tx, k, &current, Status::Lest, None).await.map_err(transient)?;
                 false
             }
+            // Delivered is as far as the mailbox tells without an opening receipt (which asks
+            // the resident for an extra step, so it is not asked for): polling stops here.
             MailboxStatus::Delivered => {
                 letters::set_status(&mut tx, k, &current, Status::LevertSdp, None).await.map_err(transient)?;
-                true
+                false
             }
             MailboxStatus::InTransit => true,
             MailboxStatus::Unknown => {
@@ -1040,7 +1042,7 @@ impl Post {
     }
 
     async fn notify_email(&self, k: Kommunenummer, letter: &LetterRow, address: &str) -> Result<bool, String> {
-        let key = format!("{}:epost", letter.id);
+        let key = format!("{}.epost", letter.id);
         if self.delivered(k, &key).await? {
             return Ok(true);
         }
@@ -1068,7 +1070,7 @@ impl Post {
     }
 
     async fn notify_sms(&self, k: Kommunenummer, letter: &LetterRow, number: &str) -> Result<bool, String> {
-        let key = format!("{}:sms", letter.id);
+        let key = format!("{}.sms", letter.id);
         if self.delivered(k, &key).await? {
             return Ok(true);
         }

@@ -13,6 +13,8 @@ pub mod letters;
 pub mod pdf;
 pub mod routing;
 pub mod simulators;
+#[doc(hidden)]
+pub mod testing;
 
 pub use engine::{
     Channels, Document, NewLetter, Post, PostConfig, PostError, Recipient, ResolvedRecipient, Sender, Sent, Task,

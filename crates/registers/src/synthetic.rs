@@ -925,12 +925,20 @@ impl Iterator for Batches {
 /// Fixes what the dice may not decide, and puts everything in the order the registers give it
 /// back in: relations and responsibilities by number, addresses newest first.
 fn finish(population: &mut Population) {
-    // Arne Bakken is reserved, whatever the dice said.
-    let arne = Persona::ReservedAgainstDigitalPost.fnr();
-    if let Some(contact) = population.contacts.iter_mut().find(|c| c.fnr == arne) {
-        contact.reserved = true;
-        contact.can_be_notified = false;
-        contact.mailbox = None;
+    // The personas' KRR entries are fixed, so each way a letter can go has a persona: Arne
+    // Bakken is reserved (paper), Ingrid Solberg has Digipost, the others get the Min side
+    // inbox with a notice (Per Olsen by SMS only).
+    for contact in &mut population.contacts {
+        let Some(persona) = Persona::ALL.into_iter().find(|p| p.fnr() == contact.fnr) else { continue };
+        let digits = contact.fnr.as_digits();
+        contact.status = ContactStatus::Aktiv;
+        contact.reserved = persona == Persona::ReservedAgainstDigitalPost;
+        contact.can_be_notified = !contact.reserved;
+        contact.mailbox = (persona == Persona::ParentOfNewborn)
+            .then(|| (MailboxProvider::Digipost, format!("synthetic.{}#{}", &digits[6..], &digits[..4])));
+        contact.email = (!contact.reserved && persona != Persona::NextOfKinOfDeceased)
+            .then(|| format!("innbygger.{}@example.no", &digits[6..]));
+        contact.mobile = (!contact.reserved).then(|| format!("9{}", &digits[4..11]));
     }
     for person in &mut population.persons {
         person.relations.sort_by_key(|r| r.related);

@@ -116,6 +116,12 @@ impl BlobStore {
         Ok(Self { inner })
     }
 
+    /// The object store underneath, for a context that writes its own layout (the print
+    /// vendor's directory or bucket).
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.inner.clone()
+    }
+
     /// Stores `bytes` under `key` (e.g. `4601/letters/0190...pdf`), replacing what was there.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<BlobRef, StoreError> {
         let path = key_path(key)?;

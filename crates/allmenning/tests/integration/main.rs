@@ -14,6 +14,7 @@ mod http;
 mod identity;
 mod minside;
 mod noark5;
+mod post_engine;
 mod openapi;
 mod packaging;
 mod post_pages;

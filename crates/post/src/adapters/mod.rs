@@ -209,6 +209,9 @@ pub struct PrintReceipt {
     pub at: String,
 }
 
+/// Receipt files and their lines, as [`PrintShop::receipts`] returns them: (file, lines).
+pub type ReceiptFiles = Vec<(String, Vec<PrintReceipt>)>;
+
 /// A print vendor reached through a directory or a bucket: batches go out, receipts come back.
 pub trait PrintShop: Send + Sync + std::fmt::Debug {
     /// Writes a batch (its PDFs and its manifest). Writing the same batch id again with the same
@@ -218,7 +221,7 @@ pub trait PrintShop: Send + Sync + std::fmt::Debug {
 
     /// Receipt files the vendor has left, not yet acknowledged: every line of each, with the
     /// file they came from.
-    fn receipts(&self) -> BoxFuture<'_, Result<Vec<(String, Vec<PrintReceipt>)>, ChannelError>>;
+    fn receipts(&self) -> BoxFuture<'_, Result<ReceiptFiles, ChannelError>>;
 
     /// Moves a receipt file away once its lines are recorded (so it is read once; reading it
     /// twice must be harmless anyway).
