@@ -1,6 +1,6 @@
 // Digital post in a real browser, on the demo: an employee writes a free letter (first with
 // errors, the focus on the error summary), sends it into a case of the demo archive, and the
-// resident finds it in her inbox on Min side, opens it and reads it; the sender then sees LEST.
+// resident finds it in his inbox on Min side, opens it and reads it; the sender then sees LEST.
 // Every page passes axe in nb, nn and en, and fits a 320 px wide screen.
 
 import { test } from 'node:test';
@@ -17,7 +17,8 @@ import {
 
 const shared = useServerAndBrowser();
 
-const INGRID = { pid: '14839221100', name: 'Ingrid Solberg' };
+// Per Olsen's letters go to the Min side inbox, with a notice by SMS (Ingrid Solberg has Digipost).
+const PER = { pid: '17825133097', name: 'Per Olsen' };
 const TITLE = 'Svar på søknad om barnehageplass';
 /** The demo archive's case the letter goes in (its journalpost names Ingrid). */
 const CASE_ENTRY = 'Søknad om startlån fra Ingrid Solberg';
@@ -129,7 +130,7 @@ async function demoCase() {
   }
 }
 
-test('an employee writes a letter, and the resident reads it in her inbox', async () => {
+test('an employee writes a letter, and the resident reads it in his inbox', async () => {
   const caseId = await demoCase();
   const employee = await newPage(shared.browser, shared.server.baseURL);
   const resident = await newPage(shared.browser, shared.server.baseURL);
@@ -169,7 +170,7 @@ test('an employee writes a letter, and the resident reads it in her inbox', asyn
     assert.equal(await page.getByLabel('Tittel', { exact: true }).inputValue(), TITLE, 'what was typed stays');
 
     // The right number: sent, and the status page says so.
-    await page.getByLabel('Mottaker', { exact: true }).fill(INGRID.pid);
+    await page.getByLabel('Mottaker', { exact: true }).fill(PER.pid);
     await page.getByRole('button', { name: 'Send brevet' }).click();
     await page.waitForURL(/\/ansatt\/post\/[0-9a-f-]{36}\?sendt=1$/);
     assert.match(await page.getByTestId('letter-sent').innerText(), /Brevet er sendt/);
@@ -187,7 +188,7 @@ test('an employee writes a letter, and the resident reads it in her inbox', asyn
     // The resident: the inbox from Min side. The job worker delivers the letter on its own
     // time, so the inbox is read again until it is there.
     const r = resident.page;
-    await logIn(r, INGRID);
+    await logIn(r, PER);
     await r.getByTestId('inbox-link').click();
     await r.waitForURL(/\/min-side\/post$/);
     const deadline = Date.now() + DELIVERY_TIMEOUT_MS;

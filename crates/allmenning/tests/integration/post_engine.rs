@@ -40,7 +40,8 @@ async fn settings(smtp: &post::testing::SmtpSink) -> TestSettings {
     post.poll_interval_seconds = 1;
     post.paper_after_seconds = 2;
     post.organisasjonsnummer.insert("4601".into(), "964338531".into());
-    let mut smtp_settings = post::adapters::email::SmtpSettings::new("127.0.0.1", "Bergen kommune <post@bergen.invalid>");
+    let mut smtp_settings =
+        post::adapters::email::SmtpSettings::new("127.0.0.1", "Bergen kommune <post@bergen.invalid>");
     smtp_settings.port = Some(smtp.port());
     smtp_settings.tls = post::adapters::email::SmtpTls::None;
     post.smtp = Some(smtp_settings);
@@ -144,11 +145,8 @@ async fn a_letter_to_each_persona_goes_its_own_way_and_arrives_once() {
         let letter = post.letter(k, id).await.expect("read").expect("exists");
         let bytes = post.document(k, &letter, 0).await.expect("the archived PDF");
         assert_eq!(bytes.as_ref(), post::testing::minimal_pdf().as_slice());
-        let journalpost = post
-            .archive()
-            .get(k, letter.journalpost_id.as_deref().expect("journaled"))
-            .await
-            .expect("the journalpost");
+        let journalpost =
+            post.archive().get(k, letter.journalpost_id.as_deref().expect("journaled")).await.expect("the journalpost");
         assert_eq!(journalpost.kode("journalposttype"), Some("U"));
     }
 

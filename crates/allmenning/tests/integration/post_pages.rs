@@ -6,8 +6,9 @@
 //! whose status page, the sent list and the tasks then show it.
 //!
 //! Sessions are started directly, as the login callback would start them; the login itself is
-//! tested end to end in `identity.rs`. Letters are sent with the same engine the server uses
-//! (over the same database and blob store), and delivered by running the server's job worker.
+//! tested end to end in `identity.rs`. Letters are sent with the application's own engine and
+//! delivered by running its job worker, through the channels the demo simulates. Sofie Lunde's
+//! letters go to the Min side inbox (Ingrid Solberg's go to Digipost, so she is the parent here).
 
 use allmenning::config::Mode;
 use axum::body::Body;
@@ -127,16 +128,6 @@ impl<'a> Visitor<'a> {
     }
 }
 
-/// The post engine over the application's database and blob store, as the server builds it.
-fn post_of(app: &InProcess) -> post::Post {
-    let settings = &app._settings.settings;
-    let db = app.db().clone();
-    let blobs = store::BlobStore::open(&settings.blob_config()).expect("blobs");
-    let registers = registers::Registers::new(db.clone(), &settings.registers_config()).expect("registers");
-    let noark = archive::Noark::new(db.clone(), blobs).with_max_file_bytes(settings.archive.max_file_bytes);
-    post::Post::new(db, noark, registers, post::Channels::not_configured(), settings.post_config())
-}
-
 /// A one-page PDF whose bytes carry `marker`, so two letters' documents differ.
 fn pdf(marker: &str) -> Vec<u8> {
     let objects = [
@@ -225,20 +216,20 @@ async fn letters(app: &InProcess) -> usize {
 #[tokio::test]
 async fn a_letter_in_the_inbox_is_its_recipients_alone_and_opening_it_records_lest() {
     let app = InProcess::new(Mode::Demo).await;
-    let post = post_of(&app);
-    let bytes = pdf("ingrid-1");
+    let post = app.app.post();
+    let bytes = pdf("sofie-1");
     let title = "Informasjon om barnehageopptaket";
     let case = demo_case(&app).await;
-    let new = letter(Recipient::Person(Persona::ParentOfNewborn.fnr()), title, 3, &bytes, &case);
-    let id = deliver_to_inbox(&app, &post, new).await;
-    let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn, SUBSTANTIAL).await;
+    let new = letter(Recipient::Person(Persona::JustMovedIn.fnr()), title, 3, &bytes, &case);
+    let id = deliver_to_inbox(&app, post, new).await;
+    let sofie = Visitor::resident(&app, Persona::JustMovedIn, SUBSTANTIAL).await;
     let per = Visitor::resident(&app, Persona::NextOfKinOfDeceased, SUBSTANTIAL).await;
 
     // The front page of Min side leads to the inbox.
-    let front = ingrid.get("/min-side").await;
+    let front = sofie.get("/min-side").await;
     assert!(front.body.contains("href=\"/min-side/post\""), "{}", front.body);
 
-    let inbox = ingrid.get("/min-side/post").await;
+    let inbox = sofie.get("/min-side/post").await;
     assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
     assert!(inbox.body.contains(title), "{}", inbox.body);
     assert!(inbox.body.contains(&format!("href=\"/min-side/post/{id}\"")));
@@ -251,13 +242,13 @@ async fn a_letter_in_the_inbox_is_its_recipients_alone_and_opening_it_records_le
     assert!(!other.body.contains(title), "{}", other.body);
     assert_eq!(per.get(&format!("/min-side/post/{id}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(per.get(&format!("/min-side/post/{id}/dokument/0")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(ingrid.get("/min-side/post/no-such-letter").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sofie.get("/min-side/post/no-such-letter").await.status, StatusCode::NOT_FOUND);
     let row = post.letter(bergen(), &id).await.expect("read").expect("letter");
     assert!(row.read_at.is_none(), "another's visit reads nothing");
     assert_ne!(row.status, "LEST");
 
     // Opening it shows it and records LEST, which the sender sees.
-    let opened = ingrid.get(&format!("/min-side/post/{id}")).await;
+    let opened = sofie.get(&format!("/min-side/post/{id}")).await;
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
     assert!(opened.body.contains(title));
     let reference = row.registrerings_id.clone().expect("journaled");
@@ -269,42 +260,42 @@ async fn a_letter_in_the_inbox_is_its_recipients_alone_and_opening_it_records_le
     assert!(row.read_at.is_some());
     let history = post.history(bergen(), &id).await.expect("history");
     assert_eq!(history.iter().filter(|h| h.status == "LEST").count(), 1);
-    let again = ingrid.get("/min-side/post").await;
+    let again = sofie.get("/min-side/post").await;
     assert!(again.body.contains(">Lest<"), "read is said in words: {}", again.body);
     assert!(!again.body.contains(">Ulest<"));
 
     // The document, byte for byte.
-    let document = ingrid.get(&format!("/min-side/post/{id}/dokument/0")).await;
+    let document = sofie.get(&format!("/min-side/post/{id}/dokument/0")).await;
     assert_eq!(document.status, StatusCode::OK);
     assert_eq!(document.content_type, "application/pdf");
     assert!(document.disposition.starts_with("inline; filename=\""), "{}", document.disposition);
     assert!(document.disposition.ends_with(".pdf\""), "{}", document.disposition);
     assert_eq!(document.cache_control, "no-store");
     assert_eq!(document.bytes, bytes);
-    assert_eq!(ingrid.get(&format!("/min-side/post/{id}/dokument/1")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(ingrid.get(&format!("/min-side/post/{id}/dokument/x")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sofie.get(&format!("/min-side/post/{id}/dokument/1")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sofie.get(&format!("/min-side/post/{id}/dokument/x")).await.status, StatusCode::NOT_FOUND);
 
     // In nynorsk and English.
-    let ingrid = ingrid.in_language("nn");
-    let inbox = ingrid.get("/min-side/post").await;
+    let sofie = sofie.in_language("nn");
+    let inbox = sofie.get("/min-side/post").await;
     assert!(inbox.body.contains("lang=\"nn\"") && inbox.body.contains(">Lese<"), "{}", inbox.body);
-    assert!(ingrid.get(&format!("/min-side/post/{id}")).await.body.contains("Saksreferanse"));
-    let ingrid = ingrid.in_language("en");
-    let inbox = ingrid.get("/min-side/post").await;
+    assert!(sofie.get(&format!("/min-side/post/{id}")).await.body.contains("Saksreferanse"));
+    let sofie = sofie.in_language("en");
+    let inbox = sofie.get("/min-side/post").await;
     assert!(inbox.body.contains("lang=\"en\"") && inbox.body.contains(">Read<"), "{}", inbox.body);
-    let opened = ingrid.get(&format!("/min-side/post/{id}")).await;
+    let opened = sofie.get(&format!("/min-side/post/{id}")).await;
     assert!(opened.body.contains("Case reference") && opened.body.contains("Download"), "{}", opened.body);
 }
 
 #[tokio::test]
 async fn a_level_four_letter_stays_closed_to_a_level_three_login() {
     let app = InProcess::new(Mode::Demo).await;
-    let post = post_of(&app);
+    let post = app.app.post();
     let title = "Vedtak om spesialpedagogisk hjelp";
     let case = demo_case(&app).await;
-    let new = letter(Recipient::Person(Persona::ParentOfNewborn.fnr()), title, 4, &pdf("l4"), &case);
-    let id = deliver_to_inbox(&app, &post, new).await;
-    let substantial = Visitor::resident(&app, Persona::ParentOfNewborn, SUBSTANTIAL).await;
+    let new = letter(Recipient::Person(Persona::JustMovedIn.fnr()), title, 4, &pdf("l4"), &case);
+    let id = deliver_to_inbox(&app, post, new).await;
+    let substantial = Visitor::resident(&app, Persona::JustMovedIn, SUBSTANTIAL).await;
 
     let inbox = substantial.get("/min-side/post").await;
     assert!(inbox.body.contains(title), "the title is listed: {}", inbox.body);
@@ -322,7 +313,7 @@ async fn a_level_four_letter_stays_closed_to_a_level_three_login() {
     assert!(row.read_at.is_none(), "not opened, not read");
     assert_ne!(row.status, "LEST");
 
-    let high = Visitor::resident(&app, Persona::ParentOfNewborn, HIGH).await;
+    let high = Visitor::resident(&app, Persona::JustMovedIn, HIGH).await;
     let page = high.get(&format!("/min-side/post/{id}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("/dokument/0"));
@@ -333,7 +324,7 @@ async fn a_level_four_letter_stays_closed_to_a_level_three_login() {
 #[tokio::test]
 async fn acting_for_an_organisation_shows_its_letters_and_not_ones_own() {
     let app = InProcess::new(Mode::Demo).await;
-    let post = post_of(&app);
+    let post = app.app.post();
     let lars = Persona::DagligLederOfNewBusiness.fnr();
     let (orgnr, role) = registers::LocalRegisters::new(app.db().clone())
         .roles_of(&lars)
@@ -345,7 +336,7 @@ async fn acting_for_an_organisation_shows_its_letters_and_not_ones_own() {
     let company = "Brev til virksomheten om skjenkebevilling";
     let case = demo_case(&app).await;
     let company_letter =
-        deliver_to_inbox(&app, &post, letter(Recipient::Organisation(orgnr), company, 3, &pdf("org"), &case)).await;
+        deliver_to_inbox(&app, post, letter(Recipient::Organisation(orgnr), company, 3, &pdf("org"), &case)).await;
 
     let new = NewSession {
         principal: Principal::Person(lars),
@@ -377,7 +368,7 @@ async fn acting_for_an_organisation_shows_its_letters_and_not_ones_own() {
 #[tokio::test]
 async fn a_parent_acting_for_her_child_sees_the_childs_letters_and_only_then() {
     let app = InProcess::new(Mode::Demo).await;
-    let post = post_of(&app);
+    let post = app.app.post();
     let ingrid = Persona::ParentOfNewborn.fnr();
     let child = *registers::LocalRegisters::new(app.db().clone())
         .person(&ingrid)
@@ -389,7 +380,7 @@ async fn a_parent_acting_for_her_child_sees_the_childs_letters_and_only_then() {
         .expect("Ingrid has a child");
     let case = demo_case(&app).await;
     let title = "Tilbud om helsestasjon";
-    let id = deliver_to_inbox(&app, &post, letter(Recipient::Person(child), title, 3, &pdf("child"), &case)).await;
+    let id = deliver_to_inbox(&app, post, letter(Recipient::Person(child), title, 3, &pdf("child"), &case)).await;
 
     let new = NewSession {
         principal: Principal::Person(ingrid),
@@ -417,7 +408,7 @@ async fn a_parent_acting_for_her_child_sees_the_childs_letters_and_only_then() {
 #[tokio::test]
 async fn the_employees_form_refuses_bad_input_sending_nothing_and_sends_a_good_letter() {
     let app = InProcess::new(Mode::Demo).await;
-    let post = post_of(&app);
+    let post = app.app.post();
     let kari = Visitor::employee(&app, "kari.saksbehandler").await;
 
     let home = kari.get("/ansatt").await;
@@ -427,11 +418,11 @@ async fn the_employees_form_refuses_bad_input_sending_nothing_and_sends_a_good_l
     assert!(form.body.contains("<option value=\"barnehage\" selected>Barnehageavdelingen</option>"), "{}", form.body);
 
     let before = letters(&app).await;
-    let ingrid = Persona::ParentOfNewborn.fnr().as_digits();
+    let sofie = Persona::JustMovedIn.fnr().as_digits();
     let case = demo_case(&app).await;
     let good = |title: &'static str| {
         vec![
-            ("recipient", ingrid.clone()),
+            ("recipient", sofie.clone()),
             ("title", title.to_owned()),
             ("body", "Vi har mottatt søknaden din.\r\n\r\nDu hører fra oss innen to uker.".to_owned()),
             ("unit", "barnehage".to_owned()),
@@ -526,7 +517,7 @@ async fn the_employees_form_refuses_bad_input_sending_nothing_and_sends_a_good_l
     assert_eq!(row.title, "Svar på søknad om barnehageplass");
     assert_eq!(row.sender_unit, "Barnehageavdelingen");
     assert_eq!(row.security_level, 3);
-    assert_eq!(row.recipient_id, ingrid);
+    assert_eq!(row.recipient_id, sofie);
     let document = post.document(bergen(), &row, 0).await.expect("the PDF");
     assert_eq!(post::pdf::check(&document, 10_000_000), Ok(1), "a one-page PDF");
     // The same form sent twice is one letter.
@@ -547,15 +538,17 @@ async fn the_employees_form_refuses_bad_input_sending_nothing_and_sends_a_good_l
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains(&format!("href=\"/ansatt/post/{id}\"")), "{}", list.body);
 
-    // Delivered, it reaches Ingrid's inbox; read, Kari sees LEST.
+    // Delivered, it reaches Sofie's inbox (she is notified); read, Kari sees LEST.
     app.app.worker().run_until_idle().await.expect("the worker runs");
-    let ingrid_visitor = Visitor::resident(&app, Persona::ParentOfNewborn, SUBSTANTIAL).await;
-    if post.letter(bergen(), id).await.expect("read").expect("letter").inbox_at.is_some() {
-        assert_eq!(ingrid_visitor.get(&format!("/min-side/post/{id}")).await.status, StatusCode::OK);
-        let status = kari.get(&format!("/ansatt/post/{id}")).await;
-        assert!(status.body.contains("data-status=\"LEST\""), "{}", status.body);
-        assert!(status.body.contains("data-testid=\"read-at\""));
-    }
+    let delivered = post.letter(bergen(), id).await.expect("read").expect("letter");
+    assert!(delivered.inbox_at.is_some(), "in the inbox: {} {:?}", delivered.status, delivered.reason);
+    let status = kari.get(&format!("/ansatt/post/{id}")).await;
+    assert!(status.body.contains("Innboksen på Min side"), "the channel in words: {}", status.body);
+    let sofie_visitor = Visitor::resident(&app, Persona::JustMovedIn, SUBSTANTIAL).await;
+    assert_eq!(sofie_visitor.get(&format!("/min-side/post/{id}")).await.status, StatusCode::OK);
+    let status = kari.get(&format!("/ansatt/post/{id}")).await;
+    assert!(status.body.contains("data-status=\"LEST\""), "{}", status.body);
+    assert!(status.body.contains("data-testid=\"read-at\""));
 
     // Ola leads the same unit and sees the unit's letter; an archivist and an administrator
     // send no letters, and Ola's own list is his.
@@ -570,7 +563,7 @@ async fn the_employees_form_refuses_bad_input_sending_nothing_and_sends_a_good_l
         assert_eq!(other.post("/ansatt/post/nytt", &with_id, true).await.status, StatusCode::FORBIDDEN);
     }
     // A resident is not an employee.
-    assert_eq!(ingrid_visitor.get("/ansatt/post").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(sofie_visitor.get("/ansatt/post").await.status, StatusCode::FORBIDDEN);
     assert_eq!(letters(&app).await, before + 1);
 }
 
