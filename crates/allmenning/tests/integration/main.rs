@@ -18,6 +18,7 @@ mod openapi;
 mod packaging;
 mod post_api;
 mod post_engine;
+mod post_pages;
 mod schema;
 mod shutdown;
 mod slow_clients;

@@ -1,8 +1,10 @@
 //! The employees' pages: `/ansatt` (who they are, their roles and units) and the
 //! administration of employees and roles (`/ansatt/admin`), for administrators only; the
-//! archivist's pages are in [`arkiv`].
+//! archivist's pages are in [`arkiv`], the post pages (free letters, sent letters, tasks) in
+//! [`post`].
 
 pub mod arkiv;
+pub mod post;
 
 use axum::Router;
 use axum::extract::{Form, State};
@@ -27,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ansatt/admin/klienter/nokler", post(add_key))
         .route("/ansatt/admin/klienter/endre", post(change_client))
         .merge(arkiv::routes())
+        .merge(self::post::routes())
 }
 
 async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Html<String>, PageError> {

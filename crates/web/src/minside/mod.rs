@@ -1,5 +1,8 @@
 //! Min side: the resident's own page — who they are logged in as and acting for, notices, the
-//! access log about them — with the choice of whom to act for and their fullmakter.
+//! access log about them — with the choice of whom to act for and their fullmakter; the inbox
+//! of letters is in [`post`].
+
+pub(crate) mod post;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -24,6 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/representere", get(choose_page).post(choose))
         .route("/min-side/fullmakt", get(fullmakt_page).post(grant))
         .route("/min-side/fullmakt/{id}/trekk", post(revoke))
+        .merge(self::post::routes())
 }
 
 fn area_name(code: &str, language: Language) -> String {
