@@ -135,6 +135,7 @@ struct Receivers {
     sms: SmsSimulator,
     sms_url: String,
     smtp: SmtpSink,
+    smtp_dir: PathBuf,
     vendor: PrintVendorSim,
     print_dir: PathBuf,
 }
@@ -163,7 +164,8 @@ async fn start_receivers(dir: &Path, seed: u64) -> anyhow::Result<Receivers> {
     tokio::spawn(post::simulators::sms::serve(listener, sms.clone()));
 
     // The first five messages get a 451, so the e-mail step is retried too.
-    let smtp = SmtpSink::start(&dir.join("smtp"), &SmtpSinkOptions { fail_first: 5, ..SmtpSinkOptions::default() })
+    let smtp_dir = dir.join("smtp");
+    let smtp = SmtpSink::start(&smtp_dir, &SmtpSinkOptions { fail_first: 5, ..SmtpSinkOptions::default() })
         .context("the SMTP server (aiosmtpd)")?;
 
     let print_dir = dir.join("print");
@@ -174,7 +176,7 @@ async fn start_receivers(dir: &Path, seed: u64) -> anyhow::Result<Receivers> {
         PrintVendorOptions { fail_rate: 0.02, seed: Some(seed) },
     )
     .map_err(|e| anyhow::anyhow!("print vendor: {e}"))?;
-    Ok(Receivers { mailbox, mailbox_url, sms, sms_url, smtp, vendor, print_dir })
+    Ok(Receivers { mailbox, mailbox_url, sms, sms_url, smtp, smtp_dir, vendor, print_dir })
 }
 
 fn settings_toml(dir: &Path, receivers: &Receivers, paper_after_seconds: u64) -> String {
@@ -306,6 +308,33 @@ impl Server {
     }
 }
 
+fn nanos_now() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// Every message the SMTP sink took: its `Message-ID` and when it arrived (the sink names each
+/// file `{nanoseconds since the epoch}-{uuid}.eml`, next to its decoding in `.json`).
+fn received_emails(dir: &Path) -> anyhow::Result<Vec<(Option<String>, u128)>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') || !name.ends_with(".eml") {
+            continue;
+        }
+        let arrived = name.split('-').next().and_then(|n| n.parse::<u128>().ok()).unwrap_or(0);
+        let decoded: serde_json::Value = serde_json::from_slice(&std::fs::read(path.with_extension("json"))?)?;
+        let message_id = decoded["headers"].as_array().and_then(|headers| {
+            headers.iter().find_map(|pair| {
+                let name = pair[0].as_str()?;
+                name.eq_ignore_ascii_case("Message-ID").then(|| pair[1].as_str().map(str::to_owned)).flatten()
+            })
+        });
+        found.push((message_id, arrived));
+    }
+    Ok(found)
+}
+
 fn tail(log: &Path) -> String {
     let mut text = String::new();
     let _ = std::fs::File::open(log).and_then(|mut file| file.read_to_string(&mut text));
@@ -313,7 +342,7 @@ fn tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-fn letter_to(persona: Persona, external_ref: String) -> NewLetter {
+fn letter_to(persona: Persona, external_ref: String, case: String) -> NewLetter {
     NewLetter {
         sender: Sender { id: "system:krasjtest".into(), name: "Krasjtesten".into() },
         external_ref: Some(external_ref),
@@ -325,10 +354,52 @@ fn letter_to(persona: Persona, external_ref: String) -> NewLetter {
         digital_only: false,
         security_level: 3,
         reply_allowed: false,
-        case: None,
+        case: Some(case),
         answers: None,
         language: None,
     }
+}
+
+/// A saksmappe for each persona's letters, under the demo archive's klasse. (A letter without
+/// a saksmappe gets one in the default arkivdel, which the demo archive's "Sakarkiv" refuses:
+/// it holds a klassifikasjonssystem, so a saksmappe cannot sit directly under it.)
+async fn cases(post: &Post, k: Kommunenummer) -> anyhow::Result<Vec<String>> {
+    use archive::Archive;
+    let klasse: Option<(String,)> = post
+        .db()
+        .municipal(k)
+        .fetch_optional(
+            "SELECT system_id FROM archive_objects WHERE kommunenummer = $1 AND entity = 'klasse' \
+             ORDER BY position LIMIT 1",
+            &[],
+        )
+        .await?;
+    let actor = archive::Actor { id: "system:krasjtest".into(), name: "Krasjtesten".into() };
+    let mut cases = Vec::new();
+    for persona in Persona::ALL {
+        let mut tx = post.db().begin().await?;
+        let case = post
+            .archive()
+            .create_case(
+                &mut tx,
+                k,
+                &actor,
+                archive::NewCase {
+                    tittel: format!("Krasjtest: brev til {}", persona.name()),
+                    offentlig_tittel: Some("Krasjtest".into()),
+                    administrativ_enhet: "Teknisk drift".into(),
+                    saksansvarlig: "Krasjtesten".into(),
+                    arkivdel: None,
+                    klasse: klasse.as_ref().map(|(id,)| id.clone()),
+                    parter: Vec::new(),
+                    screening: None,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        cases.push(case.system_id);
+    }
+    Ok(cases)
 }
 
 /// The engine over the server's database, with no channel: acceptance talks to none.
@@ -376,14 +447,16 @@ fn e164(number: &str) -> String {
 
 async fn accept_letters(post: &Post, k: Kommunenummer, count: usize) -> anyhow::Result<Vec<(String, usize)>> {
     const TASKS: usize = 4;
+    let cases = Arc::new(cases(post, k).await?);
     let handles: Vec<_> = (0..TASKS)
         .map(|task| {
             let post = post.clone();
+            let cases = cases.clone();
             tokio::spawn(async move {
                 let mut sent = Vec::new();
                 for n in (task..count).step_by(TASKS) {
                     let persona = n % Persona::ALL.len();
-                    let letter = letter_to(Persona::ALL[persona], format!("krasj-{n:05}"));
+                    let letter = letter_to(Persona::ALL[persona], format!("krasj-{n:05}"), cases[persona].clone());
                     let accepted = post.send(k, letter).await.with_context(|| format!("letter {n}"))?;
                     anyhow::ensure!(accepted.created, "letter {n} was not new");
                     sent.push((n, accepted.id, persona));
@@ -499,11 +572,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     // 3. Kill it at random moments.
     let mut killed_at = Vec::new();
+    let mut kill_moments = Vec::new();
     for round in 1..=args.kills {
         let mut server = Server::start(&binary, &config, &log)?;
         server.listening(&log).await.with_context(|| format!("start {round}"))?;
         let after = dice.between(Duration::from_millis(300), Duration::from_millis(3000));
         tokio::time::sleep(after).await;
+        kill_moments.push(nanos_now());
         server.kill()?;
         killed_at.push(after);
         let rows = letters(&db, k).await?;
@@ -541,7 +616,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
 
     // 5. Count on the receivers' side.
-    let report = check(&db, k, &sent, &expected, &receivers, late.len()).await?;
+    let report = check(&db, k, &sent, &expected, &receivers, late.len(), &kill_moments).await?;
     db.close().await;
     println!();
     print!("{report}");
@@ -637,6 +712,7 @@ async fn check(
     expected: &[Expected; 7],
     receivers: &Receivers,
     late_batches: usize,
+    kill_moments: &[u128],
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let rows: HashMap<String, LetterRow> = letters(db, k).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
@@ -666,10 +742,32 @@ async fn check(
         receivers.sms.messages().into_iter().filter_map(|m| Some((m.reference.clone()?, m))).collect();
     let mut emails: HashMap<String, usize> = HashMap::new();
     let mut stray_emails = Vec::new();
-    for mail in receivers.smtp.messages()? {
-        match mail.header("Message-ID") {
-            Some(id) => *emails.entry(id).or_default() += 1,
+    let mut arrivals: HashMap<String, Vec<u128>> = HashMap::new();
+    for (message_id, arrived) in received_emails(&receivers.smtp_dir)? {
+        match message_id {
+            Some(id) => {
+                *emails.entry(id.clone()).or_default() += 1;
+                arrivals.entry(id).or_default().push(arrived);
+            }
             None => stray_emails.push("an e-mail without a Message-ID".to_owned()),
+        }
+    }
+    anyhow::ensure!(
+        emails.values().sum::<usize>() == receivers.smtp.messages()?.len(),
+        "the SMTP sink's directory and its list disagree"
+    );
+    // A second copy under the same Message-ID is explained only by a kill between the two: the
+    // server had the SMTP server's 250 but died before it recorded the delivery.
+    for (message_id, mut times) in arrivals {
+        times.sort_unstable();
+        for pair in times.windows(2) {
+            if !kill_moments.iter().any(|kill| pair[0] <= *kill && *kill <= pair[1]) {
+                report.problems.push(format!(
+                    "the e-mail {message_id} arrived twice with no kill between the copies ({:.3} s apart): \
+                     sent twice by a running server",
+                    (pair[1] - pair[0]) as f64 / 1e9
+                ));
+            }
         }
     }
     let printed = receivers.vendor.printed().await.map_err(|e| anyhow::anyhow!("print vendor: {e}"))?;
@@ -823,9 +921,15 @@ async fn check(
             seen.push("SMS".into());
         }
         let want = expected[*persona];
+        let overtaken = went(Status::SendtPrint) && !went(Status::Varslet);
+        let why = if overtaken {
+            " — the paper fallback moved it to paper before the notice step ran again, which then skipped it"
+        } else {
+            ""
+        };
         if in_inbox && want.email {
             match email_distinct {
-                0 => problem(format!("no e-mail notice (receivers saw: {})", seen.join(", "))),
+                0 => problem(format!("no e-mail notice{why} (receivers saw: {})", seen.join(", "))),
                 1 => {}
                 n => problem(format!("{n} e-mail notices with different Message-IDs")),
             }
@@ -840,7 +944,7 @@ async fn check(
         }
         if in_inbox && want.sms {
             if sms_message.is_none() {
-                problem(format!("no SMS notice (receivers saw: {})", seen.join(", ")));
+                problem(format!("no SMS notice{why} (receivers saw: {})", seen.join(", ")));
             }
         } else if sms_message.is_some() {
             problem("an SMS notice it should not have".into());
@@ -848,8 +952,9 @@ async fn check(
     }
     if email_duplicates > 0 {
         report.notes.push(format!(
-            "{email_duplicates} e-mail(s) arrived twice with the same Message-ID: the server died between the SMTP \
-             server's 250 and recording the delivery (at-least-once at that one step; a receiver can tell by the id)"
+            "{email_duplicates} e-mail(s) arrived a second time with the same Message-ID, each with a kill between \
+             the copies: the server died between the SMTP server's 250 and recording the delivery (at least once \
+             at that one step; a receiver can tell a repeat by its id)"
         ));
     }
     if recorded_missing > 0 {
