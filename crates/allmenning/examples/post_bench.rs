@@ -266,7 +266,9 @@ async fn send_all(
                 let mut n = task;
                 while n < count {
                     let index = usize::try_from(n)? % Persona::ALL.len();
-                    post.send(k, letter(Persona::ALL[index], sender, n, cases[index].clone())).await.with_context(|| format!("letter {n}"))?;
+                    post.send(k, letter(Persona::ALL[index], sender, n, cases[index].clone()))
+                        .await
+                        .with_context(|| format!("letter {n}"))?;
                     n += tasks;
                 }
                 anyhow::Ok(())
@@ -368,4 +370,3 @@ async fn whole_path(dir: &std::path::Path, count: u64, tasks: u64) -> anyhow::Re
         },
     ])
 }
-

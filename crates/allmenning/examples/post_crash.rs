@@ -174,12 +174,9 @@ async fn start_receivers(dir: &Path, seed: u64) -> anyhow::Result<Receivers> {
 
     let print_dir = dir.join("print");
     let print_store = store::BlobStore::open(&store::BlobConfig::Local { path: print_dir.clone() })?;
-    let vendor = PrintVendorSim::new(
-        print_store.object_store(),
-        "",
-        PrintVendorOptions { fail_rate: 0.02, seed: Some(seed) },
-    )
-    .map_err(|e| anyhow::anyhow!("print vendor: {e}"))?;
+    let vendor =
+        PrintVendorSim::new(print_store.object_store(), "", PrintVendorOptions { fail_rate: 0.02, seed: Some(seed) })
+            .map_err(|e| anyhow::anyhow!("print vendor: {e}"))?;
     Ok(Receivers { mailbox, mailbox_url, sms, sms_url, smtp, smtp_dir, vendor, print_dir })
 }
 
@@ -863,7 +860,8 @@ async fn check(
                 problem("its message sits in the integrasjonspunkt's outbox, never sent".into());
             }
         }
-        let mailbox_route = row.reason.as_deref() == Some(post::routing::Reason::MailboxInKrr.code()) || went(Status::SendtSdp);
+        let mailbox_route =
+            row.reason.as_deref() == Some(post::routing::Reason::MailboxInKrr.code()) || went(Status::SendtSdp);
         match (status, message) {
             (Status::LevertSdp, Some(m)) if m.status == "LEVERT" => {}
             (Status::LevertSdp, other) => {
@@ -871,7 +869,9 @@ async fn check(
             }
             (_, Some(m)) if m.status == "LEVERT" => problem("delivered to the mailbox, but not LEVERT_SDP".into()),
             (_, Some(_)) if !mailbox_route => problem("a mailbox message for a letter not routed there".into()),
-            (_, None) if went(Status::SendtSdp) => problem("SENDT_SDP, but the integrasjonspunkt has no message".into()),
+            (_, None) if went(Status::SendtSdp) => {
+                problem("SENDT_SDP, but the integrasjonspunkt has no message".into())
+            }
             _ => {}
         }
 
@@ -915,8 +915,7 @@ async fn check(
         let email_key = format!("{id}.epost");
         let email_count: usize =
             emails.iter().filter(|(m, _)| email_letter(m).as_deref() == Some(id.as_str())).map(|(_, n)| *n).sum();
-        let email_distinct =
-            emails.keys().filter(|m| email_letter(m).as_deref() == Some(id.as_str())).count();
+        let email_distinct = emails.keys().filter(|m| email_letter(m).as_deref() == Some(id.as_str())).count();
         tally.emails_distinct += email_distinct;
         tally.emails_total += email_count;
         let sms_message = sms.get(&format!("{id}.sms"));
@@ -984,10 +983,7 @@ async fn check(
              again"
         ));
     }
-    report.notes.push(format!(
-        "injected: {} SMS gateway 503s",
-        receivers.sms.injected_failures()
-    ));
+    report.notes.push(format!("injected: {} SMS gateway 503s", receivers.sms.injected_failures()));
     report.tallies = tallies.into_iter().collect();
     Ok(report)
 }
