@@ -18,7 +18,8 @@
 //!    journaled with the PDF, routed; one transaction each) to the seven personas in turn, and
 //!    the clock stops when every letter is as far as it goes without a reader or a print
 //!    batch: LEVERT_SDP in the digital mailbox, VARSLET in the inbox, SENDT_PRINT (or PRINTET)
-//!    on paper, MANUELT_HANDTERT for the protected address. Acceptance alone is timed too.
+//!    on paper, MANUELT_HANDTERT for the protected address. Acceptance alone is timed too, and
+//!    before it the register reads an acceptance makes (`Post::resolve`, N times).
 //!
 //! Prints a markdown table: letters (or jobs, or checks) per second, and each rate's ratio to the
 //! job queue's.
@@ -317,6 +318,27 @@ async fn whole_path(dir: &std::path::Path, count: u64, tasks: u64) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The register reads of an acceptance alone (person, KRR contact; each access logged).
+    let started = Instant::now();
+    let lookups: Vec<_> = (0..tasks)
+        .map(|task| {
+            let post = post.clone();
+            tokio::spawn(async move {
+                let mut n = task;
+                while n < count {
+                    let persona = Persona::ALL[usize::try_from(n)? % Persona::ALL.len()];
+                    post.resolve(&Recipient::Person(persona.fnr())).await?;
+                    n += tasks;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for lookup in lookups {
+        lookup.await??;
+    }
+    let resolved = started.elapsed();
+
     let stats = app.worker().stats();
     let writes_before = post.db().write_stats();
     let jobs_before = stats.completed.load(Ordering::Relaxed);
@@ -356,6 +378,12 @@ async fn whole_path(dir: &std::path::Path, count: u64, tasks: u64) -> anyhow::Re
     };
     app.db().close().await;
     Ok(vec![
+        Phase {
+            name: format!("recipients looked up (`Post::resolve`: person + KRR, audited), {tasks} tasks"),
+            count,
+            elapsed: resolved,
+            note: "the register reads of an acceptance".into(),
+        },
         Phase {
             name: format!("letters accepted (checked, journaled, routed), {tasks} tasks, the worker running"),
             count,
