@@ -131,6 +131,8 @@ pub struct PostSettings {
     pub poll_interval_seconds: u64,
     /// The largest PDF taken, per document, in bytes.
     pub max_document_bytes: u64,
+    /// Tries of each delivery step before the letter is IKKE_LEVERT (with a task).
+    pub max_attempts: u32,
     /// Print an unread inbox letter after this many seconds instead of the working days (for
     /// tests and the crash test); 0 counts working days.
     pub paper_after_seconds: u64,
@@ -172,6 +174,7 @@ impl Default for PostSettings {
             receipts_interval_seconds: engine.receipts_interval.as_secs(),
             poll_interval_seconds: engine.poll_interval.as_secs(),
             max_document_bytes: engine.max_document_bytes,
+            max_attempts: engine.max_attempts,
             paper_after_seconds: 0,
             simulate: None,
             integrasjonspunkt: IntegrasjonspunktSettings::default(),
@@ -1111,6 +1114,7 @@ impl Settings {
             poll_interval: seconds(post.poll_interval_seconds),
             max_document_bytes: post.max_document_bytes,
             paper_after: (post.paper_after_seconds > 0).then(|| seconds(post.paper_after_seconds)),
+            max_attempts: post.max_attempts.max(1),
             ..post::PostConfig::default()
         }
     }

@@ -944,6 +944,28 @@ async fn default_arkivdel(tx: &mut MunicipalTx<'_>, actor: &Actor) -> Result<Str
     Ok(arkivdel.system_id)
 }
 
+/// Where a case goes in an arkivdel the archivists have classified (it holds a
+/// klassifikasjonssystem, so no saksmappe may stand directly under it): the first klasse of its
+/// first klassifikasjonssystem that is not finished. `None` for an arkivdel that holds mapper.
+async fn default_klasse(tx: &mut MunicipalTx<'_>, arkivdel: &str) -> Result<Option<String>, ArchiveError> {
+    let rows = tx
+        .fetch_all::<(String, String)>(
+            "SELECT k.system_id, k.body FROM archive_objects k WHERE k.kommunenummer = $1 AND k.entity = 'klasse' \
+             AND k.parent_id IN (SELECT s.system_id FROM archive_objects s WHERE s.kommunenummer = $1 \
+             AND s.entity = 'klassifikasjonssystem' AND s.parent_id = $2) ORDER BY k.position",
+            &params![arkivdel],
+        )
+        .await?;
+    for (system_id, body) in rows {
+        let body: Value =
+            serde_json::from_str(&body).map_err(|_| ArchiveError::Malformed(format!("body of {system_id}")))?;
+        if body.get("avsluttetDato").is_none() {
+            return Ok(Some(system_id));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether a saksmappe takes no new journalposts: finished (avsluttetDato), or its saksstatus
 /// is `A` (Avsluttet) or `U` (Utgår).
 pub fn is_finished(case: &Object) -> bool {
@@ -979,7 +1001,10 @@ impl Noark {
                 }
                 found.system_id
             }
-            (None, None) => default_arkivdel(&mut m, actor).await?,
+            (None, None) => {
+                let arkivdel = default_arkivdel(&mut m, actor).await?;
+                default_klasse(&mut m, &arkivdel).await?.unwrap_or(arkivdel)
+            }
         };
         let saksmappe = records::create(&mut m, Some(&parent), entity("saksmappe")?, &fields, actor).await?;
         for plan in &parts {

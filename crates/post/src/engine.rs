@@ -435,7 +435,13 @@ impl Post {
         let id = uuid::Uuid::now_v7().to_string();
         let now = Timestamp::now();
         let language = letter.language.unwrap_or(recipient.language);
-        let (route, reason) = routing::route(&recipient.facts, routing::Options { digital_only: letter.digital_only });
+        let (route, reason) = routing::route(
+            &recipient.facts,
+            routing::Options {
+                digital_only: letter.digital_only,
+                no_mailbox_channel: !inner.channels.mailbox.is_configured(),
+            },
+        );
         let (recipient_kind, recipient_id) = match &letter.recipient {
             Recipient::Person(fnr) => ("person", fnr.as_digits().to_owned()),
             Recipient::Organisation(orgnr) => ("organisasjon", orgnr.as_digits().to_owned()),
@@ -793,15 +799,39 @@ impl Post {
         }
     }
 
+    /// A step ran out of attempts. A letter that had not reached the recipient anywhere is not
+    /// delivered; one already in the inbox or the mailbox stays there (its paper fallback still
+    /// follows), and only the failed notice or status question is left as a task.
     async fn give_up(&self, k: Kommunenummer, id: &str, reason: &str) -> Result<(), PostError> {
         let mut tx = self.inner.db.begin().await?;
         if let Some(letter) = letters::load_in(&mut tx, k, id).await? {
-            if letters::set_status(&mut tx, k, &letter, Status::IkkeLevert, Some(reason)).await? {
-                letters::add_task(&mut tx, k, &letter, "ikke_levert").await?;
+            if letter.status() == Status::Akseptert {
+                if letters::set_status(&mut tx, k, &letter, Status::IkkeLevert, Some(reason)).await? {
+                    letters::add_task(&mut tx, k, &letter, "ikke_levert").await?;
+                }
+                tracing::warn!(letter = %id, "letter not delivered; a task is left for the sending unit");
+            } else {
+                letters::add_task(&mut tx, k, &letter, "oppfolging_feilet").await?;
+                tracing::warn!(letter = %id, "a follow-up step of a delivered letter failed; a task is left");
             }
         }
         tx.commit().await?;
-        tracing::warn!(letter = %id, "letter not delivered; a task is left for the sending unit");
+        Ok(())
+    }
+
+    /// Marks the letter's journalpost as dispatched (journalstatus `E`, Ekspedert), before the
+    /// letter's own status says so; doing it again changes nothing.
+    async fn expedite(&self, k: Kommunenummer, letter: &LetterRow) -> Result<(), PostError> {
+        let Some(journalpost) = &letter.journalpost_id else { return Ok(()) };
+        let current = self.inner.noark.get(k, journalpost).await?;
+        if current.kode("journalstatus") == Some("E") {
+            return Ok(());
+        }
+        let actor = archive::Actor { id: "system:post".to_owned(), name: "Digital post".to_owned() };
+        self.inner
+            .noark
+            .patch(k, journalpost, &serde_json::json!({"journalstatus": {"kode": "E"}}), None, &actor)
+            .await?;
         Ok(())
     }
 
@@ -846,6 +876,7 @@ impl Post {
         };
         match self.inner.channels.mailbox.send(&message).await {
             Ok(()) => {
+                self.expedite(k, letter).await.map_err(transient)?;
                 let mut tx = self.inner.db.begin().await.map_err(transient)?;
                 let current = letters::load_in(&mut tx, k, &letter.id).await.map_err(transient)?.ok_or("gone")?;
                 letters::set_status(&mut tx, k, &current, Status::SendtSdp, None).await.map_err(transient)?;
@@ -947,6 +978,7 @@ impl Post {
     async fn put_in_inbox(&self, k: Kommunenummer, letter: &LetterRow) -> Result<(), String> {
         // 1. In the inbox, with the paper deadline, in one transaction.
         if letter.status() == Status::Akseptert {
+            self.expedite(k, letter).await.map_err(transient)?;
             let now = Timestamp::now();
             let due = self.paper_due(now);
             let mut tx = self.inner.db.begin().await.map_err(transient)?;
@@ -1216,6 +1248,9 @@ impl Post {
             });
         }
         inner.channels.print.submit(batch, &lines).await.map_err(|e| PostError::Invalid(e.to_string()))?;
+        for letter in members.iter().filter(|l| !unprintable.contains(&l.id)) {
+            self.expedite(k, letter).await?;
+        }
         let mut tx = inner.db.begin().await?;
         for letter in &members {
             let Some(current) = letters::load_in(&mut tx, k, &letter.id).await? else { continue };

@@ -57,6 +57,8 @@ impl Notice {
 pub struct Options {
     /// Never on paper.
     pub digital_only: bool,
+    /// No integrasjonspunkt is configured: a mailbox in KRR cannot be reached, so the inbox.
+    pub no_mailbox_channel: bool,
 }
 
 /// The way a letter goes first.
@@ -183,7 +185,9 @@ pub fn route(facts: &Facts, options: Options) -> (Route, Reason) {
             };
             match krr {
                 Some(krr) if krr.active && krr.reserved => paper(Reason::Reserved),
-                Some(krr) if krr.active && krr.mailbox => (Route::DigitalMailbox, Reason::MailboxInKrr),
+                Some(krr) if krr.active && krr.mailbox && !options.no_mailbox_channel => {
+                    (Route::DigitalMailbox, Reason::MailboxInKrr)
+                }
                 Some(krr) if krr.active && krr.notice.any() => inbox(krr.notice.clone(), Reason::InboxWithNotice),
                 Some(krr) if krr.active => inbox(Notice::default(), Reason::InboxWithoutNotice),
                 _ => inbox(Notice::default(), Reason::NotInKrr),
@@ -213,15 +217,20 @@ mod tests {
         let krr = Krr { reserved: true, active: true, mailbox: true, notice: reachable() };
         assert_eq!(route(&person(Some(krr.clone())), Options::default()), (Route::Paper, Reason::Reserved));
         assert_eq!(
-            route(&person(Some(krr)), Options { digital_only: true }),
+            route(&person(Some(krr)), Options { digital_only: true, ..Options::default() }),
             (Route::Undeliverable, Reason::DigitalOnlyButReserved)
         );
     }
 
     #[test]
-    fn a_mailbox_wins_over_the_inbox() {
+    fn a_mailbox_wins_over_the_inbox_when_it_can_be_reached() {
         let krr = Krr { reserved: false, active: true, mailbox: true, notice: reachable() };
-        assert_eq!(route(&person(Some(krr)), Options::default()), (Route::DigitalMailbox, Reason::MailboxInKrr));
+        assert_eq!(
+            route(&person(Some(krr.clone())), Options::default()),
+            (Route::DigitalMailbox, Reason::MailboxInKrr)
+        );
+        let no_channel = Options { no_mailbox_channel: true, ..Options::default() };
+        assert_eq!(route(&person(Some(krr)), no_channel).1, Reason::InboxWithNotice);
     }
 
     #[test]
@@ -232,7 +241,7 @@ mod tests {
             (Route::Inbox { notice: reachable(), paper_fallback: true }, Reason::InboxWithNotice)
         );
         assert_eq!(
-            route(&person(Some(krr)), Options { digital_only: true }),
+            route(&person(Some(krr)), Options { digital_only: true, ..Options::default() }),
             (Route::Inbox { notice: reachable(), paper_fallback: false }, Reason::InboxWithNotice)
         );
         let silent = Krr { reserved: false, active: true, mailbox: false, notice: Notice::default() };

@@ -40,7 +40,8 @@ async fn settings(smtp: &post::testing::SmtpSink) -> TestSettings {
     post.poll_interval_seconds = 1;
     post.paper_after_seconds = 2;
     post.organisasjonsnummer.insert("4601".into(), "964338531".into());
-    let mut smtp_settings = post::adapters::email::SmtpSettings::new("127.0.0.1", "Bergen kommune <post@bergen.invalid>");
+    let mut smtp_settings =
+        post::adapters::email::SmtpSettings::new("127.0.0.1", "Bergen kommune <post@bergen.invalid>");
     smtp_settings.port = Some(smtp.port());
     smtp_settings.tls = post::adapters::email::SmtpTls::None;
     post.smtp = Some(smtp_settings);
@@ -118,6 +119,15 @@ async fn a_letter_to_each_persona_goes_its_own_way_and_arrives_once() {
     assert_eq!(history, ["MOTTATT", "AKSEPTERT", "SENDT_DIGITALT", "VARSLET", "SENDT_PRINT", "PRINTET"]);
     let maria_final = post.letter(k, &maria.id).await.expect("read").expect("exists");
     assert_eq!(maria_final.status(), Status::ManueltHandtert, "never moved on");
+    let print_dir = app._settings.settings.data_dir.join("post").join("print");
+    let mut manifests = Vec::new();
+    for entry in walk(&print_dir) {
+        if entry.extension().is_some_and(|e| e == "json" || e == "csv") {
+            manifests.push(std::fs::read_to_string(&entry).expect("readable"));
+        }
+    }
+    assert!(manifests.iter().any(|m| m.contains("Arne Bakken")), "Arne's letter is in a batch");
+    assert!(!manifests.iter().any(|m| m.contains("Maria Berg")), "Maria Berg is in no print file");
 
     // The e-mail notices arrived at the SMTP server, once per letter, with the delivery key as
     // Message-ID; Arne (reserved) and Per Olsen (SMS only) got none.
@@ -144,12 +154,11 @@ async fn a_letter_to_each_persona_goes_its_own_way_and_arrives_once() {
         let letter = post.letter(k, id).await.expect("read").expect("exists");
         let bytes = post.document(k, &letter, 0).await.expect("the archived PDF");
         assert_eq!(bytes.as_ref(), post::testing::minimal_pdf().as_slice());
-        let journalpost = post
-            .archive()
-            .get(k, letter.journalpost_id.as_deref().expect("journaled"))
-            .await
-            .expect("the journalpost");
+        let journalpost =
+            post.archive().get(k, letter.journalpost_id.as_deref().expect("journaled")).await.expect("the journalpost");
         assert_eq!(journalpost.kode("journalposttype"), Some("U"));
+        let dispatched = letter.status() != Status::ManueltHandtert;
+        assert_eq!(journalpost.kode("journalstatus") == Some("E"), dispatched, "{:?}", letter.status());
     }
 
     // Sending again with the same reference gives the first letter, not a second one.
@@ -185,10 +194,48 @@ async fn bad_input_is_refused_with_the_reason_and_queues_nothing() {
     empty_title.title = "  ".into();
     assert!(matches!(post.send(k, empty_title).await, Err(PostError::Invalid(_))));
 
-    let stranger = kernel::Fnr::synthetic(time::macros::date!(1960 - 01 - 01), 500).expect("a number");
+    let stranger =
+        (100..400).find_map(|n| kernel::Fnr::synthetic(time::macros::date!(1960 - 01 - 01), n)).expect("a number");
     let unknown = letter_to(Recipient::Person(stranger), "bad-5");
     assert!(matches!(post.send(k, unknown).await, Err(PostError::UnknownRecipient(_))));
 
     assert!(post.sent_by(k, "system:test", 10).await.expect("list").is_empty(), "nothing was taken");
     assert_eq!(app.app.db().job_counts().await.expect("counts").queued, jobs_before.queued, "nothing was queued");
+}
+
+#[tokio::test]
+async fn a_channel_that_keeps_failing_leaves_the_letter_undelivered_with_a_task() {
+    let mail_dir = tempfile::tempdir().expect("tempdir");
+    let smtp = post::testing::SmtpSink::start(mail_dir.path(), &Default::default()).expect("aiosmtpd starts");
+    let mut settings = settings(&smtp).await;
+    // Nothing listens on the discard port: every try is refused.
+    settings.settings.post.integrasjonspunkt.url = "http://127.0.0.1:9".into();
+    settings.settings.post.max_attempts = 2;
+    let app = InProcess::with(settings).await;
+    let post = app.app.post().clone();
+    let k = crate::helpers::kommune("4601");
+    let sent = post
+        .send(k, letter_to(Recipient::Person(Persona::ParentOfNewborn.fnr()), "unreachable"))
+        .await
+        .expect("accepted");
+    assert_eq!(sent.channel.as_deref(), Some("digital_postkasse"));
+    run_until(&app, &post, k, std::slice::from_ref(&sent.id), Status::is_final).await;
+    let letter = post.letter(k, &sent.id).await.expect("read").expect("exists");
+    assert_eq!(letter.status(), Status::IkkeLevert);
+    assert!(letter.reason.as_deref().is_some_and(|r| r.contains("2 forsøk")), "{:?}", letter.reason);
+    let tasks = post.tasks(k).await.expect("tasks");
+    assert!(tasks.iter().any(|t| t.letter_id == sent.id && t.reason == "ikke_levert"), "{tasks:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
 }

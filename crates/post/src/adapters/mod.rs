@@ -98,6 +98,11 @@ pub trait DigitalMailbox: Send + Sync + std::fmt::Debug {
 
     /// The newest status of a message sent earlier.
     fn status(&self, message_id: uuid::Uuid) -> BoxFuture<'_, Result<MailboxStatus, ChannelError>>;
+
+    /// Whether letters can go this way at all; when not, routing skips the mailbox.
+    fn is_configured(&self) -> bool {
+        true
+    }
 }
 
 // --- E-mail -------------------------------------------------------------------------------------
@@ -242,6 +247,10 @@ impl DigitalMailbox for NotConfigured {
 
     fn status(&self, _message_id: uuid::Uuid) -> BoxFuture<'_, Result<MailboxStatus, ChannelError>> {
         Box::pin(async { Err(ChannelError::Transient(NOT_CONFIGURED.to_owned())) })
+    }
+
+    fn is_configured(&self) -> bool {
+        false
     }
 }
 
