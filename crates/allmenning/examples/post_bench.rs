@@ -27,7 +27,6 @@
 // The report is the program's output.
 #![allow(clippy::print_stdout)]
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -190,7 +189,7 @@ fn pdf_check(count: u64) -> Phase {
     }
 }
 
-fn letter(persona: Persona, sender: &str, n: u64, case: String) -> NewLetter {
+fn letter(persona: Persona, sender: &str, n: u64) -> NewLetter {
     NewLetter {
         sender: Sender { id: sender.to_owned(), name: "Ytelsesmålingen".into() },
         external_ref: Some(format!("maaling-{n:06}")),
@@ -202,72 +201,22 @@ fn letter(persona: Persona, sender: &str, n: u64, case: String) -> NewLetter {
         digital_only: false,
         security_level: 3,
         reply_allowed: false,
-        case: Some(case),
+        case: None,
         answers: None,
         language: None,
     }
 }
 
-/// A saksmappe for each persona's letters, under the demo archive's klasse. (A letter without a
-/// saksmappe gets one in the default arkivdel, which the demo archive's "Sakarkiv" refuses: it
-/// holds a klassifikasjonssystem.)
-async fn cases(post: &Post, k: Kommunenummer) -> anyhow::Result<Arc<Vec<String>>> {
-    use archive::Archive;
-    let klasse: Option<(String,)> = post
-        .db()
-        .municipal(k)
-        .fetch_optional(
-            "SELECT system_id FROM archive_objects WHERE kommunenummer = $1 AND entity = 'klasse' \
-             ORDER BY position LIMIT 1",
-            &[],
-        )
-        .await?;
-    let actor = archive::Actor { id: "system:maaling".into(), name: "Ytelsesmålingen".into() };
-    let mut cases = Vec::new();
-    for persona in Persona::ALL {
-        let mut tx = post.db().begin().await?;
-        let case = post
-            .archive()
-            .create_case(
-                &mut tx,
-                k,
-                &actor,
-                archive::NewCase {
-                    tittel: format!("Ytelsesmåling: brev til {}", persona.name()),
-                    offentlig_tittel: Some("Ytelsesmåling".into()),
-                    administrativ_enhet: "Teknisk drift".into(),
-                    saksansvarlig: "Ytelsesmålingen".into(),
-                    arkivdel: None,
-                    klasse: klasse.as_ref().map(|(id,)| id.clone()),
-                    parter: Vec::new(),
-                    screening: None,
-                },
-            )
-            .await?;
-        tx.commit().await?;
-        cases.push(case.system_id);
-    }
-    Ok(Arc::new(cases))
-}
-
 /// Sends `count` letters from `tasks` tasks, the personas in turn.
-async fn send_all(
-    post: &Post,
-    k: Kommunenummer,
-    sender: &'static str,
-    cases: &Arc<Vec<String>>,
-    count: u64,
-    tasks: u64,
-) -> anyhow::Result<()> {
+async fn send_all(post: &Post, k: Kommunenummer, sender: &'static str, count: u64, tasks: u64) -> anyhow::Result<()> {
     let handles: Vec<_> = (0..tasks)
         .map(|task| {
             let post = post.clone();
-            let cases = cases.clone();
             tokio::spawn(async move {
                 let mut n = task;
                 while n < count {
                     let index = usize::try_from(n)? % Persona::ALL.len();
-                    post.send(k, letter(Persona::ALL[index], sender, n, cases[index].clone()))
+                    post.send(k, letter(Persona::ALL[index], sender, n))
                         .await
                         .with_context(|| format!("letter {n}"))?;
                     n += tasks;
@@ -310,8 +259,7 @@ async fn whole_path(dir: &std::path::Path, count: u64, tasks: u64) -> anyhow::Re
 
     // A warm-up: a letter to each persona, the whole way.
     let warm = u64::try_from(Persona::ALL.len())?;
-    let cases = cases(&post, k).await?;
-    send_all(&post, k, "system:oppvarming", &cases, warm, 1).await?;
+    send_all(&post, k, "system:oppvarming", warm, 1).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while settled(&post, k, "system:oppvarming").await? < i64::try_from(warm)? {
         ensure!(Instant::now() < deadline, "the warm-up letters did not arrive within a minute");
@@ -343,7 +291,7 @@ async fn whole_path(dir: &std::path::Path, count: u64, tasks: u64) -> anyhow::Re
     let writes_before = post.db().write_stats();
     let jobs_before = stats.completed.load(Ordering::Relaxed);
     let started = Instant::now();
-    send_all(&post, k, "system:maaling", &cases, count, tasks).await?;
+    send_all(&post, k, "system:maaling", count, tasks).await?;
     let accepted = started.elapsed();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {

@@ -345,7 +345,7 @@ fn tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-fn letter_to(persona: Persona, external_ref: String, case: String) -> NewLetter {
+fn letter_to(persona: Persona, external_ref: String) -> NewLetter {
     NewLetter {
         sender: Sender { id: "system:krasjtest".into(), name: "Krasjtesten".into() },
         external_ref: Some(external_ref),
@@ -357,52 +357,10 @@ fn letter_to(persona: Persona, external_ref: String, case: String) -> NewLetter 
         digital_only: false,
         security_level: 3,
         reply_allowed: false,
-        case: Some(case),
+        case: None,
         answers: None,
         language: None,
     }
-}
-
-/// A saksmappe for each persona's letters, under the demo archive's klasse. (A letter without
-/// a saksmappe gets one in the default arkivdel, which the demo archive's "Sakarkiv" refuses:
-/// it holds a klassifikasjonssystem, so a saksmappe cannot sit directly under it.)
-async fn cases(post: &Post, k: Kommunenummer) -> anyhow::Result<Vec<String>> {
-    use archive::Archive;
-    let klasse: Option<(String,)> = post
-        .db()
-        .municipal(k)
-        .fetch_optional(
-            "SELECT system_id FROM archive_objects WHERE kommunenummer = $1 AND entity = 'klasse' \
-             ORDER BY position LIMIT 1",
-            &[],
-        )
-        .await?;
-    let actor = archive::Actor { id: "system:krasjtest".into(), name: "Krasjtesten".into() };
-    let mut cases = Vec::new();
-    for persona in Persona::ALL {
-        let mut tx = post.db().begin().await?;
-        let case = post
-            .archive()
-            .create_case(
-                &mut tx,
-                k,
-                &actor,
-                archive::NewCase {
-                    tittel: format!("Krasjtest: brev til {}", persona.name()),
-                    offentlig_tittel: Some("Krasjtest".into()),
-                    administrativ_enhet: "Teknisk drift".into(),
-                    saksansvarlig: "Krasjtesten".into(),
-                    arkivdel: None,
-                    klasse: klasse.as_ref().map(|(id,)| id.clone()),
-                    parter: Vec::new(),
-                    screening: None,
-                },
-            )
-            .await?;
-        tx.commit().await?;
-        cases.push(case.system_id);
-    }
-    Ok(cases)
 }
 
 /// The engine over the server's database, with no channel: acceptance talks to none.
@@ -450,16 +408,14 @@ fn e164(number: &str) -> String {
 
 async fn accept_letters(post: &Post, k: Kommunenummer, count: usize) -> anyhow::Result<Vec<(String, usize)>> {
     const TASKS: usize = 4;
-    let cases = Arc::new(cases(post, k).await?);
     let handles: Vec<_> = (0..TASKS)
         .map(|task| {
             let post = post.clone();
-            let cases = cases.clone();
             tokio::spawn(async move {
                 let mut sent = Vec::new();
                 for n in (task..count).step_by(TASKS) {
                     let persona = n % Persona::ALL.len();
-                    let letter = letter_to(Persona::ALL[persona], format!("krasj-{n:05}"), cases[persona].clone());
+                    let letter = letter_to(Persona::ALL[persona], format!("krasj-{n:05}"));
                     let accepted = post.send(k, letter).await.with_context(|| format!("letter {n}"))?;
                     anyhow::ensure!(accepted.created, "letter {n} was not new");
                     sent.push((n, accepted.id, persona));
