@@ -363,13 +363,22 @@ fn letter_to(persona: Persona, external_ref: String) -> NewLetter {
     }
 }
 
-/// The engine over the server's database, with no channel: acceptance talks to none.
-async fn open_post(settings: &allmenning::config::Settings) -> anyhow::Result<Post> {
+/// The engine over the server's database. Acceptance talks to no channel, but routing asks
+/// whether an integrasjonspunkt is configured (a mailbox in KRR is unreachable without one), so
+/// the mailbox is the server's; the others stay unconfigured.
+async fn open_post(settings: &allmenning::config::Settings, mailbox_url: &str) -> anyhow::Result<Post> {
     let db = allmenning::app::open_database(settings).await?;
     let blobs = store::BlobStore::open(&settings.blob_config())?;
     let noark = archive::Noark::new(db.clone(), blobs).with_max_file_bytes(settings.archive.max_file_bytes);
     let registers = registers::Registers::new(db.clone(), &settings.registers_config())?;
-    Ok(Post::new(db, noark, registers, Channels::not_configured(), settings.post_config()))
+    let mut channels = Channels::not_configured();
+    channels.mailbox = Arc::new(
+        post::adapters::eformidling::Integrasjonspunkt::new(post::adapters::eformidling::IntegrasjonspunktConfig::new(
+            mailbox_url,
+        ))
+        .map_err(|e| anyhow::anyhow!("integrasjonspunkt client: {e}"))?,
+    );
+    Ok(Post::new(db, noark, registers, channels, settings.post_config()))
 }
 
 /// Which notices a persona's inbox letters should get, from KRR as the engine reads it.
@@ -517,7 +526,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         &allmenning::config::Overrides::default(),
     )
     .map_err(|e| anyhow::anyhow!("the settings: {e}"))?;
-    let post = open_post(&settings).await?;
+    let post = open_post(&settings, &receivers.mailbox_url).await?;
     let db = post.db().clone();
     let expected = expected_notices(&db).await?;
     let accepting = Instant::now();
