@@ -17,7 +17,7 @@ use identity::employees::{Employees, Unit};
 use identity::policy::{self, Action, Asker, Resource};
 use kernel::{Fnr, Language, OrgNr};
 use post::routing::Reason;
-use post::{Document, NewLetter, PostError, Recipient, Sender, Status};
+use post::{NewLetter, PostError, Recipient, Sender, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -537,27 +537,6 @@ async fn send(
         Err(other) => return Err(post_error(other)),
     };
     let language = resolved.language;
-    let today = kernel::time::today_in_norway();
-    let text = LetterText {
-        language_tag: language.tag(),
-        municipality: state.i18n.message(language, "site-name", &[("kommune", visit.kommune.navn().to_owned())]),
-        unit: checked.unit.name.clone(),
-        date_line: state.i18n.message(
-            language,
-            "post-pdf-date",
-            &[("date", format!("{:02}.{:02}.{}", today.day(), u8::from(today.month()), today.year()))],
-        ),
-        recipient_lines: std::iter::once(resolved.name.clone())
-            .chain(resolved.address_lines.clone().unwrap_or_default())
-            .collect(),
-        title: checked.title.clone(),
-        paragraphs: checked.paragraphs.clone(),
-        closing: vec![
-            state.i18n.message(language, "post-pdf-regards", &[]),
-            staff.employee.name.clone(),
-            checked.unit.name.clone(),
-        ],
-    };
     let letter = NewLetter {
         sender: Sender { id: sender_id(&staff), name: staff.employee.name.clone() },
         external_ref: form
@@ -569,7 +548,7 @@ async fn send(
         kind: "fritt".to_owned(),
         title: checked.title.clone(),
         sender_unit: checked.unit.name.clone(),
-        documents: vec![Document { tittel: checked.title, pdf: letter_pdf(&text).into() }],
+        documents: Vec::new(),
         digital_only: checked.digital_only,
         security_level: checked.security_level,
         reply_allowed: false,
@@ -577,7 +556,14 @@ async fn send(
         answers: None,
         language: Some(language),
     };
-    match state.post.send(visit.kommune, letter).await {
+    // A free letter from the `fritt` template: rendered to PDF/A with its case reference as it
+    // is journaled.
+    let content = post::TemplateContent {
+        kind: render::LetterKind::Fritt,
+        fields: std::collections::BTreeMap::new(),
+        paragraphs: checked.paragraphs.clone(),
+    };
+    match state.post.send_template(visit.kommune, letter, content).await {
         Ok(sent) => Ok(Redirect::to(&format!("/ansatt/post/{}?sendt=1", sent.id)).into_response()),
         Err(PostError::UnknownRecipient(_)) => form_view(&state, &visit, &staff, &units, &form, &unknown),
         Err(PostError::Archive(ArchiveError::NotFound)) => {
@@ -600,169 +586,6 @@ async fn send(
         }
         Err(other) => Err(post_error(other)),
     }
-}
-
-// ----- The letter as a PDF -----
-//
-// STAND-IN: until the `render` crate (letter templates to PDF/A) is merged, a free letter is
-// set as plain text in Helvetica on A4 pages, by `letter_pdf` below. It is the only place
-// that makes the PDF; replace its body (or its caller) with the render crate's call.
-
-/// What goes on the letter's page, already in the recipient's language.
-#[derive(Debug, Clone)]
-struct LetterText {
-    language_tag: &'static str,
-    municipality: String,
-    unit: String,
-    date_line: String,
-    recipient_lines: Vec<String>,
-    title: String,
-    paragraphs: Vec<String>,
-    closing: Vec<String>,
-}
-
-/// A4 in points.
-const PAGE_WIDTH: f32 = 595.0;
-const PAGE_HEIGHT: f32 = 842.0;
-const MARGIN: f32 = 70.0;
-
-/// Text in WinAnsiEncoding (the standard fonts' encoding) as a PDF string's bytes: the
-/// Norwegian letters are in it; a character that is not becomes `?`.
-fn win_ansi(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        let byte = match c {
-            '(' | ')' | '\\' => {
-                out.push(b'\\');
-                c as u8
-            }
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => u8::try_from(u32::from(c)).unwrap_or(b'?'),
-            '€' => 0x80,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            _ => b'?',
-        };
-        out.push(byte);
-    }
-    out
-}
-
-/// Breaks `text` into lines of at most `width` characters, at spaces where it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let mut word: String = word.to_owned();
-        while word.chars().count() > width {
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(head);
-        }
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-/// The letter as a PDF: the municipality and unit, the recipient, the date, the title in bold,
-/// the paragraphs, the closing; as many pages as it takes.
-fn letter_pdf(letter: &LetterText) -> Vec<u8> {
-    // (bold, size, text, space before)
-    let mut lines: Vec<(bool, f32, String, f32)> = Vec::new();
-    lines.push((true, 13.0, letter.municipality.clone(), 0.0));
-    lines.push((false, 10.0, letter.unit.clone(), 0.0));
-    for (i, line) in letter.recipient_lines.iter().enumerate() {
-        lines.push((false, 11.0, line.clone(), if i == 0 { 36.0 } else { 0.0 }));
-    }
-    lines.push((false, 10.0, letter.date_line.clone(), 28.0));
-    for (i, line) in wrap(&letter.title, 60).into_iter().enumerate() {
-        lines.push((true, 14.0, line, if i == 0 { 28.0 } else { 0.0 }));
-    }
-    for paragraph in &letter.paragraphs {
-        for (i, line) in wrap(paragraph, 85).into_iter().enumerate() {
-            lines.push((false, 11.0, line, if i == 0 { 11.0 } else { 0.0 }));
-        }
-    }
-    for (i, line) in letter.closing.iter().enumerate() {
-        lines.push((false, 11.0, line.clone(), if i == 0 { 24.0 } else { 0.0 }));
-    }
-
-    let mut pages: Vec<Vec<u8>> = Vec::new();
-    let mut content: Vec<u8> = Vec::new();
-    let mut y = PAGE_HEIGHT - MARGIN;
-    for (bold, size, text, before) in lines {
-        let step = before + size * 1.4;
-        if y - step < MARGIN && !content.is_empty() {
-            pages.push(std::mem::take(&mut content));
-            y = PAGE_HEIGHT - MARGIN;
-        }
-        y -= if content.is_empty() { size } else { step };
-        content.extend_from_slice(
-            format!("BT /{} {size} Tf {MARGIN} {y:.1} Td (", if bold { "F2" } else { "F1" }).as_bytes(),
-        );
-        content.extend_from_slice(&win_ansi(&text));
-        content.extend_from_slice(b") Tj ET\n");
-    }
-    pages.push(content);
-
-    // Objects: 1 catalog, 2 page tree, 3 and 4 fonts, then each page and its content.
-    let page_ids: Vec<usize> = (0..pages.len()).map(|i| 5 + 2 * i).collect();
-    let kids: Vec<String> = page_ids.iter().map(|id| format!("{id} 0 R")).collect();
-    let mut objects: Vec<Vec<u8>> = vec![
-        format!("<< /Type /Catalog /Pages 2 0 R /Lang ({}) >>", letter.language_tag).into_bytes(),
-        format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), pages.len()).into_bytes(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".to_vec(),
-    ];
-    for (page, id) in pages.iter().zip(&page_ids) {
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
-                 /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
-                id + 1
-            )
-            .into_bytes(),
-        );
-        let mut stream = format!("<< /Length {} >>\nstream\n", page.len()).into_bytes();
-        stream.extend_from_slice(page);
-        stream.extend_from_slice(b"\nendstream");
-        objects.push(stream);
-    }
-    let mut out = b"%PDF-1.7\n%\xe6\xf8\xe5\xc6\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
 }
 
 #[cfg(test)]
@@ -817,33 +640,6 @@ mod tests {
         let mut other_unit = form("14839221100", "Svar", "Hei");
         other_unit.unit = Some("skole".into());
         assert_eq!(read_form(&other_unit, &units()).expect_err("refused"), vec![("unit", "post-error-unit")]);
-    }
-
-    #[test]
-    fn the_letter_is_a_pdf_the_engine_takes_with_a_page_per_screenful() {
-        let text = LetterText {
-            language_tag: "nb",
-            municipality: "Bergen kommune".into(),
-            unit: "Barnehageavdelingen".into(),
-            date_line: "Dato: 03.12.2026".into(),
-            recipient_lines: vec!["Ingrid Solberg".into(), "Storgata 1".into(), "5003 Bergen".into()],
-            title: "Svar på søknad (om plass) – «viktig»".into(),
-            paragraphs: vec!["Vi viser til søknaden din. ".repeat(20), "Ha en fin dag!".into()],
-            closing: vec!["Med hilsen".into(), "Kari Nilsen".into()],
-        };
-        let pdf = letter_pdf(&text);
-        assert_eq!(post::pdf::check(&pdf, 1_000_000), Ok(1));
-        let long = LetterText { paragraphs: vec!["Et avsnitt. ".repeat(40); 30], ..text };
-        let pages = post::pdf::check(&letter_pdf(&long), 1_000_000).expect("a usable PDF");
-        assert!(pages >= 3, "{pages} pages");
-    }
-
-    #[test]
-    fn norwegian_letters_are_in_win_ansi_and_strings_are_escaped() {
-        assert_eq!(win_ansi("æøå ÆØÅ"), vec![0xe6, 0xf8, 0xe5, b' ', 0xc6, 0xd8, 0xc5]);
-        assert_eq!(win_ansi("a(b)\\ – 😀"), b"a\\(b\\)\\\\ \x96 ?".to_vec());
-        assert_eq!(wrap("en to tre fire", 7), vec!["en to", "tre", "fire"]);
-        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
     }
 
     #[test]

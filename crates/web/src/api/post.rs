@@ -572,6 +572,9 @@ fn post_problem(error: PostError, documents: &[&str], referenced: bool) -> Probl
             tracing::error!(error = %error, "a register failed while a letter was sent");
             Problem::new(StatusCode::BAD_GATEWAY, "register_unavailable", "The register could not be read", None)
         }
+        PostError::Template(message) => {
+            bad_request("invalid_template", "The template cannot be filled", format!("mal: {message}"))
+        }
         PostError::NotFound => ApiError::NotFound.problem(),
         PostError::Archive(
             error @ (archive::ArchiveError::Invalid { .. }
