@@ -1082,12 +1082,7 @@ impl Post {
             MailboxStatus::Unknown => {
                 // The integrasjonspunkt lost it: send again (the same message id).
                 tx.commit().await.map_err(transient)?;
-                let mut tx = self.inner.db.begin().await.map_err(transient)?;
-                let row = letters::load_in(&mut tx, k, id).await.map_err(transient)?.ok_or("gone")?;
-                tx.commit().await.map_err(transient)?;
-                let mut again = row.clone();
-                again.status = Status::Akseptert.as_str().to_owned();
-                return self.send_to_mailbox_again(k, &again, polls).await;
+                return self.send_to_mailbox_again(k, &current, polls).await;
             }
             MailboxStatus::Failed(reason) => {
                 tx.commit().await.map_err(transient)?;
@@ -1243,13 +1238,8 @@ impl Post {
 
     async fn notify_email(&self, k: Kommunenummer, letter: &LetterRow, address: &str) -> Result<bool, String> {
         let key = format!("{}.epost", letter.id);
-        match self.claim(k, &key, &letter.id, "epost").await? {
-            Claim::Mine => {}
-            Claim::Done => return Ok(true),
-            Claim::Busy => return Err(format!("the notice {key} is being sent by another run")),
-        }
         let language = letter.language.parse::<Language>().unwrap_or_default();
-        let (subject, body) = notice_text(language, k.navn(), &letter.title, &self.link(k));
+        let (subject, body) = notice_text(language, k.navn(), &self.link(k));
         let email = Email {
             message_id: format!("{key}@{}", self.inner.config.mail_domain),
             to: address.to_owned(),
@@ -1257,52 +1247,52 @@ impl Post {
             body,
             language: letter.language.clone(),
         };
-        match self.inner.channels.mailer.send(&email).await {
-            Ok(()) => {
-                self.record_delivery(k, &key).await?;
-                Ok(true)
-            }
-            // A refused address is not worth retrying; the SMS (or paper) still follows.
-            Err(ChannelError::Permanent(reason)) => {
-                self.record_delivery(k, &key).await?;
-                tracing::warn!(letter = %letter.id, %reason, "e-mail notice refused");
-                Ok(false)
-            }
-            Err(error) => {
-                self.release(k, &key).await;
-                Err(error.to_string())
-            }
-        }
+        self.notify(k, letter, &key, "epost", self.inner.channels.mailer.send(&email)).await
     }
 
     async fn notify_sms(&self, k: Kommunenummer, letter: &LetterRow, number: &str) -> Result<bool, String> {
         let key = format!("{}.sms", letter.id);
-        match self.claim(k, &key, &letter.id, "sms").await? {
-            Claim::Mine => {}
-            Claim::Done => return Ok(true),
-            Claim::Busy => return Err(format!("the notice {key} is being sent by another run")),
-        }
         let language = letter.language.parse::<Language>().unwrap_or_default();
         let name = k.navn();
-        let (_, body) = notice_text(language, name, &letter.title, &self.link(k));
+        let (_, body) = notice_text(language, name, &self.link(k));
         let sms = Sms {
             reference: key.clone(),
             to: e164(number),
             sender: name.chars().filter(char::is_ascii_alphanumeric).take(11).collect(),
             text: body,
         };
-        match self.inner.channels.sms.send(&sms).await {
+        self.notify(k, letter, &key, "sms", self.inner.channels.sms.send(&sms)).await
+    }
+
+    /// Sends one notice under its claim: true when it went out (now or before). A refused
+    /// address is not worth retrying (the other notice, or paper, still follows); a transient
+    /// failure gives the claim back and is retried. `send` is not polled unless the claim is
+    /// this run's.
+    async fn notify(
+        &self,
+        k: Kommunenummer,
+        letter: &LetterRow,
+        key: &str,
+        channel: &str,
+        send: impl Future<Output = Result<(), ChannelError>>,
+    ) -> Result<bool, String> {
+        match self.claim(k, key, &letter.id, channel).await? {
+            Claim::Mine => {}
+            Claim::Done => return Ok(true),
+            Claim::Busy => return Err(format!("the notice {key} is being sent by another run")),
+        }
+        match send.await {
             Ok(()) => {
-                self.record_delivery(k, &key).await?;
+                self.record_delivery(k, key).await?;
                 Ok(true)
             }
             Err(ChannelError::Permanent(reason)) => {
-                self.record_delivery(k, &key).await?;
-                tracing::warn!(letter = %letter.id, %reason, "SMS notice refused");
+                self.record_delivery(k, key).await?;
+                tracing::warn!(letter = %letter.id, channel, %reason, "notice refused");
                 Ok(false)
             }
             Err(error) => {
-                self.release(k, &key).await;
+                self.release(k, key).await;
                 Err(error.to_string())
             }
         }
@@ -1597,8 +1587,7 @@ fn e164(number: &str) -> String {
 }
 
 /// The notice's subject and text: that a letter has come, never what it says.
-fn notice_text(language: Language, municipality: &str, title: &str, link: &str) -> (String, String) {
-    let _ = title;
+fn notice_text(language: Language, municipality: &str, link: &str) -> (String, String) {
     match language {
         Language::Bokmal => (
             format!("Du har fått brev fra {municipality} kommune"),
