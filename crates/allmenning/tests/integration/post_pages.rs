@@ -589,8 +589,12 @@ async fn a_letter_that_needs_handling_by_hand_is_a_task_with_its_reason_and_no_a
     assert!(tasks.body.contains(&format!("href=\"{}\"", location.trim_end_matches("?sendt=1"))));
     // Her number is not on the page; an address cannot be, as a task carries none.
     assert!(!tasks.body.contains(&maria.as_digits()));
-    // In English the reason stays in bokmål, marked as such.
+    // In nynorsk and English the reason is in the page's language.
+    let nynorsk = Visitor::employee(&app, "kari.saksbehandler").await.in_language("nn");
+    let tasks = nynorsk.get("/ansatt/post/oppgaver").await;
+    assert!(tasks.body.contains("Mottakaren har verna adresse"), "{}", tasks.body);
     let english = Visitor::employee(&app, "kari.saksbehandler").await.in_language("en");
     let tasks = english.get("/ansatt/post/oppgaver").await;
-    assert!(tasks.body.contains("lang=\"nb\">Mottakeren har beskyttet adresse"), "{}", tasks.body);
+    assert!(tasks.body.contains("The recipient has a protected address"), "{}", tasks.body);
+    assert!(!tasks.body.contains("Mottakeren har beskyttet adresse"), "no bokmål left: {}", tasks.body);
 }

@@ -99,3 +99,14 @@ post-error-case-format = The case file must be a system ID from the archive (36 
 post-error-case-unknown = We cannot find the case file in the archive.
 post-error-case-closed = The case file is closed and cannot take new letters.
 post-error-case-needed = The archive cannot create a new case for the letter. Put the letter in an existing case.
+
+# Why a channel was chosen (post::routing::Reason codes).
+post-reason-reservert-i-krr = The recipient has opted out of digital post in the Common Contact Register (KRR).
+post-reason-digital-postkasse-i-krr = The recipient has a digital mailbox (Digipost or e-Boks) in the Common Contact Register (KRR).
+post-reason-innboks-med-varsel = The recipient has no digital mailbox. The letter is on My page, and the recipient has been notified.
+post-reason-innboks-uten-varsel = The recipient has no digital mailbox and cannot be notified. The letter is on My page.
+post-reason-ikke-i-krr = The recipient is not in the Common Contact Register (KRR). The letter is on My page.
+post-reason-organisasjon = The letter is in the organisation's inbox, and its general manager has been notified.
+post-reason-adressebeskyttelse = The recipient has a protected address. The letter must be handled manually and is never printed.
+post-reason-ingen-adresse-eller-digital-kanal = The recipient has neither a postal address nor a digital channel. The letter must be handled manually.
+post-reason-kun-digital-men-reservert = The letter may only be sent digitally, but the recipient has opted out of digital post.

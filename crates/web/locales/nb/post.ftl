@@ -99,3 +99,14 @@ post-error-case-format = Saksmappen må være en systemID fra arkivet (36 tegn),
 post-error-case-unknown = Vi finner ikke saksmappen i arkivet.
 post-error-case-closed = Saksmappen er avsluttet og kan ikke få nye brev.
 post-error-case-needed = Arkivet kan ikke opprette en ny sak for brevet. Legg brevet i en sak som finnes.
+
+# Why a channel was chosen (post::routing::Reason codes).
+post-reason-reservert-i-krr = Mottakeren har reservert seg mot digital post i Kontakt- og reservasjonsregisteret.
+post-reason-digital-postkasse-i-krr = Mottakeren har digital postkasse (Digipost eller e-Boks) i Kontakt- og reservasjonsregisteret.
+post-reason-innboks-med-varsel = Mottakeren har ikke digital postkasse. Brevet ligger på Min side, og mottakeren er varslet.
+post-reason-innboks-uten-varsel = Mottakeren har ikke digital postkasse og kan ikke varsles. Brevet ligger på Min side.
+post-reason-ikke-i-krr = Mottakeren er ikke registrert i Kontakt- og reservasjonsregisteret. Brevet ligger på Min side.
+post-reason-organisasjon = Brevet ligger i virksomhetens innboks, og daglig leder er varslet.
+post-reason-adressebeskyttelse = Mottakeren har beskyttet adresse. Brevet må behandles manuelt og sendes ikke på papir.
+post-reason-ingen-adresse-eller-digital-kanal = Mottakeren har verken postadresse eller digital kanal. Brevet må behandles manuelt.
+post-reason-kun-digital-men-reservert = Brevet skal bare sendes digitalt, men mottakeren har reservert seg mot digital post.

@@ -99,3 +99,14 @@ post-error-case-format = Saksmappa må vere ein systemID frå arkivet (36 teikn)
 post-error-case-unknown = Vi finn ikkje saksmappa i arkivet.
 post-error-case-closed = Saksmappa er avslutta og kan ikkje få nye brev.
 post-error-case-needed = Arkivet kan ikkje opprette ei ny sak for brevet. Legg brevet i ei sak som finst.
+
+# Why a channel was chosen (post::routing::Reason codes).
+post-reason-reservert-i-krr = Mottakaren har reservert seg mot digital post i Kontakt- og reservasjonsregisteret.
+post-reason-digital-postkasse-i-krr = Mottakaren har digital postkasse (Digipost eller e-Boks) i Kontakt- og reservasjonsregisteret.
+post-reason-innboks-med-varsel = Mottakaren har ikkje digital postkasse. Brevet ligg på Mi side, og mottakaren er varsla.
+post-reason-innboks-uten-varsel = Mottakaren har ikkje digital postkasse og kan ikkje varslast. Brevet ligg på Mi side.
+post-reason-ikke-i-krr = Mottakaren er ikkje registrert i Kontakt- og reservasjonsregisteret. Brevet ligg på Mi side.
+post-reason-organisasjon = Brevet ligg i innboksen til verksemda, og dagleg leiar er varsla.
+post-reason-adressebeskyttelse = Mottakaren har verna adresse. Brevet må behandlast manuelt og blir ikkje sendt på papir.
+post-reason-ingen-adresse-eller-digital-kanal = Mottakaren har verken postadresse eller digital kanal. Brevet må behandlast manuelt.
+post-reason-kun-digital-men-reservert = Brevet skal berre sendast digitalt, men mottakaren har reservert seg mot digital post.

@@ -94,9 +94,9 @@ const REASONS: [Reason; 9] = [
 ];
 
 /// A reason as the page shows it, and `Some("nb")` when the text is bokmål on a page in another
-/// language. A routing reason's code gives its text (which the engine writes in bokmål); a code
-/// this site has words for gives those; anything else (a channel's own message) is shown as it
-/// is.
+/// language. A code this site has words for (every routing reason, and the engine's own codes)
+/// gives those in the page's language; a routing reason without words falls back to the engine's
+/// bokmål text; anything else (a channel's own message) is shown as it is.
 #[derive(Serialize)]
 struct ReasonView {
     text: String,
@@ -104,12 +104,12 @@ struct ReasonView {
 }
 
 fn reason_view(state: &AppState, language: Language, code: &str) -> ReasonView {
-    if let Some(reason) = REASONS.iter().find(|r| r.code() == code) {
-        return ReasonView { text: reason.text().to_owned(), lang: (language != Language::Bokmal).then_some("nb") };
-    }
     let key = format!("post-reason-{}", code.replace('_', "-"));
     if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') && state.i18n.has_message(language, &key) {
         return ReasonView { text: state.i18n.message(language, &key, &[]), lang: None };
+    }
+    if let Some(reason) = REASONS.iter().find(|r| r.code() == code) {
+        return ReasonView { text: reason.text().to_owned(), lang: (language != Language::Bokmal).then_some("nb") };
     }
     ReasonView { text: code.to_owned(), lang: None }
 }
