@@ -332,6 +332,47 @@ async fn a_pdf_letter_is_sent_journaled_as_outgoing_and_followed_by_its_sender_o
 }
 
 #[tokio::test]
+async fn a_letter_from_a_template_is_rendered_journaled_and_sent_with_its_attachment() {
+    let api = Api::start().await;
+    let (_, token) = api.client(SEND).await;
+    let mut body = api.letter(Some("vedtak-mal-1"));
+    body.as_object_mut().map(|o| o.remove("dokumenter"));
+    body["mal"] = json!({
+        "type": "vedtak",
+        "felter": {
+            "tjeneste": "barnehageplass",
+            "vedtak": "Emma får plass i Solsikken barnehage fra 1. august.",
+            "begrunnelse": "Emma har rett til plass etter barnehageloven § 16.",
+            "hjemmel": "barnehageloven § 16",
+            "klageinstans": "Statsforvalteren i Vestland"
+        },
+        "avsnitt": ["Velkommen!"]
+    });
+    body["vedlegg"] = json!([{ "tittel": "Vedtekter", "filnavn": "vedtekter.pdf", "data": b64(&minimal_pdf()) }]);
+    let (status, _, sent) = api.send(&token, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let id = sent["id"].as_str().expect("an id");
+    let (kind, documents): (String, String) = api
+        .db
+        .municipal(kommune("4601"))
+        .fetch_optional("SELECT kind, documents FROM post_letters WHERE kommunenummer = $1 AND id = $2", &params![id])
+        .await
+        .expect("read")
+        .expect("the letter");
+    assert_eq!(kind, "vedtak");
+    let documents: Value = serde_json::from_str(&documents).expect("JSON");
+    let documents = documents.as_array().expect("a list");
+    assert_eq!(documents.len(), 2, "the rendered letter and its attachment: {documents:?}");
+    assert_eq!(documents[0]["tittel"], "Vedtak om barnehageplass");
+    assert_eq!(documents[1]["sha256"], store::blobs::sha256_hex(&minimal_pdf()), "the attachment as sent");
+    assert_ne!(documents[0]["sha256"], documents[1]["sha256"], "the main document was rendered");
+    // Sending it again gives the same letter.
+    let (status, _, again) = api.send(&token, &body).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], sent["id"]);
+}
+
+#[tokio::test]
 async fn the_same_external_reference_gives_the_first_letter_back_and_sends_no_second() {
     let api = Api::start().await;
     let (_, token) = api.client(SEND).await;
@@ -597,14 +638,42 @@ async fn every_refusal_names_the_field_and_leaves_nothing_behind() {
             "besvarerJournalpost",
         ),
         (
-            "template mode",
+            "a template without its required fields",
             with(&|b| {
                 b.as_object_mut().map(|o| o.remove("dokumenter"));
                 b["mal"] = json!({ "type": "vedtak", "felter": {}, "avsnitt": ["Du har fått plass."] });
             }),
             StatusCode::BAD_REQUEST,
-            "template_not_available",
+            "invalid_template",
             "mal",
+        ),
+        (
+            "a template with a field it does not know",
+            with(&|b| {
+                b.as_object_mut().map(|o| o.remove("dokumenter"));
+                b["mal"] = json!({ "type": "fritt", "felter": { "ukjent": "x" }, "avsnitt": ["Hei."] });
+            }),
+            StatusCode::BAD_REQUEST,
+            "invalid_template",
+            "ukjent",
+        ),
+        (
+            "a template and documents at once",
+            with(&|b| b["mal"] = json!({ "type": "fritt", "avsnitt": ["Hei."] })),
+            StatusCode::BAD_REQUEST,
+            "invalid_forsendelse",
+            "dokumenter",
+        ),
+        (
+            "a template's attachment that is not a PDF",
+            with(&|b| {
+                b.as_object_mut().map(|o| o.remove("dokumenter"));
+                b["mal"] = json!({ "type": "fritt", "avsnitt": ["Hei."] });
+                b["vedlegg"] = json!([{ "tittel": "Vedlegg", "data": b64(b"not a pdf") }]);
+            }),
+            StatusCode::BAD_REQUEST,
+            "invalid_document",
+            "vedlegg[0]",
         ),
         (
             "a body over the server's limit",

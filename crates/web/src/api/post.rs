@@ -3,7 +3,7 @@
 //! in JSON), follows its status, and polls a feed of status events. A client sees only the
 //! letters it sent itself: the sender of a letter is `klient:{client_id}` from the token.
 
-use ::post::{Document, LetterRow, NewLetter, PostError, Recipient, Sender};
+use ::post::{Document, LetterRow, NewLetter, PostError, Recipient, Sender, TemplateContent};
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -118,8 +118,9 @@ fn sender_id(client: &MachineClient) -> String {
 
 // ----- The request -----
 
-/// A letter to send (SvarUt's forsendelse). Give the documents as PDFs in `dokumenter`; the
-/// template mode (`mal`) is described but not yet available.
+/// A letter to send (SvarUt's forsendelse). Give the documents as PDFs in `dokumenter`, or let
+/// the platform write the letter from one of its templates (`mal`), with PDF attachments in
+/// `vedlegg`.
 ///
 /// The whole request body may be at most the server's body limit (`server.max_body_bytes`,
 /// 1 MiB by default; base64 makes a PDF a third larger), and each PDF at most the post limit
@@ -161,8 +162,10 @@ pub struct NyForsendelse {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub dokumenter: Vec<NyttDokument>,
-    /// Template mode, instead of `dokumenter`: the platform writes the letter from a template.
-    /// **Not yet available**: a request with `mal` is refused with 400 (`template_not_available`).
+    /// Template mode, instead of `dokumenter`: the platform writes the letter from a template
+    /// as PDF/A, in the recipient's language (from KRR), with the case reference it is
+    /// journaled under. Every field the template requires must be given, and no field it does
+    /// not know (`invalid_template` otherwise).
     #[serde(default)]
     pub mal: Option<Mal>,
     /// Attachments to a letter written from `mal` (PDFs). Only with `mal`.
@@ -256,13 +259,14 @@ pub struct NyttDokument {
 
 /// Template mode: which template, and what goes into it.
 #[derive(Debug, Deserialize, ToSchema)]
-#[expect(dead_code, reason = "template mode waits for a template path in the post crate; the shape is checked already")]
 #[serde(deny_unknown_fields)]
 pub struct Mal {
     /// The template.
     #[serde(rename = "type")]
     pub kind: MalType,
-    /// The template's fields, by name, as text.
+    /// The template's fields, by name, as text: for `vedtak` `tjeneste`, `vedtak` and
+    /// `begrunnelse` (required), `hjemmel` and `klageinstans`; for `kvittering` `innsending` and
+    /// `mottatt` (required) and `saksbehandlingstid`; for the others see `docs/POST.md`.
     #[serde(default)]
     #[schema(schema_with = fields_schema)]
     pub felter: std::collections::BTreeMap<String, String>,
@@ -310,6 +314,18 @@ pub enum MalType {
     Paaminnelse,
     /// A free letter.
     Fritt,
+}
+
+impl MalType {
+    fn kind(self) -> render::LetterKind {
+        match self {
+            MalType::Vedtak => render::LetterKind::Vedtak,
+            MalType::Kvittering => render::LetterKind::Kvittering,
+            MalType::Informasjon => render::LetterKind::Informasjon,
+            MalType::Paaminnelse => render::LetterKind::Paaminnelse,
+            MalType::Fritt => render::LetterKind::Fritt,
+        }
+    }
 }
 
 // ----- The answers -----
@@ -610,7 +626,7 @@ fn post_problem(error: PostError, documents: &[&str], referenced: bool) -> Probl
         (status = 201, description = "Sent: checked, journaled and routed", body = Forsendelse,
             headers(("Location" = String, description = "The letter: /api/v1/post/forsendelser/{id}"))),
         (status = 200, description = "A letter with this `eksternReferanse` was sent before: that letter, and nothing new is sent", body = Forsendelse),
-        (status = 400, description = "The letter cannot be taken, and `detail` names the field: malformed JSON or JSON of another shape (`malformed_json`: a missing field, an unknown field, a wrong type); a field that breaks its rule, an invalid fødselsnummer or organisasjonsnummer, bad base64, or a missing or unknown saksmappe or journalpost (`invalid_forsendelse`); a document that is not a PDF, is broken, encrypted, has no pages or is over the size limit (`invalid_document`); the archive refusing the saksmappe or journalpost given, say a finished saksmappe or a journalpost that is not incoming (`archive_refused`); template mode (`template_not_available`); or text with control characters", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The letter cannot be taken, and `detail` names the field: malformed JSON or JSON of another shape (`malformed_json`: a missing field, an unknown field, a wrong type); a field that breaks its rule, an invalid fødselsnummer or organisasjonsnummer, bad base64, or a missing or unknown saksmappe or journalpost (`invalid_forsendelse`); a document that is not a PDF, is broken, encrypted, has no pages or is over the size limit (`invalid_document`); the archive refusing the saksmappe or journalpost given, say a finished saksmappe or a journalpost that is not incoming (`archive_refused`); a template field missing or unknown (`invalid_template`); or text with control characters", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks the scope `allmenning:post.send`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The recipient is not in Folkeregisteret or Enhetsregisteret (`unknown_recipient`)", body = Problem, content_type = "application/problem+json"),
@@ -628,10 +644,14 @@ pub async fn send(
     Municipality(kommune): Municipality,
     AppJson(body): AppJson<NyForsendelse>,
 ) -> Result<Response, Problem> {
-    let (letter, documents) = new_letter(&state, kommune, &client, body).await?;
+    let (letter, template, documents) = new_letter(&state, kommune, &client, body).await?;
     let names: Vec<&str> = documents.iter().map(String::as_str).collect();
     let referenced = letter.case.is_some() || letter.answers.is_some();
-    let sent = state.post.send(kommune, letter).await.map_err(|error| post_problem(error, &names, referenced))?;
+    let sent = match template {
+        Some(content) => state.post.send_template(kommune, letter, content).await,
+        None => state.post.send(kommune, letter).await,
+    }
+    .map_err(|error| post_problem(error, &names, referenced))?;
     let row = state
         .post
         .letter(kommune, &sent.id)
@@ -651,28 +671,39 @@ pub async fn send(
 }
 
 /// The engine's letter from the request: the recipient parsed, the documents decoded, the
-/// references checked. Also the request's name of each document, for the engine's refusals.
+/// references checked, the template content when the letter is written from one. Also the
+/// request's name of each document as the engine counts them (the template's letter first), for
+/// the engine's refusals.
 async fn new_letter(
     state: &AppState,
     kommune: Kommunenummer,
     client: &MachineClient,
     body: NyForsendelse,
-) -> Result<(NewLetter, Vec<String>), Problem> {
-    if body.mal.is_some() {
-        return Err(bad_request(
-            "template_not_available",
-            "Template mode is not yet available",
-            "mal: letters from templates are not yet available; send the letter as PDFs in dokumenter".to_owned(),
-        ));
-    }
-    if !body.vedlegg.is_empty() {
-        return Err(invalid(
-            "vedlegg: attachments go in dokumenter, after the main document; vedlegg is only for mal".to_owned(),
-        ));
-    }
-    if body.dokumenter.is_empty() {
-        return Err(invalid("dokumenter: a letter needs a main document".to_owned()));
-    }
+) -> Result<(NewLetter, Option<TemplateContent>, Vec<String>), Problem> {
+    let (template, given, field) = match body.mal {
+        Some(mal) => {
+            if !body.dokumenter.is_empty() {
+                return Err(invalid(
+                    "dokumenter: a letter written from mal has no dokumenter; give its attachments in vedlegg"
+                        .to_owned(),
+                ));
+            }
+            let content = TemplateContent { kind: mal.kind.kind(), fields: mal.felter, paragraphs: mal.avsnitt };
+            (Some(content), body.vedlegg, "vedlegg")
+        }
+        None => {
+            if !body.vedlegg.is_empty() {
+                return Err(invalid(
+                    "vedlegg: attachments go in dokumenter, after the main document; vedlegg is only for mal"
+                        .to_owned(),
+                ));
+            }
+            if body.dokumenter.is_empty() {
+                return Err(invalid("dokumenter: a letter needs a main document".to_owned()));
+            }
+            (None, body.dokumenter, "dokumenter")
+        }
+    };
     let recipient = match body.mottaker.kind {
         MottakerType::Person => Recipient::Person(
             Fnr::parse(body.mottaker.id.trim())
@@ -683,10 +714,13 @@ async fn new_letter(
                 .map_err(|error| invalid(format!("mottaker.id: not a valid organisasjonsnummer: {error}")))?,
         ),
     };
-    let mut documents = Vec::with_capacity(body.dokumenter.len());
-    let mut names = Vec::with_capacity(body.dokumenter.len());
-    for (index, document) in body.dokumenter.into_iter().enumerate() {
-        let name = format!("dokumenter[{index}]");
+    let mut documents = Vec::with_capacity(given.len());
+    let mut names = Vec::with_capacity(given.len() + 1);
+    if template.is_some() {
+        names.push("mal".to_owned());
+    }
+    for (index, document) in given.into_iter().enumerate() {
+        let name = format!("{field}[{index}]");
         if document.filnavn.as_ref().is_some_and(|f| f.chars().count() > 200) {
             return Err(invalid(format!("{name}.filnavn is longer than 200 characters")));
         }
@@ -709,7 +743,7 @@ async fn new_letter(
         sender: Sender { id: sender_id(client), name: format!("{} ({})", client.0.client_id, client.0.orgnr) },
         external_ref: body.ekstern_referanse,
         recipient,
-        kind: "pdf".to_owned(),
+        kind: "pdf".to_owned(), // the engine names a template letter by its template
         title: body.tittel,
         sender_unit: body.avsender_enhet,
         documents,
@@ -720,7 +754,7 @@ async fn new_letter(
         answers: body.besvarer_journalpost.map(|id| id.trim().to_owned()),
         language: None,
     };
-    Ok((letter, names))
+    Ok((letter, template, names))
 }
 
 /// A reference to the archive names an object of the right kind in this municipality.
