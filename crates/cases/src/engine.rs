@@ -63,7 +63,6 @@ pub(crate) struct Inner {
     pub(crate) db: Db,
     pub(crate) noark: Noark,
     pub(crate) post: Post,
-    pub(crate) renderer: Arc<render::Renderer>,
     pub(crate) config: CasesConfig,
 }
 
@@ -521,9 +520,10 @@ pub(crate) fn attachments_as_documents(attachments: &[Attachment]) -> impl Itera
 pub(crate) const PDF_A_2A: &str = "fmt/476";
 
 impl Cases {
-    /// The engine over its database, archive, post and renderer.
-    pub fn new(db: Db, noark: Noark, post: Post, renderer: Arc<render::Renderer>, config: CasesConfig) -> Self {
-        Self { inner: Arc::new(Inner { db, noark, post, renderer, config }) }
+    /// The engine over its database, archive and post. Submissions are rendered by post's
+    /// renderer (made on first use), the same that renders the letters.
+    pub fn new(db: Db, noark: Noark, post: Post, config: CasesConfig) -> Self {
+        Self { inner: Arc::new(Inner { db, noark, post, config }) }
     }
 
     /// Renders a document under the municipality's letterhead.
@@ -538,7 +538,8 @@ impl Cases {
     ) -> Result<Bytes, CaseError> {
         let pdf = self
             .inner
-            .renderer
+            .post
+            .renderer()?
             .render_document(&render::Document {
                 language,
                 municipality: render::Municipality { name: format!("{} kommune", k.navn()), coat_of_arms_svg: None },
