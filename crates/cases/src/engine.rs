@@ -1288,6 +1288,25 @@ impl Cases {
         Ok(Decided { decision_id, case_id: id.to_owned() })
     }
 
+    /// Closes a decided case (avsluttet), e.g. when the appeal deadline has passed.
+    pub async fn close(&self, k: Kommunenummer, by: &Employee, id: &str) -> Result<(), CaseError> {
+        let mut tx = self.inner.db.begin().await?;
+        self.authorize(&mut tx, k, by, id, Action::HandleCase).await?;
+        transition(
+            &mut tx,
+            k,
+            id,
+            &[Status::VedtakFattet],
+            Status::Avsluttet,
+            "avsluttet",
+            &format!("ansatt:{}", by.id),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The decision of a case, if decided.
     pub async fn decision(&self, k: Kommunenummer, case_id: &str) -> Result<Option<Decision>, CaseError> {
         Ok(self
@@ -1451,16 +1470,17 @@ impl Cases {
             return Ok(());
         }
         let language = case.language;
-        let (title, innsending) = match language {
-            Language::English => {
-                (format!("Receipt: {}", case.service_title), format!("your application ({})", case.service_title))
-            }
-            Language::Nynorsk => {
-                (format!("Kvittering: {}", case.service_title), format!("søknaden din ({})", case.service_title))
-            }
-            Language::Bokmal => {
-                (format!("Kvittering: {}", case.service_title), format!("søknaden din ({})", case.service_title))
-            }
+        let appeal = case.appeal_of.is_some();
+        let title = match language {
+            Language::English => format!("Receipt: {}", case.service_title),
+            _ => format!("Kvittering: {}", case.service_title),
+        };
+        let innsending = match (language, appeal) {
+            (Language::English, false) => format!("your application ({})", case.service_title),
+            (Language::English, true) => format!("your appeal ({})", case.service_title),
+            (Language::Nynorsk, true) => format!("klaga di ({})", case.service_title),
+            (_, true) => format!("klagen din ({})", case.service_title),
+            (_, false) => format!("søknaden din ({})", case.service_title),
         };
         let mut fields = BTreeMap::new();
         fields.insert("innsending".to_owned(), innsending);

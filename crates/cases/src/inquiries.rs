@@ -182,6 +182,21 @@ pub struct InquiryFilter {
     pub limit: u32,
 }
 
+/// What the governance work measures of the inquiries registered since a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InquiryStatistics {
+    /// Registered.
+    pub registered: u64,
+    /// Answered (including those closed after an answer).
+    pub answered: u64,
+    /// Closed.
+    pub closed: u64,
+    /// The median time from registration to answer, in seconds.
+    pub median_seconds_to_answer: Option<i64>,
+    /// Registered per channel code, in code order.
+    pub by_channel: Vec<(String, u64)>,
+}
+
 #[derive(serde::Deserialize)]
 struct Row {
     id: String,
@@ -587,6 +602,45 @@ impl Cases {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The inquiries registered since `since`, counted, with the median time to answer.
+    pub async fn inquiry_statistics(&self, k: Kommunenummer, since: Timestamp) -> Result<InquiryStatistics, CaseError> {
+        #[derive(serde::Deserialize)]
+        struct Figures {
+            channel: String,
+            status: String,
+            created_at: i64,
+            answered_at: Option<i64>,
+        }
+        let rows = self
+            .inner
+            .db
+            .municipal(k)
+            .fetch_all::<Figures>(
+                "SELECT channel, status, created_at, answered_at FROM case_inquiries \
+                 WHERE kommunenummer = $1 AND created_at >= $2",
+                &params![since],
+            )
+            .await?;
+        let mut statistics = InquiryStatistics::default();
+        let mut times = Vec::new();
+        let mut channels: BTreeMap<String, u64> = BTreeMap::new();
+        for row in rows {
+            statistics.registered += 1;
+            *channels.entry(row.channel).or_default() += 1;
+            if let Some(at) = row.answered_at {
+                statistics.answered += 1;
+                times.push((at - row.created_at).max(0) / 1000);
+            }
+            if row.status == InquiryStatus::Lukket.code() {
+                statistics.closed += 1;
+            }
+        }
+        times.sort_unstable();
+        statistics.median_seconds_to_answer = times.get(times.len() / 2).copied();
+        statistics.by_channel = channels.into_iter().collect();
+        Ok(statistics)
     }
 
     /// Inquiries, oldest first.

@@ -15,7 +15,9 @@ pub mod inquiries;
 mod model;
 
 pub use engine::{Cases, CasesConfig, jobs};
-pub use inquiries::{Channel, Inquiry, InquiryFilter, InquiryStatus, NewInquiry, WRONG_REGISTER_FACT};
+pub use inquiries::{
+    Channel, Inquiry, InquiryFilter, InquiryStatistics, InquiryStatus, NewInquiry, WRONG_REGISTER_FACT,
+};
 pub use model::{
     Attachment, AutomatedOutcome, Case, CaseSummary, CaseView, Decided, Decision, DecisionMode, FiredRule,
     HistoryEntry, InformationRequest, NewAppeal, NewApplication, NewDecision, Note, Outcome, Party, QueueFilter,

@@ -308,6 +308,10 @@ async fn cases_an_automated_rejection_under_review_waits_til_kontroll_and_a_lead
     let letter = app.app.post().letter(k, stored.letter_id.as_deref().expect("sent")).await.expect("read").expect("l");
     assert_eq!(letter.kind, "vedtak");
     assert_eq!(cases.case(k, &submitted.case_id).await.expect("read").expect("case").status, Status::VedtakFattet);
+    cases.close(k, &kari, &submitted.case_id).await.expect("closed");
+    assert_eq!(cases.case(k, &submitted.case_id).await.expect("read").expect("case").status, Status::Avsluttet);
+    let reopen = cases.close(k, &kari, &submitted.case_id).await;
+    assert!(matches!(reopen, Err(CaseError::Conflict(_))), "{reopen:?}");
 }
 
 #[tokio::test]
@@ -396,7 +400,10 @@ async fn cases_an_appeal_opens_a_linked_case_in_the_same_unit() {
     let text = pdf_text(&documents(app.app.post().archive(), k, &klage.journalpost).await[0].1);
     assert!(text.contains("nærmere hjemmet"), "{text}");
     run_jobs(&app).await;
-    assert!(cases.case(k, &opened.case_id).await.expect("read").expect("case").receipt_letter.is_some());
+    let receipt = cases.case(k, &opened.case_id).await.expect("read").expect("case").receipt_letter.expect("sent");
+    let letter = app.app.post().letter(k, &receipt).await.expect("read").expect("letter");
+    let text = pdf_text(&app.app.post().document(k, &letter, 0).await.expect("pdf"));
+    assert!(text.contains("klagen din"), "the receipt speaks of the appeal: {text}");
 }
 
 #[tokio::test]

@@ -108,5 +108,9 @@ async fn cases_an_anonymous_inquiry_is_answered_by_a_notat_and_a_wrong_fact_repo
     empty.text = " ".into();
     assert!(matches!(cases.register_inquiry(k, empty).await, Err(CaseError::Invalid(_))));
     assert_eq!(cases.inquiries(k, &InquiryFilter::default()).await.expect("list").len(), 2, "nothing stored");
+    let figures = cases.inquiry_statistics(k, kernel::Timestamp(0)).await.expect("statistics");
+    assert_eq!((figures.registered, figures.answered, figures.closed), (2, 2, 0));
+    assert!(figures.median_seconds_to_answer.is_some());
+    assert_eq!(figures.by_channel, [("telefon".to_owned(), 1), ("web".to_owned(), 1)]);
     run_jobs(&app).await;
 }
