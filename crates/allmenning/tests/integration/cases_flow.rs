@@ -249,8 +249,25 @@ async fn cases_an_automated_grant_is_decided_at_once_and_its_letter_explains_the
     assert!(text.contains("Statsforvalteren i Vestland"), "the appeal body: {text}");
     assert!(text.contains("barnehageloven § 16"), "{text}");
 
-    // Running the jobs again sends nothing more.
+    // Running the jobs again sends nothing more; nor does a receipt job run again after a crash
+    // that lost the letter's id (the external reference finds the letter already sent).
     run_jobs(&app).await;
+    let receipt = case.receipt_letter.clone().expect("receipt sent");
+    app.db()
+        .municipal(k)
+        .execute(
+            "UPDATE cases SET receipt_letter = NULL WHERE kommunenummer = $1 AND id = $2",
+            &store::params![case.id.as_str()],
+        )
+        .await
+        .expect("forget the receipt");
+    app.db()
+        .enqueue(&store::jobs::NewJob::new(cases::jobs::RECEIPT, serde_json::json!({ "case": case.id })).for_kommune(k))
+        .await
+        .expect("enqueued");
+    run_jobs(&app).await;
+    let again = cases.case(k, &case.id).await.expect("read").expect("case");
+    assert_eq!(again.receipt_letter.as_deref(), Some(receipt.as_str()), "the same letter");
     let letters = post.sent_by(k, "system:cases", 100).await.expect("letters");
     assert_eq!(letters.iter().filter(|l| l.kind == "vedtak").count(), 1);
     assert_eq!(letters.iter().filter(|l| l.kind == "kvittering").count(), 1);
