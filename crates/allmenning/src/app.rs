@@ -47,6 +47,7 @@ pub fn schema() -> anyhow::Result<Schema> {
         &content::MIGRATIONS,
         &archive::MIGRATIONS,
         &post::MIGRATIONS,
+        &cases::MIGRATIONS,
         &MIGRATIONS,
     ])
     .context("the contexts' migrations do not fit together")
@@ -69,6 +70,7 @@ pub struct Application {
     router: axum::Router,
     worker: Worker,
     post: post::Post,
+    cases: cases::Cases,
     consumers: Consumers,
     workers: usize,
     serve_limits: web::ServeLimits,
@@ -122,7 +124,7 @@ impl Application {
         let noark = archive::Noark::new(db.clone(), blobs.clone()).with_max_file_bytes(settings.archive.max_file_bytes);
         let post = post::Post::new(
             db.clone(),
-            noark,
+            noark.clone(),
             registers.clone(),
             post_channels(settings).await.context("cannot set up the post channels")?,
             settings.post_config(),
@@ -134,11 +136,14 @@ impl Application {
         };
         let kommuner: Vec<kernel::Kommunenummer> = settings.municipalities.iter().map(|m| m.kommunenummer).collect();
         post.schedule(&kommuner).await.context("cannot schedule the print batches")?;
+        let cases = cases::Cases::new(db.clone(), noark, post.clone(), settings.cases.config());
+        cases.schedule(&kommuner).await.context("cannot schedule the provisional-reply check")?;
         let worker = Worker::new(
             db.clone(),
             {
                 let mut handlers = job_handlers(&db, settings);
                 post.register_jobs(&mut handlers);
+                cases.register_jobs(&mut handlers);
                 handlers
             },
             WorkerConfig {
@@ -179,6 +184,7 @@ impl Application {
             router: web::router(state),
             worker,
             post,
+            cases,
             consumers,
             workers: settings.jobs.workers,
             serve_limits: settings.server.serve_limits(),
@@ -213,6 +219,11 @@ impl Application {
     /// Digital post, for tests and tools.
     pub fn post(&self) -> &post::Post {
         &self.post
+    }
+
+    /// Case handling, for tests and tools (and, later, the web layer).
+    pub fn cases(&self) -> &cases::Cases {
+        &self.cases
     }
 
     /// The event consumers, for tests.

@@ -91,6 +91,8 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     /// Digital post.
     pub post: PostSettings,
+    /// Case handling.
+    pub cases: CasesSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
 }
@@ -354,7 +356,37 @@ impl Default for Settings {
             maskinporten: MaskinportenSettings::default(),
             archive: ArchiveSettings::default(),
             post: PostSettings::default(),
+            cases: CasesSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
+        }
+    }
+}
+
+/// Case handling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesSettings {
+    /// How often the check for cases that need a provisional reply (forvaltningsloven § 11a)
+    /// runs, in seconds (a day).
+    pub provisional_reply_check_interval_seconds: u64,
+    /// How many days before a provisional reply is due the case is flagged.
+    pub provisional_reply_warning_days: u32,
+}
+
+impl Default for CasesSettings {
+    fn default() -> Self {
+        Self { provisional_reply_check_interval_seconds: DAY, provisional_reply_warning_days: 7 }
+    }
+}
+
+impl CasesSettings {
+    /// The case engine's configuration.
+    pub fn config(&self) -> cases::CasesConfig {
+        cases::CasesConfig {
+            provisional_reply_check_interval: std::time::Duration::from_secs(
+                self.provisional_reply_check_interval_seconds.max(1),
+            ),
+            provisional_reply_warning_days: self.provisional_reply_warning_days,
         }
     }
 }

@@ -333,8 +333,9 @@ async fn health_readiness_and_metrics() {
     let metrics = body_text(app.get("/metrics").await).await;
     assert!(metrics.contains("http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 1"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
-    // The retention purge, and post's print batch and receipt reading, scheduled at start.
-    assert!(metrics.contains("jobs{status=\"queued\"} 3"), "{metrics}");
+    // The retention purge, post's print batch and receipt reading, and the cases' check for
+    // provisional replies, scheduled at start.
+    assert!(metrics.contains("jobs{status=\"queued\"} 4"), "{metrics}");
     assert!(metrics.contains("jobs_dead_lettered_total 0"));
     assert!(metrics.contains("jobs_stale_outcomes_total 0"));
     assert!(metrics.contains("# TYPE event_consumers_parked gauge"));

@@ -6,6 +6,8 @@
 mod admin;
 mod archive_pages;
 mod backup;
+mod cases_flow;
+mod cases_inquiries;
 mod cli;
 mod config;
 mod deployment;

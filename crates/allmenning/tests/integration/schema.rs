@@ -112,6 +112,7 @@ fn no_crate_names_another_contexts_tables() {
         ("content", Some("content")),
         ("archive", Some("archive")),
         ("post", Some("post")),
+        ("cases", Some("cases")),
         ("render", None),
         ("web", None),
         ("allmenning", Some("deployment")),
