@@ -241,7 +241,11 @@ fn decide_employee(roles: &[RoleGrant], action: Action, resource: &Resource<'_>)
         (Action::Read | Action::HandleCase, Resource::Case { unit, .. } | Resource::UnitCases { unit }) => {
             allow_if(has(roles, Role::Saksbehandler, unit) || has(roles, Role::Leder, unit))
         }
-        (Action::DecideCase, Resource::Case { unit, .. }) => allow_if(has(roles, Role::Leder, unit)),
+        // Municipalities delegate the decisions of their units' services to the caseworkers
+        // (delegert vedtaksmyndighet) as well as to the leaders.
+        (Action::DecideCase, Resource::Case { unit, .. }) => {
+            allow_if(has(roles, Role::Saksbehandler, unit) || has(roles, Role::Leder, unit))
+        }
         (Action::Read | Action::ManageArchive, Resource::Archive) => allow_if(has_anywhere(roles, Role::Arkivar)),
         (Action::SeePortfolio | Action::Read, Resource::Portfolio) => {
             allow_if(has_anywhere(roles, Role::Leder) || has_anywhere(roles, Role::Radgiver))

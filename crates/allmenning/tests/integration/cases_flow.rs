@@ -309,17 +309,18 @@ async fn cases_an_automated_rejection_under_review_waits_til_kontroll_and_a_lead
         legal_basis: "barnehageloven § 16".into(),
         appeal_body: None,
     };
-    let kari = employee("kari", Role::Saksbehandler, "barnehage");
-    let refused = cases.decide(k, &kari, &submitted.case_id, decision.clone()).await.expect_err("not a leader");
+    let other_unit = employee("per", Role::Saksbehandler, "helse");
+    let refused = cases.decide(k, &other_unit, &submitted.case_id, decision.clone()).await.expect_err("not their unit");
     assert!(matches!(refused, CaseError::Forbidden(_)), "{refused:?}");
+    let kari = employee("kari", Role::Saksbehandler, "barnehage");
+    let decided = cases.decide(k, &kari, &submitted.case_id, decision.clone()).await.expect("decided");
     let ola = employee("ola", Role::Leder, "barnehage");
-    let decided = cases.decide(k, &ola, &submitted.case_id, decision.clone()).await.expect("decided");
     let twice = cases.decide(k, &ola, &submitted.case_id, decision).await.expect_err("once");
     assert!(matches!(twice, CaseError::Conflict(_)), "{twice:?}");
     run_jobs(&app).await;
     let stored = cases.decision(k, &submitted.case_id).await.expect("read").expect("decided");
     assert_eq!(stored.id, decided.decision_id);
-    assert_eq!(stored.decided_by, "ansatt:ola");
+    assert_eq!(stored.decided_by, "ansatt:kari");
     assert!(!stored.automated);
     assert_eq!(stored.appeal_body.as_deref(), Some("Statsforvalteren i Vestland"), "the service's appeal body");
     let letter = app.app.post().letter(k, stored.letter_id.as_deref().expect("sent")).await.expect("read").expect("l");

@@ -71,7 +71,8 @@ fn employee_allowed(role: Role, action: Action, thing: Thing) -> bool {
     use Thing::*;
     matches!(
         (role, action, thing),
-        (Role::Saksbehandler, Read | HandleCase, CaseInOwnUnit | OwnUnitsCases)
+        (Role::Saksbehandler, Read | HandleCase | DecideCase, CaseInOwnUnit)
+            | (Role::Saksbehandler, Read | HandleCase, OwnUnitsCases)
             | (Role::Leder, Read | HandleCase | DecideCase, CaseInOwnUnit)
             | (Role::Leder, Read | HandleCase, OwnUnitsCases)
             | (Role::Leder, Read | SeePortfolio, Portfolio)
