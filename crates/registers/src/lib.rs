@@ -1,7 +1,8 @@
 //! The national base registers — Folkeregisteret (persons), Enhetsregisteret (organisations),
 //! Matrikkelen (property) and Kontakt- og reservasjonsregisteret (KRR) — as first-class data
 //! sources: a local implementation in the platform's database, adapters to the real services'
-//! APIs, a change feed, and the synthetic population the demo runs on.
+//! APIs, HTTP simulators of those APIs over the local data ([`simulators`], dev-only), a change
+//! feed, and the synthetic population the demo runs on.
 //!
 //! Invariants:
 //! - A protected address (fortrolig / strengt fortrolig) is a [`model::ProtectedAddress`], not an
@@ -18,6 +19,7 @@ pub mod local;
 pub mod model;
 pub mod select;
 pub mod simulate;
+pub mod simulators;
 pub mod source;
 pub mod synthetic;
 

@@ -1245,3 +1245,90 @@ async fn krr_is_asked_at_the_documented_path_and_unknown_persons_come_back_ikke_
     assert!(!contacts[0].can_be_notified && contacts[0].mailbox.is_none());
     assert_eq!(server.fake.log()[0].path, "/rest/v1/personer");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The simulators speak the shapes the adapters read: a generated municipality served by
+// `registers::simulators` reads back through the adapters exactly as the local registers hold it.
+// ---------------------------------------------------------------------------------------------
+
+async fn simulated(residents: u32) -> (store::testing::TestDatabase, registers::LocalRegisters, String) {
+    let schema = store::Schema::new(&[&audit::MIGRATIONS, &registers::MIGRATIONS]).expect("schema");
+    let (guard, db) = store::testing::TestDatabase::migrated(schema).await.expect("database");
+    let spec = registers::synthetic::PopulationSpec { kommunenummer: kommune("4632"), residents, seed: 7 };
+    let population = registers::synthetic::generate(&spec, |_, _| {});
+    let local = registers::LocalRegisters::new(db);
+    local.load_population(&population).await.expect("load");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(registers::simulators::serve(listener, local.clone()));
+    (guard, local, format!("http://{address}"))
+}
+
+fn simulator_config(base_url: &str) -> HttpConfig {
+    let mut config = HttpConfig::new(base_url).with_bearer_token("simulator-token");
+    config.base_backoff = Duration::from_millis(1);
+    config.max_backoff = Duration::from_millis(20);
+    config
+}
+
+#[tokio::test]
+async fn the_simulators_answer_in_the_shapes_the_adapters_read() {
+    let (_guard, local, base_url) = simulated(300).await;
+    let population = registers::synthetic::generate(
+        &registers::synthetic::PopulationSpec { kommunenummer: kommune("4632"), residents: 300, seed: 7 },
+        |_, _| {},
+    );
+    let ids: Vec<Fnr> = population.persons.iter().map(|p| p.fnr).collect();
+    assert!(ids.len() > 100, "a municipality worth the name");
+
+    // Folkeregisteret, bulk and single, offentlig med hjemmel and another package.
+    let folkeregisteret = FolkeregisteretClient::new(simulator_config(&base_url)).expect("client");
+    let mut through_http = folkeregisteret.persons(&ids).await.expect("bulk through the simulator");
+    let mut held = local.persons(&ids).await.expect("local");
+    through_http.sort_by_key(|p| p.fnr);
+    held.sort_by_key(|p| p.fnr);
+    assert_eq!(through_http.len(), held.len());
+    for (index, (remote, local)) in through_http.iter().zip(&held).enumerate() {
+        assert_eq!(remote, local, "person {index} reads back as held");
+    }
+    let other = folkeregisteret.clone().with_rettighetspakke(Rettighetspakke::OffentligUtenHjemmel);
+    let first = other.person(&ids[0]).await.expect("single").expect("exists");
+    assert_eq!(Some(&first), held.iter().find(|p| p.fnr == ids[0]));
+    assert!(folkeregisteret.person(&fnr(UNKNOWN)).await.expect("404").is_none());
+
+    // KRR: what the local registers hold, and IKKE_REGISTRERT for the rest.
+    let krr = KrrClient::new(simulator_config(&base_url)).expect("client");
+    let mut contacts = krr.contacts(&ids).await.expect("contacts through the simulator");
+    let mut held_contacts = local.contacts(&ids).await.expect("local");
+    let unregistered: Vec<Contact> =
+        contacts.iter().filter(|c| !held_contacts.iter().any(|h| h.fnr == c.fnr)).cloned().collect();
+    assert!(unregistered.iter().all(|c| c.status == ContactStatus::IkkeRegistrert && !c.can_be_notified));
+    contacts.retain(|c| held_contacts.iter().any(|h| h.fnr == c.fnr));
+    contacts.sort_by_key(|c| c.fnr);
+    held_contacts.sort_by_key(|c| c.fnr);
+    assert_eq!(contacts, held_contacts);
+
+    // Enhetsregisteret, with the authorised roles API.
+    let enhetsregisteret =
+        EnhetsregisteretClient::new(simulator_config(&base_url)).expect("client").with_authorised_roles();
+    assert!(!population.organisations.is_empty());
+    for organisation in &population.organisations {
+        let mut held = local.organisation(&organisation.orgnr).await.expect("local").expect("held");
+        let mut remote = match enhetsregisteret.organisation(&organisation.orgnr).await {
+            Err(RegisterError::Gone) if held.deleted.is_some() => continue,
+            other => other.expect("through the simulator").expect("exists"),
+        };
+        held.roles.sort_by_key(|(role, fnr)| (role.code(), *fnr));
+        remote.roles.sort_by_key(|(role, fnr)| (role.code(), *fnr));
+        assert_eq!(remote, held, "{}", organisation.orgnr);
+    }
+    // Without a token the authorised API refuses, and the adapter says so.
+    let mut no_token = simulator_config(&base_url);
+    no_token.bearer_token = None;
+    let refused = EnhetsregisteretClient::new(no_token)
+        .expect("client")
+        .with_authorised_roles()
+        .organisation(&population.organisations[0].orgnr)
+        .await;
+    assert!(matches!(refused, Err(RegisterError::Refused(_))), "{refused:?}");
+}
