@@ -75,7 +75,7 @@ use time::{Date, Month};
 
 use super::{
     Http, HttpConfig, StringOrNumber, WireMatrikkeladresse, WireVegadresse, code_eq, iso_date, lenient_kommune,
-    unreadable,
+    not_in_code_list, unreadable,
 };
 use crate::model::{
     Address, Adressebeskyttelse, FamilyRelation, Name, Person, PersonStatus, ProtectedAddress, RelationRole, Residence,
@@ -539,11 +539,7 @@ fn protection_level(code: &str) -> Result<Adressebeskyttelse, RegisterError> {
     } else if code_eq(code, "strengtFortroligUtland") {
         Adressebeskyttelse::StrengtFortroligUtland
     } else {
-        return Err(unreadable(
-            REGISTER,
-            "adressebeskyttelse.graderingsnivaa",
-            format!("not in the code list: {code:?}"),
-        ));
+        return Err(unreadable(REGISTER, "adressebeskyttelse.graderingsnivaa", not_in_code_list(code)));
     })
 }
 
@@ -631,7 +627,7 @@ impl WirePerson {
         let sex = match current(&self.kjoenn).and_then(|k| k.kjoenn.as_deref()) {
             Some(code) if code_eq(code, "kvinne") => Sex::Female,
             Some(code) if code_eq(code, "mann") => Sex::Male,
-            Some(code) => return Err(unreadable(REGISTER, "kjoenn.kjoenn", format!("not in the code list: {code:?}"))),
+            Some(code) => return Err(unreadable(REGISTER, "kjoenn.kjoenn", not_in_code_list(code))),
             None => sex_from_number(&fnr)
                 .ok_or_else(|| unreadable(REGISTER, "kjoenn", "missing, and the number does not say"))?,
         };

@@ -38,7 +38,7 @@ use kernel::{Fnr, Language};
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use super::{Http, HttpConfig, iso_date, unreadable};
+use super::{Http, HttpConfig, iso_date, not_in_code_list, unreadable};
 use crate::model::{Contact, ContactStatus, MailboxProvider};
 use crate::{ContactSource, MAX_BATCH, Register, RegisterError};
 
@@ -178,7 +178,7 @@ impl WirePerson {
             None | Some("NEI") => false,
             Some("JA") => true,
             Some(other) => {
-                return Err(unreadable(REGISTER, field("reservasjon"), format!("not in the code list: {other:?}")));
+                return Err(unreadable(REGISTER, field("reservasjon"), not_in_code_list(other)));
             }
         };
         let status = match self.status.as_deref() {
@@ -186,7 +186,7 @@ impl WirePerson {
             Some("SLETTET") => ContactStatus::Slettet,
             None | Some("IKKE_REGISTRERT") => ContactStatus::IkkeRegistrert,
             Some(other) => {
-                return Err(unreadable(REGISTER, field("status"), format!("not in the code list: {other:?}")));
+                return Err(unreadable(REGISTER, field("status"), not_in_code_list(other)));
             }
         };
         let varslingsstatus = match self.varslingsstatus.as_deref() {
@@ -194,7 +194,7 @@ impl WirePerson {
             Some("KAN_IKKE_VARSLES") => Some(false),
             None => None,
             Some(other) => {
-                return Err(unreadable(REGISTER, field("varslingsstatus"), format!("not in the code list: {other:?}")));
+                return Err(unreadable(REGISTER, field("varslingsstatus"), not_in_code_list(other)));
             }
         };
         let contact = self.kontaktinformasjon.unwrap_or_default();

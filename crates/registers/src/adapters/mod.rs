@@ -662,6 +662,19 @@ pub(crate) fn iso_date(register: Register, field: &str, text: &str) -> Result<Da
         .map_err(|_| unreadable(register, field, "not an ISO 8601 date"))
 }
 
+/// "Not in the code list", quoting the value only when it looks like a code (short, letters,
+/// digits and `_`): anything else might be personal data in the wrong field, and is only
+/// measured.
+pub(crate) fn not_in_code_list(value: &str) -> String {
+    let looks_like_a_code = value.len() <= 40 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let has_long_digit_run = redact(value) != value;
+    if looks_like_a_code && !has_long_digit_run {
+        format!("not in the code list: {value:?}")
+    } else {
+        format!("not in the code list (a value of {} characters)", value.chars().count())
+    }
+}
+
 /// An optional date that registers sometimes write as `""` (Enhetsregisteret): empty or blank
 /// reads as absent, anything else must be a date.
 pub(crate) fn optional_date(
@@ -818,5 +831,12 @@ mod tests {
         assert_eq!(optional_date(Register::Enhetsregisteret, "stiftelsesdato", Some("")).expect("empty"), None);
         assert_eq!(optional_date(Register::Enhetsregisteret, "stiftelsesdato", None).expect("absent"), None);
         assert!(optional_date(Register::Enhetsregisteret, "stiftelsesdato", Some("i går")).is_err());
+    }
+
+    #[test]
+    fn only_code_like_values_are_quoted() {
+        assert_eq!(not_in_code_list("UKJENT_STATUS"), "not in the code list: \"UKJENT_STATUS\"");
+        assert_eq!(not_in_code_list("Ola Nordmann"), "not in the code list (a value of 12 characters)");
+        assert_eq!(not_in_code_list("20914695016"), "not in the code list (a value of 11 characters)");
     }
 }
