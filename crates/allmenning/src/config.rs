@@ -895,6 +895,14 @@ impl Settings {
                 return Err(key_error(key, "must be an http:// or https:// URL, or empty for the local register"));
             }
         }
+        if self.registers.enhetsregisteret_authorised_roles
+            && (self.registers.enhetsregisteret_url.is_empty() || self.registers.token.expose().is_empty())
+        {
+            return Err(key_error(
+                "registers.enhetsregisteret_authorised_roles",
+                "needs registers.enhetsregisteret_url and a registers.token (a Maskinporten token) to read the authorised API",
+            ));
+        }
         if registers::adapters::Rettighetspakke::parse(&self.registers.folkeregisteret_rettighetspakke).is_none() {
             return Err(key_error(
                 "registers.folkeregisteret_rettighetspakke",
