@@ -1332,3 +1332,58 @@ async fn the_simulators_answer_in_the_shapes_the_adapters_read() {
         .await;
     assert!(matches!(refused, Err(RegisterError::Refused(_))), "{refused:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the adapters log.
+// ---------------------------------------------------------------------------------------------
+
+/// A log sink the test can read.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn unreadable_answers_and_long_waits_are_logged_with_why_and_without_personal_data() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Server::start().await;
+    // A field of the wrong type, for a person whose name and birth year are in the answer.
+    let _ = server.folkeregisteret().person(&fnr(WRONG_TYPE_PERSON)).await.expect_err("wrong type");
+    // An HTML page.
+    server.fake.then(Scripted::html(200, "text/html"));
+    let _ = server.folkeregisteret().person(&fnr(INGRID)).await.expect_err("html");
+    // A pause longer than max_backoff.
+    server.fake.then(Scripted::status(429).retry_after("600000"));
+    assert!(server.folkeregisteret().person(&fnr(INGRID)).await.expect("then the answer").is_some());
+
+    let log = captured.text();
+    assert!(log.contains(r#"register.field="foedsel[0].foedselsaar""#), "{log}");
+    assert!(log.contains(r#"register="folkeregisteret""#) && log.contains("HTML"), "{log}");
+    assert!(log.contains("asked_ms=600000") && log.contains("max_backoff"), "{log}");
+    for personal in [WRONG_TYPE_PERSON, INGRID, "Petter", "Feltfeil", "1977", "Ingrid"] {
+        assert!(!log.contains(personal), "the log carries {personal:?}: {log}");
+    }
+}
