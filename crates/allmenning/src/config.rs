@@ -635,12 +635,19 @@ impl Default for LogSettings {
 pub struct RegistersSettings {
     /// Folkeregisteret's API root, e.g. `https://folkeregisteret.api.skatteetaten.no`.
     pub folkeregisteret_url: String,
-    /// The Folkeregisteret rettighetspakke the municipality has a legal basis for.
+    /// The Folkeregisteret rettighetspakke the municipality has a legal basis for:
+    /// `offentlig-med-hjemmel` (the default), or another package's path name from Skatteetaten's
+    /// Endepunkter.md (`offentligutenhjemmel`, ...); the path and bulk lookups follow from it.
     pub folkeregisteret_rettighetspakke: String,
-    /// KRR's API root.
+    /// KRR's API root: `https://kontaktregisteret.no`, or `https://test.kontaktregisteret.no`.
     pub krr_url: String,
     /// Enhetsregisteret's API root, e.g. `https://data.brreg.no`.
     pub enhetsregisteret_url: String,
+    /// Read organisations' roles, with the holders' fødselsnummer, from Enhetsregisteret's
+    /// authorised API (`/enhetsregisteret/autorisert-api/...`) with `token`, which must then be a
+    /// Maskinporten token Brønnøysundregistrene accepts there. Off: organisations come without
+    /// role holders (the open API names none by number); see docs/IDENTITY.md.
+    pub enhetsregisteret_authorised_roles: bool,
     /// Matrikkelen's API root.
     pub matrikkelen_url: String,
     /// A bearer token sent to the registers (a Maskinporten access token) until the platform
@@ -655,6 +662,7 @@ impl Default for RegistersSettings {
             folkeregisteret_rettighetspakke: "offentlig-med-hjemmel".to_owned(),
             krr_url: String::new(),
             enhetsregisteret_url: String::new(),
+            enhetsregisteret_authorised_roles: false,
             matrikkelen_url: String::new(),
             token: Secret::default(),
         }
@@ -919,6 +927,20 @@ impl Settings {
                 return Err(key_error(key, "must be an http:// or https:// URL, or empty for the local register"));
             }
         }
+        if self.registers.enhetsregisteret_authorised_roles
+            && (self.registers.enhetsregisteret_url.is_empty() || self.registers.token.expose().is_empty())
+        {
+            return Err(key_error(
+                "registers.enhetsregisteret_authorised_roles",
+                "needs registers.enhetsregisteret_url and a registers.token (a Maskinporten token) to read the authorised API",
+            ));
+        }
+        if registers::adapters::Rettighetspakke::parse(&self.registers.folkeregisteret_rettighetspakke).is_none() {
+            return Err(key_error(
+                "registers.folkeregisteret_rettighetspakke",
+                "must be a package Skatteetaten lists, e.g. offentlig-med-hjemmel or offentligutenhjemmel",
+            ));
+        }
         for (section, login) in [("idporten", &self.idporten), ("employee_login", &self.employee_login)] {
             if login.issuer.is_empty() {
                 continue;
@@ -1085,6 +1107,7 @@ impl Settings {
                 .map(|config| (config, settings.folkeregisteret_rettighetspakke.clone())),
             krr: http(&settings.krr_url),
             enhetsregisteret: http(&settings.enhetsregisteret_url),
+            enhetsregisteret_authorised_roles: settings.enhetsregisteret_authorised_roles,
             matrikkelen: http(&settings.matrikkelen_url),
         }
     }

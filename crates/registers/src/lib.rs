@@ -1,7 +1,8 @@
 //! The national base registers — Folkeregisteret (persons), Enhetsregisteret (organisations),
 //! Matrikkelen (property) and Kontakt- og reservasjonsregisteret (KRR) — as first-class data
 //! sources: a local implementation in the platform's database, adapters to the real services'
-//! APIs, a change feed, and the synthetic population the demo runs on.
+//! APIs, HTTP simulators of those APIs over the local data ([`simulators`], dev-only), a change
+//! feed, and the synthetic population the demo runs on.
 //!
 //! Invariants:
 //! - A protected address (fortrolig / strengt fortrolig) is a [`model::ProtectedAddress`], not an
@@ -18,6 +19,7 @@ pub mod local;
 pub mod model;
 pub mod select;
 pub mod simulate;
+pub mod simulators;
 pub mod source;
 pub mod synthetic;
 
@@ -65,6 +67,37 @@ pub static MIGRATIONS: store::Migrations = store::Migrations {
 /// The most identifiers one batch lookup may carry (KRR and Folkeregisteret's bulk lookups).
 pub const MAX_BATCH: usize = 1000;
 
+/// One of the national registers, to name it in errors and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Register {
+    /// Folkeregisteret (Skatteetaten).
+    Folkeregisteret,
+    /// Enhetsregisteret (Brønnøysundregistrene).
+    Enhetsregisteret,
+    /// Kontakt- og reservasjonsregisteret (Digdir).
+    Krr,
+    /// Matrikkelen (Kartverket).
+    Matrikkelen,
+}
+
+impl Register {
+    /// The register's name as logs and errors write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Register::Folkeregisteret => "folkeregisteret",
+            Register::Enhetsregisteret => "enhetsregisteret",
+            Register::Krr => "krr",
+            Register::Matrikkelen => "matrikkelen",
+        }
+    }
+}
+
+impl std::fmt::Display for Register {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a register lookup failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
@@ -74,18 +107,40 @@ pub enum RegisterError {
     /// The entry existed but is gone (410, e.g. a deleted organisation).
     #[error("the entry is gone from the register")]
     Gone,
-    /// The register asks us to slow down.
-    #[error("rate limited by the register; retry after {retry_after:?}")]
+    /// The register asked us to slow down (429) on every attempt.
+    #[error(
+        "rate limited by {register}; it asked for a pause of {retry_after:?}, and we wait at most {longest_wait:?} \
+         between attempts (HttpConfig::max_backoff) so that no caller is held for longer"
+    )]
     RateLimited {
-        /// How long the register asked us to wait.
+        /// Which register.
+        register: Register,
+        /// How long the register asked us to wait the last time (its `Retry-After`, read in the
+        /// register's unit), if it said.
         retry_after: Option<Duration>,
+        /// The longest we wait between attempts, whatever the register asks.
+        longest_wait: Duration,
     },
     /// The register is down or answered with a server error.
     #[error("the register is unavailable: {0}")]
     Unavailable(String),
-    /// The register answered something we cannot read.
+    /// Data we cannot read: a row in the local store, or a value that breaks a rule of the
+    /// platform's own (an answer from a real register is [`RegisterError::Unreadable`]).
     #[error("the register's answer is malformed: {0}")]
     Malformed(String),
+    /// A real register answered something we cannot read: HTML (typically a firewall's or
+    /// proxy's refusal page), an error body in no shape the register documents, a field of the
+    /// wrong type, or a value outside the register's code list. Names the register and the
+    /// field, never a value, so it can be logged. Never read as "not found".
+    #[error("{register} answered something we cannot read at `{field}`: {problem}")]
+    Unreadable {
+        /// Which register.
+        register: Register,
+        /// Where in the answer, e.g. `oppslag[2].folkeregisterperson.navn[0].fornavn`, or `body`.
+        field: String,
+        /// What is wrong with it, without the value.
+        problem: String,
+    },
     /// We refused the request.
     #[error("the request was refused by the register: {0}")]
     Refused(String),

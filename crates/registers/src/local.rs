@@ -794,6 +794,8 @@ impl LocalRegisters {
                 .filter_map(|r| Some((OrganisationRole::from_code(&r.role)?, r.fnr)))
                 .map(|(role, person)| Ok((role, fnr(&person)?)))
                 .collect::<Result<_, RegisterError>>()?,
+            // The local register keeps main units only.
+            parent: None,
         }))
     }
 

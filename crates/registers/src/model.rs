@@ -343,8 +343,12 @@ pub struct Organisation {
     pub deleted: Option<Date>,
     /// Under bankruptcy (konkurs).
     pub bankrupt: bool,
-    /// Roles held by persons.
+    /// Roles held by persons, by fødselsnummer. From the real Enhetsregisteret only when its
+    /// authorised API is configured (the open API names no role holder by number); else empty.
     pub roles: Vec<(OrganisationRole, Fnr)>,
+    /// For a sub-unit (underenhet), the unit it belongs to (`overordnetEnhet`); `None` for a
+    /// main unit.
+    pub parent: Option<OrgNr>,
 }
 
 /// An owner of a property, with a share.
@@ -420,11 +424,15 @@ pub struct Contact {
     pub reserved: bool,
     /// Status of the entry.
     pub status: ContactStatus,
-    /// May be notified by e-mail or SMS (KAN_VARSLES).
+    /// May be notified by e-mail or SMS: KRR's `varslingsstatus` is `KAN_VARSLES`, or, where KRR
+    /// leaves `varslingsstatus` out, the entry is active and unreserved and at least one of
+    /// [`Contact::email`] and [`Contact::mobile`] is there (see there).
     pub can_be_notified: bool,
-    /// E-mail address.
+    /// E-mail address for notices. Where KRR gives no `varslingsstatus`, an address neither
+    /// updated nor verified in the last 18 months is left out (eForvaltningsforskriften § 32:
+    /// such contact data must not be used for notices).
     pub email: Option<String>,
-    /// Mobile number.
+    /// Mobile number for notices, by the same 18-month rule as [`Contact::email`].
     pub mobile: Option<String>,
     /// Digital mailbox: provider and address.
     pub mailbox: Option<(MailboxProvider, String)>,

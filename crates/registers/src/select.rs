@@ -19,12 +19,17 @@ use audit::{Access, AuditLog};
 /// Where each register is. `None` means the local database.
 #[derive(Debug, Clone, Default)]
 pub struct RegistersConfig {
-    /// Folkeregisteret, and the rettighetspakke to use.
+    /// Folkeregisteret, and the rettighetspakke to use (its name as
+    /// [`crate::adapters::Rettighetspakke::parse`] reads it, e.g. `offentlig-med-hjemmel`).
     pub folkeregisteret: Option<(HttpConfig, String)>,
     /// Kontakt- og reservasjonsregisteret.
     pub krr: Option<HttpConfig>,
     /// Enhetsregisteret.
     pub enhetsregisteret: Option<HttpConfig>,
+    /// Read Enhetsregisteret's roles, with the holders' fødselsnummer, from its authorised API
+    /// (the token must be accepted there). Without it a remote Enhetsregisteret gives
+    /// organisations without role holders.
+    pub enhetsregisteret_authorised_roles: bool,
     /// Matrikkelen.
     pub matrikkelen: Option<HttpConfig>,
 }
@@ -86,12 +91,22 @@ impl Registers {
         Ok(Self {
             persons: match &config.folkeregisteret {
                 Some((http, pakke)) => {
-                    Backing::Remote(FolkeregisteretClient::new(http.clone())?.with_rettighetspakke(pakke.clone()))
+                    let pakke = crate::adapters::Rettighetspakke::parse(pakke).ok_or(RegisterError::Unsupported(
+                        "that Folkeregisteret rettighetspakke (see Skatteetaten's Endepunkter.md for the names)",
+                    ))?;
+                    Backing::Remote(FolkeregisteretClient::new(http.clone())?.with_rettighetspakke(pakke))
                 }
                 None => Backing::Local(local.clone()),
             },
             organisations: match &config.enhetsregisteret {
-                Some(http) => Backing::Remote(EnhetsregisteretClient::new(http.clone())?),
+                Some(http) => {
+                    let client = EnhetsregisteretClient::new(http.clone())?;
+                    Backing::Remote(if config.enhetsregisteret_authorised_roles {
+                        client.with_authorised_roles()
+                    } else {
+                        client
+                    })
+                }
                 None => Backing::Local(local.clone()),
             },
             properties: match &config.matrikkelen {
@@ -199,9 +214,13 @@ impl Registers {
         self.organisations.organisation(orgnr).await
     }
 
-    /// The organisations where `person` holds a role, logged. Only the local register answers
-    /// this: Enhetsregisteret's open API has no lookup by person (a production deployment asks
-    /// Altinn Authorization instead), so a remote one is [`RegisterError::Unsupported`].
+    /// The organisations where `person` holds a role, logged: the one call for "roles by person".
+    /// Only the local register answers it today. Enhetsregisteret has no lookup by person, in
+    /// its open API or its authorised one (which lists an organisation's role holders, by
+    /// number, one organisation at a time); the production source for this question is Altinn
+    /// Authorization (the parties a person may represent), which belongs behind this same call.
+    /// Until then a remote Enhetsregisteret gives [`RegisterError::Unsupported`], and the
+    /// identity layer offers no organisation to act for.
     pub async fn roles_held_by(
         &self,
         caller: &Caller,

@@ -365,6 +365,7 @@ impl LocalRegisters {
             deleted: None,
             bankrupt: false,
             roles: vec![(OrganisationRole::DagligLeder, leader.fnr)],
+            parent: None,
         };
         self.record_new_organisation(&organisation).await?;
         Ok(true)

@@ -19,7 +19,9 @@ pub trait PersonSource: Send + Sync {
 
 /// Enhetsregisteret: organisations.
 pub trait OrganisationSource: Send + Sync {
-    /// One organisation with its roles; [`RegisterError::Gone`] if it has been deleted.
+    /// One organisation — a main unit or a sub-unit (underenhet) — with the roles persons hold
+    /// in it where the source knows them by fødselsnummer; `None` if the register has no such
+    /// number, [`RegisterError::Gone`] if it has been deleted.
     fn organisation(&self, orgnr: &OrgNr) -> impl Future<Output = Result<Option<Organisation>, RegisterError>> + Send;
 }
 

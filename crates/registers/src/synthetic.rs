@@ -557,6 +557,7 @@ impl Generator {
                 deleted: None,
                 bankrupt: self.rng.random_bool(0.005),
                 roles,
+                parent: None,
             });
         }
     }
@@ -764,6 +765,7 @@ fn add_personas(generator: &mut Generator) {
         deleted: None,
         bankrupt: false,
         roles: vec![(OrganisationRole::DagligLeder, lars.fnr), (OrganisationRole::Styreleder, lars.fnr)],
+        parent: None,
     });
     generator.home(&address, vec![(Owner::Person(lars.fnr), 1, 1)]);
     generator.population.persons.push(lars);

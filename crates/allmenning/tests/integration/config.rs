@@ -179,6 +179,30 @@ fn register_urls_must_be_urls() {
 }
 
 #[test]
+fn register_access_settings_are_checked() {
+    let error =
+        load(&[("ALLMENNING__REGISTERS__FOLKEREGISTERET_RETTIGHETSPAKKE", "alt")]).expect_err("unknown package");
+    assert!(error.to_string().contains("registers.folkeregisteret_rettighetspakke"), "{error}");
+    let error = load(&[
+        ("ALLMENNING__REGISTERS__ENHETSREGISTERET_URL", "https://data.brreg.no"),
+        ("ALLMENNING__REGISTERS__ENHETSREGISTERET_AUTHORISED_ROLES", "true"),
+    ])
+    .expect_err("the authorised API needs a token");
+    assert!(error.to_string().contains("registers.enhetsregisteret_authorised_roles"), "{error}");
+    let settings = load(&[
+        ("ALLMENNING__REGISTERS__ENHETSREGISTERET_URL", "https://data.brreg.no"),
+        ("ALLMENNING__REGISTERS__ENHETSREGISTERET_AUTHORISED_ROLES", "true"),
+        ("ALLMENNING__REGISTERS__TOKEN", "maskinporten-token"),
+        ("ALLMENNING__REGISTERS__FOLKEREGISTERET_URL", "https://folkeregisteret.api.skatteetaten.no"),
+        ("ALLMENNING__REGISTERS__FOLKEREGISTERET_RETTIGHETSPAKKE", "offentlig-uten-hjemmel"),
+    ])
+    .expect("valid");
+    let config = settings.registers_config();
+    assert!(config.enhetsregisteret_authorised_roles && config.enhetsregisteret.is_some());
+    assert_eq!(config.folkeregisteret.map(|(_, pakke)| pakke).as_deref(), Some("offentlig-uten-hjemmel"));
+}
+
+#[test]
 fn the_example_configuration_in_deploy_loads_as_documented() {
     let path = crate::helpers::repository_root().join("deploy/allmenning.toml");
     let settings = Settings::load(Some(&path), env(&[]), &Overrides::default()).expect("the example is valid");

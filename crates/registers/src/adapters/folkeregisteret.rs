@@ -1,19 +1,30 @@
-//! Folkeregisteret (Skatteetaten) over its REST API:
+//! Folkeregisteret (Skatteetaten) over its REST API. The path depends on the access package
+//! (rettighetspakke), as Skatteetaten's `folkeregisteret-api-dokumentasjon`
+//! (`src/konsumenttjenester/Endepunkter.md`) lists them:
 //!
-//! - `GET {base}/folkeregisteret/{rettighetspakke}/api/v1/personer/{id}?part=...` → one
-//!   `Folkeregisterperson`; 404 for an unknown person;
-//! - `POST {base}/folkeregisteret/{rettighetspakke}/api/v1/personer/bulkoppslag?part=...` with
-//!   `{"foedselsEllerDNummer":[...]}` (at most [`MAX_BATCH`]) →
-//!   `{"oppslag":[{"foedselsEllerDNummer","folkeregisterperson":{...}}]}`; entries without a
-//!   `folkeregisterperson` are unknown persons and are left out.
+//! - *offentlig med hjemmel*: `GET {base}/folkeregisteret/offentlig-med-hjemmel/api/v1/personer/{id}?part=...`
+//!   (scope `folkeregister:deling/offentligmedhjemmel`), and only there the bulk lookup
+//!   `POST .../personer/bulkoppslag?part=...` with `{"foedselsEllerDNummer":[...]}` (at most
+//!   [`MAX_BATCH`]) → `{"oppslag":[{"foedselsEllerDNummer","folkeregisterperson"|"feilmelding"}]}`;
+//!   entries without a `folkeregisterperson` are unknown persons and are left out;
+//! - every other package: `GET {base}/folkeregisteret/api/{pakke}/v1/personer/{id}?part=...`
+//!   (`offentligutenhjemmel`, `privatutenhjemmel`, `privat`, `finans`, ...; scope
+//!   `folkeregister:deling/{pakke}`). These have no bulk lookup, so [`PersonSource::persons`]
+//!   asks for one person at a time;
+//! - 404 is an unknown person.
 //!
 //! We ask for `part=person-basis`, `part=relasjon-utvidet` (familierelasjon, foreldreansvar,
 //! vergemål) and `part=historikk` (the non-current entries, for the address history), as
 //! Folkeregisteret's "dataminimering" page describes.
 //!
+//! Rate limiting: Folkeregisteret's 429 carries `Retry-After` in *milliseconds*; the shared
+//! sender reads it so (see [`super`]) and waits at most `max_backoff`. Errors come in two body
+//! shapes, `{"kode","melding"}` and `{"feilkode","feilmelding","httpStatus"}`; both are quoted
+//! in [`RegisterError::Refused`]. An HTML answer is a firewall's refusal, never "not found".
+//!
 //! Every element is an array of historised entries (`erGjeldende`, `gyldighetstidspunkt`,
-//! `opphoerstidspunkt`, `ajourholdstidspunkt`, `kilde`, `aarsak`). How they become a
-//! [`Person`]:
+//! `opphoerstidspunkt`, `ajourholdstidspunkt`, `kilde`, `aarsak`) — except `doedsfall`, which is
+//! one object (an array is accepted as well). How they become a [`Person`]:
 //!
 //! - single-valued facts (navn, kjønn, fødsel, status, adressebeskyttelse, dødsfall) take the
 //!   entry with `erGjeldende: true`, else the one with the latest `gyldighetstidspunkt`;
@@ -25,9 +36,11 @@
 //!   address become [`Residence::Unknown`]; entries with no date at all are skipped;
 //! - a person is protected at the stronger of the current `adressebeskyttelse` and the current
 //!   address's `adressegradering`; then *every* address in the history is a
-//!   [`Residence::Protected`], as in the local registers. `klientadresse` counts as
-//!   `fortrolig`. `strengtFortroligUtland` is accepted although Folkeregisteret's own schema
-//!   only lists `ugradert`, `klientadresse`, `fortrolig` and `strengtFortrolig`;
+//!   [`Residence::Protected`], as in the local registers. `graderingsnivaa` is one of
+//!   `ugradert`, `klientadresse`, `fortrolig`, `strengtFortrolig`: `klientadresse` (the person
+//!   is reached through a client address, e.g. a shelter's) is treated as `fortrolig`.
+//!   `strengtFortroligUtland` is not a Folkeregisteret value (it is NAV's); it is still read as
+//!   strengt fortrolig rather than failing, since the stricter reading is the safe one;
 //! - enumeration values are read in both spellings the registers use (`strengtFortrolig` in
 //!   the JSON, `STRENGT_FORTROLIG` in the OpenAPI document).
 //!
@@ -40,7 +53,7 @@
 //!   (Folkeregisteret's code for unknown); a `foedekommuneINorge` that is not in the 2024 list
 //!   (an older municipality) gives no `birth_kommune`;
 //! - sex: `kjoenn`, else the classic rule's odd/even individual number; for a number under the
-//!   2032 rule without `kjoenn` the answer is malformed;
+//!   2032 rule without `kjoenn` the answer is unreadable;
 //! - status: `bosatt`, `utflyttet` and `doed` map one to one; every other status (`midlertidig`,
 //!   `ikkeBosatt`, `foedselsregistrert`, `inaktiv`, `aktiv`, `forsvunnet`, `opphoert`) describes
 //!   someone not resident in Norway and becomes [`PersonStatus::Midlertidig`]; no status at all
@@ -62,40 +75,135 @@ use time::{Date, Month};
 
 use super::{
     Http, HttpConfig, StringOrNumber, WireMatrikkeladresse, WireVegadresse, code_eq, iso_date, lenient_kommune,
+    not_in_code_list, unreadable,
 };
 use crate::model::{
     Address, Adressebeskyttelse, FamilyRelation, Name, Person, PersonStatus, ProtectedAddress, RelationRole, Residence,
     ResidencePeriod, Sex,
 };
-use crate::{MAX_BATCH, PersonSource, RegisterError};
+use crate::{MAX_BATCH, PersonSource, Register, RegisterError};
 
 /// The parts asked for on every lookup.
 const PARTS: &str = "part=person-basis&part=relasjon-utvidet&part=historikk";
+
+const REGISTER: Register = Register::Folkeregisteret;
+
+/// A Folkeregisteret access package (rettighetspakke): which data a consumer may see, and the
+/// path and Maskinporten scope that go with it (Skatteetaten's `Endepunkter.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rettighetspakke {
+    /// Offentlig (and privat) virksomhet med hjemmel: the full person, and bulk lookups. What a
+    /// municipality with a legal basis in its own act uses.
+    OffentligMedHjemmel,
+    /// Offentlig virksomhet uten hjemmel.
+    OffentligUtenHjemmel,
+    /// Privat virksomhet uten hjemmel.
+    PrivatUtenHjemmel,
+    /// Privat virksomhet.
+    Privat,
+    /// Privat virksomhet uten folkeregisteridentifikator.
+    PrivatUtenFolkeregisteridentifikator,
+    /// Finans.
+    Finans,
+    /// Presse.
+    Presse,
+    /// Presse uten folkeregisteridentifikator.
+    PresseUtenFolkeregisteridentifikator,
+    /// Utsteder av eID.
+    UtstederEid,
+}
+
+impl Rettighetspakke {
+    /// Every package, in `Endepunkter.md`'s order.
+    pub const ALL: [Rettighetspakke; 9] = [
+        Rettighetspakke::OffentligMedHjemmel,
+        Rettighetspakke::OffentligUtenHjemmel,
+        Rettighetspakke::PrivatUtenHjemmel,
+        Rettighetspakke::Privat,
+        Rettighetspakke::PrivatUtenFolkeregisteridentifikator,
+        Rettighetspakke::Finans,
+        Rettighetspakke::Presse,
+        Rettighetspakke::PresseUtenFolkeregisteridentifikator,
+        Rettighetspakke::UtstederEid,
+    ];
+
+    /// The package's name in the configuration: `offentlig-med-hjemmel` as Skatteetaten writes
+    /// it in that package's path, the others as their path segment (`offentligutenhjemmel`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rettighetspakke::OffentligMedHjemmel => "offentlig-med-hjemmel",
+            Rettighetspakke::OffentligUtenHjemmel => "offentligutenhjemmel",
+            Rettighetspakke::PrivatUtenHjemmel => "privatutenhjemmel",
+            Rettighetspakke::Privat => "privat",
+            Rettighetspakke::PrivatUtenFolkeregisteridentifikator => "privatutenfolkeregisteridentifikator",
+            Rettighetspakke::Finans => "finans",
+            Rettighetspakke::Presse => "presse",
+            Rettighetspakke::PresseUtenFolkeregisteridentifikator => "presseutenfolkeregisteridentifikator",
+            Rettighetspakke::UtstederEid => "eid",
+        }
+    }
+
+    /// Reads a configured name, with or without hyphens (`offentlig-uten-hjemmel` and
+    /// `offentligutenhjemmel` are the same package); `None` for a name Skatteetaten does not list.
+    pub fn parse(text: &str) -> Option<Self> {
+        let wanted: String =
+            text.trim().chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect();
+        Self::ALL.into_iter().find(|p| {
+            p.name().replace('-', "") == wanted || (wanted == "utstedereid" && *p == Rettighetspakke::UtstederEid)
+        })
+    }
+
+    /// The Maskinporten scope the token must carry, e.g. `folkeregister:deling/offentligmedhjemmel`.
+    pub fn scope(self) -> String {
+        match self {
+            Rettighetspakke::UtstederEid => "folkeregister:deling/utstedereid".to_owned(),
+            other => format!("folkeregister:deling/{}", other.name().replace('-', "")),
+        }
+    }
+
+    /// The path up to `personer/`: offentlig med hjemmel has the package before `api`, every
+    /// other package after it.
+    fn persons_path(self) -> String {
+        match self {
+            Rettighetspakke::OffentligMedHjemmel => {
+                "/folkeregisteret/offentlig-med-hjemmel/api/v1/personer/".to_owned()
+            }
+            other => format!("/folkeregisteret/api/{}/v1/personer/", other.name()),
+        }
+    }
+
+    /// Whether the package offers `personer/bulkoppslag` (only offentlig med hjemmel does).
+    pub fn has_bulk_lookup(self) -> bool {
+        self == Rettighetspakke::OffentligMedHjemmel
+    }
+}
 
 /// Folkeregisteret's REST API.
 #[derive(Debug, Clone)]
 pub struct FolkeregisteretClient {
     http: Http,
-    rettighetspakke: String,
+    rettighetspakke: Rettighetspakke,
 }
 
 impl FolkeregisteretClient {
-    /// The rettighetspakke a municipality with a legal basis uses.
-    pub const DEFAULT_RETTIGHETSPAKKE: &'static str = "offentlig-med-hjemmel";
-
-    /// A client for [`Self::DEFAULT_RETTIGHETSPAKKE`].
+    /// A client for [`Rettighetspakke::OffentligMedHjemmel`].
     pub fn new(config: HttpConfig) -> Result<Self, RegisterError> {
-        Ok(Self { http: Http::new(config)?, rettighetspakke: Self::DEFAULT_RETTIGHETSPAKKE.to_owned() })
+        Ok(Self { http: Http::new(REGISTER, config)?, rettighetspakke: Rettighetspakke::OffentligMedHjemmel })
     }
 
-    /// The same client for another rettighetspakke (e.g. `offentlig-uten-hjemmel`).
-    pub fn with_rettighetspakke(mut self, rettighetspakke: impl Into<String>) -> Self {
-        self.rettighetspakke = rettighetspakke.into();
+    /// The same client for another access package.
+    pub fn with_rettighetspakke(mut self, rettighetspakke: Rettighetspakke) -> Self {
+        self.rettighetspakke = rettighetspakke;
         self
     }
 
+    /// The access package the client asks under.
+    pub fn rettighetspakke(&self) -> Rettighetspakke {
+        self.rettighetspakke
+    }
+
     fn url(&self, resource: &str) -> String {
-        self.http.url(&format!("/folkeregisteret/{}/api/v1/personer/{resource}?{PARTS}", self.rettighetspakke))
+        self.http.url(&format!("{}{resource}?{PARTS}", self.rettighetspakke.persons_path()))
     }
 }
 
@@ -115,6 +223,16 @@ impl PersonSource for FolkeregisteretClient {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        if !self.rettighetspakke.has_bulk_lookup() {
+            // Only offentlig med hjemmel has bulkoppslag: ask for one person at a time.
+            let mut persons = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(person) = self.person(id).await? {
+                    persons.push(person);
+                }
+            }
+            return Ok(persons);
+        }
         let body = serde_json::json!({ "foedselsEllerDNummer": ids.iter().map(Fnr::as_digits).collect::<Vec<_>>() });
         let Some(answer) =
             self.http.post::<WireBulk>("folkeregisteret.bulkoppslag", &self.url("bulkoppslag"), &body).await?
@@ -122,16 +240,15 @@ impl PersonSource for FolkeregisteretClient {
             return Ok(Vec::new());
         };
         let mut persons = Vec::with_capacity(answer.oppslag.len());
-        for entry in answer.oppslag {
+        for (index, entry) in answer.oppslag.into_iter().enumerate() {
             let Some(wire) = entry.folkeregisterperson else { continue };
-            let asked = entry.foedsels_eller_d_nummer.as_deref().map(Fnr::parse).transpose().map_err(|e| {
-                RegisterError::Malformed(format!("bulkoppslag: foedselsEllerDNummer is not valid: {e}"))
-            })?;
+            let field = format!("oppslag[{index}].foedselsEllerDNummer");
+            let asked = entry.foedsels_eller_d_nummer.as_deref().map(|text| parse_fnr(text, &field)).transpose()?;
             let fallback = match asked {
                 Some(asked) => Some(asked),
                 None => wire.current_identifier()?,
             }
-            .ok_or_else(|| RegisterError::Malformed("bulkoppslag: an entry has no identifier".into()))?;
+            .ok_or_else(|| unreadable(REGISTER, format!("oppslag[{index}]"), "an entry without any identifier"))?;
             persons.push(wire.into_person(fallback)?);
         }
         Ok(persons)
@@ -190,7 +307,7 @@ struct WirePerson {
     statsborgerskap: Vec<WireStatsborgerskap>,
     #[serde(deserialize_with = "nullable")]
     bostedsadresse: Vec<WireBostedsadresse>,
-    /// An array in Folkeregisteret's documentation, a single object in its OpenAPI document.
+    /// One object (Folkeregisteret's OpenAPI); an array of them is accepted too.
     #[serde(deserialize_with = "one_or_many")]
     doedsfall: Vec<WireDoedsfall>,
     #[serde(deserialize_with = "nullable")]
@@ -407,9 +524,9 @@ fn all_current<T: Historised>(entries: &[T]) -> impl Iterator<Item = &T> {
     entries.iter().filter(|e| e.meta().er_gjeldende != Some(false))
 }
 
-fn parse_fnr(text: &str, what: &str) -> Result<Fnr, RegisterError> {
+fn parse_fnr(text: &str, field: &str) -> Result<Fnr, RegisterError> {
     // The error names the field and the broken rule, never the digits.
-    Fnr::parse(text).map_err(|e| RegisterError::Malformed(format!("{what} is not a valid identifier: {e}")))
+    Fnr::parse(text).map_err(|e| unreadable(REGISTER, field, format!("not a valid identifier: {e}")))
 }
 
 fn protection_level(code: &str) -> Result<Adressebeskyttelse, RegisterError> {
@@ -422,7 +539,7 @@ fn protection_level(code: &str) -> Result<Adressebeskyttelse, RegisterError> {
     } else if code_eq(code, "strengtFortroligUtland") {
         Adressebeskyttelse::StrengtFortroligUtland
     } else {
-        return Err(RegisterError::Malformed(format!("unknown adressebeskyttelse {code:?}")));
+        return Err(unreadable(REGISTER, "adressebeskyttelse.graderingsnivaa", not_in_code_list(code)));
     })
 }
 
@@ -478,7 +595,7 @@ impl WirePerson {
     fn into_person(self, asked: Fnr) -> Result<Person, RegisterError> {
         let fnr = self.current_identifier()?.unwrap_or(asked);
 
-        let navn = current(&self.navn).ok_or_else(|| RegisterError::Malformed("the person has no navn".into()))?;
+        let navn = current(&self.navn).ok_or_else(|| unreadable(REGISTER, "navn", "the person has no name"))?;
         let name = Name {
             given: navn.fornavn.clone().unwrap_or_default(),
             middle: navn.mellomnavn.clone().filter(|m| !m.trim().is_empty()),
@@ -487,16 +604,16 @@ impl WirePerson {
 
         let foedsel = current(&self.foedsel);
         let birth_date = match foedsel.and_then(|f| f.foedselsdato.as_deref()) {
-            Some(text) => iso_date(text)?,
+            Some(text) => iso_date(REGISTER, "foedsel.foedselsdato", text)?,
             None => match fnr.birth_date() {
                 Some(date) => date,
                 None => {
                     let year = foedsel
                         .and_then(|f| f.foedselsaar.as_ref())
                         .and_then(|y| y.text().parse::<i32>().ok())
-                        .ok_or_else(|| RegisterError::Malformed("the person has no date or year of birth".into()))?;
+                        .ok_or_else(|| unreadable(REGISTER, "foedsel", "no date or year of birth"))?;
                     Date::from_calendar_date(year, Month::January, 1)
-                        .map_err(|_| RegisterError::Malformed("foedselsaar out of range".into()))?
+                        .map_err(|_| unreadable(REGISTER, "foedsel.foedselsaar", "out of range"))?
                 }
             },
         };
@@ -510,11 +627,15 @@ impl WirePerson {
         let sex = match current(&self.kjoenn).and_then(|k| k.kjoenn.as_deref()) {
             Some(code) if code_eq(code, "kvinne") => Sex::Female,
             Some(code) if code_eq(code, "mann") => Sex::Male,
-            Some(code) => return Err(RegisterError::Malformed(format!("unknown kjoenn {code:?}"))),
-            None => sex_from_number(&fnr).ok_or_else(|| RegisterError::Malformed("the person has no kjoenn".into()))?,
+            Some(code) => return Err(unreadable(REGISTER, "kjoenn.kjoenn", not_in_code_list(code))),
+            None => sex_from_number(&fnr)
+                .ok_or_else(|| unreadable(REGISTER, "kjoenn", "missing, and the number does not say"))?,
         };
 
-        let death_date = current(&self.doedsfall).and_then(|d| d.doedsdato.as_deref()).map(iso_date).transpose()?;
+        let death_date = current(&self.doedsfall)
+            .and_then(|d| d.doedsdato.as_deref())
+            .map(|text| iso_date(REGISTER, "doedsfall.doedsdato", text))
+            .transpose()?;
 
         let current_address = current(&self.bostedsadresse);
         let mut adressebeskyttelse = match current(&self.adressebeskyttelse).and_then(|a| a.graderingsnivaa.as_deref())
@@ -598,13 +719,21 @@ impl WirePerson {
                 );
                 continue;
             };
-            let from = iso_date(from)?;
+            let from = iso_date(REGISTER, "bostedsadresse.flyttedato", from)?;
             let is_current = entry.meta.er_gjeldende != Some(false);
-            let end =
-                if is_current { None } else { entry.meta.opphoerstidspunkt.as_deref().map(iso_date).transpose()? };
+            let end = if is_current {
+                None
+            } else {
+                entry
+                    .meta
+                    .opphoerstidspunkt
+                    .as_deref()
+                    .map(|text| iso_date(REGISTER, "bostedsadresse.opphoerstidspunkt", text))
+                    .transpose()?
+            };
             let address: Option<Address> = match (&entry.vegadresse, &entry.matrikkeladresse) {
-                (Some(vegadresse), _) => Some(vegadresse.to_address()?),
-                (None, Some(matrikkeladresse)) => Some(matrikkeladresse.to_address()?),
+                (Some(vegadresse), _) => Some(vegadresse.to_address(REGISTER)?),
+                (None, Some(matrikkeladresse)) => Some(matrikkeladresse.to_address(REGISTER)?),
                 (None, None) => None,
             };
             let level = match entry.adressegradering.as_deref() {

@@ -32,9 +32,11 @@
 use kernel::{Fnr, Matrikkelnummer, OrgNr};
 use serde::Deserialize;
 
-use super::{Http, HttpConfig, StringOrNumber, WireMatrikkeladresse, WireMatrikkelnummer, WireVegadresse};
+use super::{Http, HttpConfig, StringOrNumber, WireMatrikkeladresse, WireMatrikkelnummer, WireVegadresse, unreadable};
 use crate::model::{Address, Building, Owner, Property};
-use crate::{PropertySource, RegisterError};
+use crate::{PropertySource, Register, RegisterError};
+
+const REGISTER: Register = Register::Matrikkelen;
 
 /// Matrikkelen through the JSON shape of the module documentation.
 #[derive(Debug, Clone)]
@@ -45,7 +47,7 @@ pub struct MatrikkelenClient {
 impl MatrikkelenClient {
     /// A client for the service at `config.base_url`.
     pub fn new(config: HttpConfig) -> Result<Self, RegisterError> {
-        Ok(Self { http: Http::new(config)? })
+        Ok(Self { http: Http::new(REGISTER, config)? })
     }
 }
 
@@ -61,10 +63,7 @@ impl PropertySource for MatrikkelenClient {
         };
         let property = wire.into_property()?;
         if property.matrikkelnummer != *matrikkelnummer {
-            return Err(RegisterError::Malformed(format!(
-                "asked for {matrikkelnummer}, the register answered for {}",
-                property.matrikkelnummer
-            )));
+            return Err(unreadable(REGISTER, "matrikkelnummer", "not the property asked for"));
         }
         Ok(Some(property))
     }
@@ -111,16 +110,15 @@ struct WireBygning {
 
 impl WireEiendom {
     fn into_property(self) -> Result<Property, RegisterError> {
-        let number =
-            self.matrikkelnummer.ok_or_else(|| RegisterError::Malformed("eiendom without matrikkelnummer".into()))?;
-        let matrikkelnummer = Matrikkelnummer::parse(&number.written()?)
-            .map_err(|e| RegisterError::Malformed(format!("eiendom: matrikkelnummer: {e}")))?;
+        let number = self.matrikkelnummer.ok_or_else(|| unreadable(REGISTER, "matrikkelnummer", "missing"))?;
+        let matrikkelnummer = Matrikkelnummer::parse(&number.written(REGISTER)?)
+            .map_err(|e| unreadable(REGISTER, "matrikkelnummer", format!("not valid: {e}")))?;
         let addresses = self
             .adresser
             .iter()
             .map(|a| match (&a.vegadresse, &a.matrikkeladresse) {
-                (Some(vegadresse), _) => vegadresse.to_address().map(Some),
-                (None, Some(matrikkeladresse)) => matrikkeladresse.to_address().map(Some),
+                (Some(vegadresse), _) => vegadresse.to_address(REGISTER).map(Some),
+                (None, Some(matrikkeladresse)) => matrikkeladresse.to_address(REGISTER).map(Some),
                 (None, None) => Ok(None),
             })
             .filter_map(Result::transpose)
@@ -131,20 +129,22 @@ impl WireEiendom {
                 .map(|eier| {
                     let owner = match (eier.foedselsnummer.as_deref(), eier.organisasjonsnummer.as_deref()) {
                         (Some(fnr), None) => Owner::Person(Fnr::parse(fnr).map_err(|e| {
-                            RegisterError::Malformed(format!("eier: foedselsnummer is not valid: {e}"))
+                            unreadable(REGISTER, "eiere.foedselsnummer", format!("not a valid identifier: {e}"))
                         })?),
                         (None, Some(orgnr)) => Owner::Organisation(OrgNr::parse(orgnr).map_err(|e| {
-                            RegisterError::Malformed(format!("eier: organisasjonsnummer is not valid: {e}"))
+                            unreadable(REGISTER, "eiere.organisasjonsnummer", format!("not valid: {e}"))
                         })?),
                         _ => {
-                            return Err(RegisterError::Malformed(
-                                "an eier has exactly one of foedselsnummer and organisasjonsnummer".into(),
+                            return Err(unreadable(
+                                REGISTER,
+                                "eiere",
+                                "an eier has exactly one of foedselsnummer and organisasjonsnummer",
                             ));
                         }
                     };
                     let (teller, nevner) = eier.andel.map_or((1, 1), |a| (a.teller, a.nevner));
                     if nevner == 0 {
-                        return Err(RegisterError::Malformed("eier: andel with nevner 0".into()));
+                        return Err(unreadable(REGISTER, "eiere.andel.nevner", "0"));
                     }
                     Ok((owner, teller, nevner))
                 })
@@ -156,7 +156,7 @@ impl WireEiendom {
                 Ok(Building {
                     number: b
                         .bygningsnummer
-                        .ok_or_else(|| RegisterError::Malformed("bygning without bygningsnummer".into()))?,
+                        .ok_or_else(|| unreadable(REGISTER, "bygninger.bygningsnummer", "missing"))?,
                     building_type: b.bygningstype.map(|t| t.text()).unwrap_or_default(),
                     area_m2: b.bruksareal.unwrap_or(0),
                 })
