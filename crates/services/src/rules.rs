@@ -162,11 +162,10 @@ pub fn evaluate(service: &Service, facts: &Answers, answers: &Answers) -> Outcom
     if service.decision == DecisionMode::Manual {
         result = Decision::Manual;
     }
-    let needs_review = match (service.decision, result) {
-        (_, Decision::Manual) => true,
-        (DecisionMode::AutomaticWithReviewOfRejections, Decision::Reject) => true,
-        _ => false,
-    };
+    let needs_review = matches!(
+        (service.decision, result),
+        (_, Decision::Manual) | (DecisionMode::AutomaticWithReviewOfRejections, Decision::Reject)
+    );
     Outcome { result, needs_review, fired, undecidable }
 }
 
