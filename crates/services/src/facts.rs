@@ -164,6 +164,45 @@ impl Fact {
         }
     }
 
+    /// The fact's label, as a summary shows it when no form field carries it.
+    pub fn label(self, language: kernel::Language) -> &'static str {
+        let [nb, nn, en] = match self {
+            Fact::PersonName => ["Navn", "Namn", "Name"],
+            Fact::PersonBirthDate => ["Fødselsdato", "Fødselsdato", "Date of birth"],
+            Fact::PersonAge => ["Alder", "Alder", "Age"],
+            Fact::PersonAddress => ["Adresse", "Adresse", "Address"],
+            Fact::PersonBostedKommune => ["Bostedskommune", "Bustadkommune", "Municipality of residence"],
+            Fact::PersonLivesHere => ["Bor i kommunen", "Bur i kommunen", "Lives in the municipality"],
+            Fact::PersonChildren => ["Barn", "Barn", "Children"],
+            Fact::PersonEmail => ["E-post", "E-post", "E-mail"],
+            Fact::PersonMobile => ["Mobil", "Mobil", "Mobile"],
+            Fact::ChildName => ["Barnets navn", "Namnet til barnet", "The child's name"],
+            Fact::ChildBirthDate => ["Barnets fødselsdato", "Fødselsdatoen til barnet", "The child's date of birth"],
+            Fact::ChildAgeYears => ["Barnets alder (år)", "Alderen til barnet (år)", "The child's age (years)"],
+            Fact::ChildAgeMonths => {
+                ["Barnets alder (måneder)", "Alderen til barnet (månader)", "The child's age (months)"]
+            }
+            Fact::ChildLivesHere => {
+                ["Barnet bor i kommunen", "Barnet bur i kommunen", "The child lives in the municipality"]
+            }
+            Fact::WardName => ["Navn", "Namn", "Name"],
+            Fact::WardAge => ["Alder", "Alder", "Age"],
+            Fact::WardLivesHere => ["Bor i kommunen", "Bur i kommunen", "Lives in the municipality"],
+            Fact::OrganisationName => ["Virksomhet", "Verksemd", "Organisation"],
+            Fact::OrganisationForm => ["Organisasjonsform", "Organisasjonsform", "Legal form"],
+            Fact::OrganisationAddress => ["Forretningsadresse", "Forretningsadresse", "Business address"],
+            Fact::OrganisationIndustryCode => ["Næringskode", "Næringskode", "Industry code"],
+            Fact::OrganisationBankrupt => ["Konkurs", "Konkurs", "Bankrupt"],
+            Fact::OrganisationDeleted => ["Slettet", "Sletta", "Deleted"],
+            Fact::OrganisationRole => ["Din rolle", "Rolla di", "Your role"],
+        };
+        match language {
+            kernel::Language::Bokmal => nb,
+            kernel::Language::Nynorsk => nn,
+            kernel::Language::English => en,
+        }
+    }
+
     /// The fact named `name`.
     pub fn from_name(name: &str) -> Option<Fact> {
         Fact::ALL.into_iter().find(|fact| fact.name() == name)

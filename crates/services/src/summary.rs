@@ -91,6 +91,6 @@ pub fn marked(value: &PrefilledValue, language: Language) -> String {
     format!("{display} ({from} {} {})", value.source, norwegian_date(value.fetched_on))
 }
 
-fn fact_label(value: &PrefilledValue, _language: Language) -> String {
-    value.field.replace('_', " ")
+fn fact_label(value: &PrefilledValue, language: Language) -> String {
+    value.fact.label(language).to_owned()
 }

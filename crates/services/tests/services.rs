@@ -119,8 +119,7 @@ fn an_unknown_rule_variable_names_the_rule() {
     assert_eq!(problem.field, "letters.decision.template");
     let problem = first_problem(BARNEHAGE.replacen("https://psi.norge.no/los/tema/barnehage", "barnehage", 1));
     assert_eq!(problem.field, "los[0]");
-    let problem =
-        first_problem(BARNEHAGE.replacen("colour = 1\n", "", 1).replacen("version = 1", "version = 1\ncolour = 1", 1));
+    let problem = first_problem(BARNEHAGE.replacen("version = 1", "version = 1\ncolour = 1", 1));
     assert!(problem.message.contains("colour"), "{}", problem.message);
 }
 
@@ -454,6 +453,18 @@ async fn prefill_reads_through_the_access_log_with_the_services_purpose() {
     let sections = services::summary::sections(service, &Answers::new(), &prefill, Language::Bokmal);
     let child_rows = &sections.iter().find(|s| s.heading == "Barnet").expect("page").rows;
     assert!(child_rows[0].1.ends_with("(Hentet fra Folkeregisteret 12.11.2026)"), "{:?}", child_rows);
+    let registers_rows = &sections[0].rows;
+    assert_eq!(sections[0].heading, "Opplysninger fra registrene");
+    assert!(
+        registers_rows.iter().any(|(label, value)| label == "Navn" && value.starts_with("Ingrid Solberg (Hentet fra"))
+    );
+    let english = services::summary::sections(service, &Answers::new(), &prefill, Language::English);
+    assert!(
+        english[0]
+            .rows
+            .iter()
+            .any(|(label, value)| label == "Name" && value.contains("(From Folkeregisteret 12.11.2026)"))
+    );
 }
 
 #[tokio::test]
