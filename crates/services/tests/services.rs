@@ -392,8 +392,21 @@ fn the_cpsv_export_holds_every_service() {
     assert!(turtle.contains("dcat:theme <https://psi.norge.no/los/tema/barnehage>"));
     assert!(turtle.contains("\"Kindergarten place\"@en"));
     assert!(turtle.contains("cv:value \"420\"^^xsd:decimal"));
-    // Every statement ends: no dangling `;` before a new subject.
-    assert!(!turtle.contains(";\n<"), "a statement left open");
+    // It parses as Turtle, and holds one cpsv:PublicService per service.
+    let mut services = Vec::new();
+    let mut triples = 0;
+    for triple in oxttl::TurtleParser::new().for_slice(turtle.as_bytes()) {
+        let triple = triple.expect("valid Turtle");
+        triples += 1;
+        if triple.predicate.as_str() == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+            && triple.object.to_string() == "<http://purl.org/vocab/cpsv#PublicService>"
+        {
+            services.push(triple.subject.to_string());
+        }
+    }
+    assert_eq!(services.len(), catalog.services().len());
+    assert!(services.contains(&"<https://austrheim.example/tjenester/barnehageplass>".to_owned()));
+    assert!(triples > 10 * catalog.services().len());
 }
 
 async fn population() -> (TestDatabase, store::Db, registers::Registers, Kommunenummer) {
