@@ -1,0 +1,18 @@
+-- Drafts of applications: one per owner, service and subject (whom the owner applies for),
+-- saved as the person moves through the form and purged after the retention.
+
+CREATE TABLE service_drafts (
+    kommunenummer   TEXT    NOT NULL,
+    id              TEXT    NOT NULL,
+    owner           TEXT    NOT NULL,
+    service         TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    service_version INTEGER NOT NULL,
+    page            TEXT,
+    answers         TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (kommunenummer, id),
+    UNIQUE (kommunenummer, owner, service, subject)
+);
+CREATE INDEX service_drafts_updated ON service_drafts (kommunenummer, updated_at);
