@@ -48,6 +48,7 @@ pub fn schema() -> anyhow::Result<Schema> {
         &archive::MIGRATIONS,
         &post::MIGRATIONS,
         &cases::MIGRATIONS,
+        &services::MIGRATIONS,
         &MIGRATIONS,
     ])
     .context("the contexts' migrations do not fit together")
@@ -100,6 +101,11 @@ impl Application {
     /// Binds the port first (so a taken port fails before anything is created), then connects
     /// to and migrates the database, opens the blob store and builds the router.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        // A definition with an error stops the start, naming its file, line and field.
+        let catalog = Arc::new(
+            services::Catalog::load(&settings.services.sources())
+                .map_err(|error| anyhow::anyhow!("the service definitions have errors:\n{error}"))?,
+        );
         let listener = TcpListener::bind(settings.server.bind).await.with_context(|| {
             format!("cannot listen on {} (is another process using the port?)", settings.server.bind)
         })?;
@@ -138,12 +144,18 @@ impl Application {
         post.schedule(&kommuner).await.context("cannot schedule the print batches")?;
         let cases = cases::Cases::new(db.clone(), noark, post.clone(), settings.cases.config());
         cases.schedule(&kommuner).await.context("cannot schedule the provisional-reply check")?;
+        let draft_purge = DraftPurge { db: db.clone(), retention: settings.services.draft_retention() };
+        draft_purge.schedule(&kommuner).await.context("cannot schedule the purge of old drafts")?;
+        ensure_service_units(&db, &kommuner, &catalog).await.context("cannot add the services' units")?;
+        let applications =
+            services::apply::Applications::new(db.clone(), blobs.clone(), registers.clone(), cases.clone(), catalog);
         let worker = Worker::new(
             db.clone(),
             {
                 let mut handlers = job_handlers(&db, settings);
                 post.register_jobs(&mut handlers);
                 cases.register_jobs(&mut handlers);
+                draft_purge.register(&mut handlers);
                 handlers
             },
             WorkerConfig {
@@ -171,7 +183,16 @@ impl Application {
         };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
-        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone())
+        let state = web::AppState::new(
+            db.clone(),
+            blobs,
+            web_config,
+            worker.stats(),
+            identity,
+            post.clone(),
+            cases.clone(),
+            applications,
+        )
             .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
@@ -566,6 +587,76 @@ async fn build_identity(
         login_limiter: RateLimiter::new(settings.rate_limits.login_per_window, settings.rate_limits.window()),
         token_limiter: RateLimiter::new(settings.rate_limits.token_per_window, settings.rate_limits.window()),
     })
+}
+
+/// Every enabled service's handling unit exists in each municipality (added when missing, with
+/// the service's policy area), so its cases have a queue from the start.
+async fn ensure_service_units(
+    db: &Db,
+    kommuner: &[kernel::Kommunenummer],
+    catalog: &services::Catalog,
+) -> anyhow::Result<()> {
+    for kommune in kommuner {
+        let employees = identity::employees::Employees::new(db.clone(), *kommune);
+        let mut have: std::collections::BTreeSet<String> =
+            employees.units().await?.into_iter().map(|unit| unit.code).collect();
+        // The contact form's inquiries about nothing in particular go to the service desk.
+        if have.insert(web::offentlig::kontakt::SERVICE_DESK_UNIT.to_owned()) {
+            employees.add_unit(web::offentlig::kontakt::SERVICE_DESK_UNIT, "Servicetorget", "generelt").await?;
+        }
+        for service in catalog.services() {
+            if have.insert(service.unit.id.clone()) {
+                employees.add_unit(&service.unit.id, &service.unit.name.nb, &service.area).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The periodic purge of drafts not saved for longer than the retention: one job per
+/// municipality and interval, which enqueues the next when it runs.
+#[derive(Debug, Clone)]
+struct DraftPurge {
+    db: Db,
+    retention: Duration,
+}
+
+impl DraftPurge {
+    const KIND: &'static str = "services.purge_drafts";
+    /// Once a day.
+    const EVERY_MILLIS: i64 = 24 * 3600 * 1000;
+
+    fn job(k: kernel::Kommunenummer) -> store::jobs::NewJob {
+        let number = kernel::Timestamp::now().millis() / Self::EVERY_MILLIS + 1;
+        let mut job = store::jobs::NewJob::new(Self::KIND, serde_json::json!({ "interval": number }))
+            .for_kommune(k)
+            .idempotency_key(format!("{}:{k}:{number}", Self::KIND));
+        job.run_at = Some(kernel::Timestamp(number.saturating_mul(Self::EVERY_MILLIS)));
+        job
+    }
+
+    async fn schedule(&self, kommuner: &[kernel::Kommunenummer]) -> anyhow::Result<()> {
+        for k in kommuner {
+            self.db.enqueue(&Self::job(*k)).await?;
+        }
+        Ok(())
+    }
+
+    fn register(&self, handlers: &mut Handlers) {
+        let purge = self.clone();
+        handlers.register(Self::KIND, move |job| {
+            let purge = purge.clone();
+            async move {
+                let k = job.kommunenummer.ok_or("the draft purge needs a municipality")?;
+                let drafts = services::Drafts::new(purge.db.clone(), k);
+                let outcome = drafts.purge_older_than(purge.retention, kernel::Timestamp::now()).await;
+                purge.db.enqueue(&Self::job(k)).await.map_err(|e| e.to_string())?;
+                let purged = outcome.map_err(|e| e.to_string())?;
+                tracing::info!(drafts.purged = purged, "purged old drafts");
+                Ok(())
+            }
+        });
+    }
 }
 
 /// The demo's units and employees, one of each role: added once per municipality.

@@ -93,6 +93,8 @@ pub struct Settings {
     pub post: PostSettings,
     /// Case handling.
     pub cases: CasesSettings,
+    /// The service catalogue: a municipality's own definitions, services switched off, drafts.
+    pub services: ServicesSettings,
     /// The municipalities this deployment serves.
     pub municipalities: Vec<MunicipalityEntry>,
 }
@@ -357,6 +359,7 @@ impl Default for Settings {
             archive: ArchiveSettings::default(),
             post: PostSettings::default(),
             cases: CasesSettings::default(),
+            services: ServicesSettings::default(),
             municipalities: vec![MunicipalityEntry::default()],
         }
     }
@@ -388,6 +391,42 @@ impl CasesSettings {
             ),
             provisional_reply_warning_days: self.provisional_reply_warning_days,
         }
+    }
+}
+
+/// The service catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServicesSettings {
+    /// Directories of the municipality's own definitions (`*.toml`), added to those compiled
+    /// into the binary.
+    pub directories: Vec<PathBuf>,
+    /// Ids of services switched off (an unknown id stops the start).
+    pub disabled: Vec<String>,
+    /// How many days an unsent draft is kept after it was last saved.
+    pub draft_retention_days: u32,
+}
+
+impl Default for ServicesSettings {
+    fn default() -> Self {
+        Self { directories: Vec::new(), disabled: Vec::new(), draft_retention_days: 30 }
+    }
+}
+
+impl ServicesSettings {
+    /// Where the catalogue's definitions come from.
+    pub fn sources(&self) -> services::Sources {
+        services::Sources {
+            embedded: true,
+            directories: self.directories.clone(),
+            files: Vec::new(),
+            disabled: self.disabled.clone(),
+        }
+    }
+
+    /// How long a draft is kept (at least a day).
+    pub fn draft_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.draft_retention_days.max(1)) * DAY)
     }
 }
 

@@ -31,6 +31,7 @@ pub mod middleware;
 pub mod minside;
 pub mod noark5;
 pub mod offentlig;
+pub mod tjenester;
 pub mod view;
 
 use std::future::Future;
@@ -141,6 +142,10 @@ pub struct AppState {
     pub archive: archive::Noark,
     /// Digital post.
     pub post: post::Post,
+    /// Case handling.
+    pub cases: cases::Cases,
+    /// Applying for services: the catalogue, drafts, prefill and submission.
+    pub applications: services::apply::Applications,
 }
 
 /// Why the web layer could not be built.
@@ -166,6 +171,8 @@ impl AppState {
         job_stats: Arc<JobStats>,
         identity: IdentityServices,
         post: post::Post,
+        cases: cases::Cases,
+        applications: services::apply::Applications,
     ) -> Result<Self, BuildError> {
         let municipalities = Arc::new(Municipalities::new(&config.municipalities)?);
         let i18n = Arc::new(view::i18n::I18n::load()?);
@@ -185,6 +192,8 @@ impl AppState {
         Ok(Self {
             archive,
             post,
+            cases,
+            applications,
             db,
             blobs,
             municipalities,
@@ -213,6 +222,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(offentlig::routes(state.config.demo))
         .merge(login::routes(state.config.demo))
         .merge(minside::routes())
+        .merge(tjenester::routes())
         .merge(ansatt::routes())
         .merge(api::routes(state.config.demo))
         .merge(noark5::routes())

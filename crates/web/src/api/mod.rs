@@ -20,6 +20,7 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .merge(municipality::routes())
         .merge(machine::routes(demo))
         .merge(post::routes())
+        .merge(crate::tjenester::api::routes())
 }
 
 /// The OpenAPI description of this API.
@@ -63,6 +64,7 @@ pub fn openapi_document() -> serde_json::Value {
         municipality::Fragment::openapi(),
         machine::Fragment::openapi(),
         post::Fragment::openapi(),
+        crate::tjenester::api::Fragment::openapi(),
     ] {
         doc.merge(fragment);
     }

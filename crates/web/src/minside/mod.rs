@@ -3,6 +3,7 @@
 //! of letters is in [`post`].
 
 pub(crate) mod post;
+pub(crate) mod saker;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/fullmakt", get(fullmakt_page).post(grant))
         .route("/min-side/fullmakt/{id}/trekk", post(revoke))
         .merge(self::post::routes())
+        .merge(saker::routes())
 }
 
 fn area_name(code: &str, language: Language) -> String {

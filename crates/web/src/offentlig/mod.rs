@@ -2,6 +2,7 @@
 //! feedback form, the language switch, and the public journal ([`journal`]).
 
 pub mod journal;
+pub mod kontakt;
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -29,7 +30,8 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/tilgjengelighet", get(accessibility_statement))
         .route("/tilgjengelighet/tilbakemelding", post(submit_feedback))
         .route("/sprak/{language}", get(choose_language))
-        .merge(journal::routes());
+        .merge(journal::routes())
+        .merge(kontakt::routes());
     if demo {
         // Lets the browser tests check the 500 page like any other page.
         router.route("/demo/feil", get(demo_error))
