@@ -1,0 +1,515 @@
+//! The services on the web, in process and in demo mode: the public catalogue (search, themes,
+//! JSON, CPSV-AP-NO), Ingrid Solberg applying for a kindergarten place for Emma (prefilled facts
+//! shown with their source and not asked, a bad date refused with nothing saved, the summary, a
+//! receipt with the case number, a replayed POST giving the same case, the case on Min side), an
+//! automatically decided service explaining its decision, Lars Haugen applying for a serving
+//! licence for his company, refusals for someone one may not apply for and for tampered forms,
+//! the contact form, and a broken definition stopping the start with its file, line and field.
+//!
+//! Sessions are started directly, as the login callback would start them (the login itself is
+//! tested in `identity.rs`).
+
+use allmenning::config::Mode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use identity::sessions::{NewSession, SessionSettings, Sessions};
+use identity::{ActingAs, Principal};
+use kernel::Kommunenummer;
+use registers::synthetic::Persona;
+
+use crate::helpers::{InProcess, body_json, body_text, kommune, test_settings};
+
+fn bergen() -> Kommunenummer {
+    kommune("4601")
+}
+
+/// One answer, read whole.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    content_type: String,
+    body: String,
+}
+
+/// Someone logged in (or not), talking to the router in process.
+struct Visitor<'a> {
+    app: &'a InProcess,
+    cookie: Option<String>,
+    csrf: String,
+    session: Option<identity::sessions::Session>,
+    language: &'static str,
+}
+
+impl<'a> Visitor<'a> {
+    fn anonymous(app: &'a InProcess) -> Self {
+        Self { app, cookie: None, csrf: String::new(), session: None, language: "nb" }
+    }
+
+    async fn resident(app: &'a InProcess, persona: Persona) -> Self {
+        let sessions = Sessions::new(app.db().clone(), SessionSettings::default());
+        let new = NewSession {
+            principal: Principal::Person(persona.fnr()),
+            display_name: persona.name().to_owned(),
+            kommunenummer: None,
+            provider: "idporten".to_owned(),
+            acr: Some("idporten-loa-substantial".to_owned()),
+            idp_sid: None,
+            id_token: None,
+        };
+        let (cookie, session) = sessions.start(new, None).await.expect("a session");
+        Self { app, cookie: Some(cookie), csrf: session.csrf_token.clone(), session: Some(session), language: "nb" }
+    }
+
+    async fn act_as(&self, acting: ActingAs, name: &str) {
+        Sessions::new(self.app.db().clone(), SessionSettings::default())
+            .set_acting_as(self.session.as_ref().expect("logged in"), &acting, Some(name))
+            .await
+            .expect("acting");
+    }
+
+    fn cookies(&self) -> String {
+        match &self.cookie {
+            Some(cookie) => format!("sesjon={cookie}; lang={}", self.language),
+            None => format!("lang={}", self.language),
+        }
+    }
+
+    async fn read(&self, request: Request<Body>) -> Page {
+        let response = self.app.send(request).await;
+        let status = response.status();
+        let text = |name: header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        let location = Some(text(header::LOCATION)).filter(|l| !l.is_empty());
+        let content_type = text(header::CONTENT_TYPE);
+        let body = body_text(response).await;
+        Page { status, location, content_type, body }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.read(Request::get(path).header(header::COOKIE, self.cookies()).body(Body::empty()).expect("request")).await
+    }
+
+    /// Posts `fields` as a form, as they are (the caller adds the CSRF token).
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.read(request).await
+    }
+
+    /// Posts a multipart form: text fields and files (field, file name, bytes).
+    async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
+        let boundary = "----allmenning-test-boundary";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .expect("request");
+        self.read(request).await
+    }
+
+    /// Starts an application from the start page (with `extra` fields, e.g. the child) and
+    /// returns the first page's path.
+    async fn start(&self, service: &str, extra: &[(&str, &str)]) -> String {
+        let mut fields = vec![("csrf", self.csrf.as_str())];
+        fields.extend_from_slice(extra);
+        let started = self.post(&format!("/tjenester/{service}/start"), &fields).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+        started.location.expect("to the first page")
+    }
+
+    /// Fills a page (with the CSRF token) and returns where it went next.
+    async fn fill(&self, page: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(page, &all).await
+    }
+}
+
+/// The draft id in a form page's path (`/tjenester/soknad/<id>/side/<page>`).
+fn draft_of(path: &str) -> String {
+    path.trim_start_matches("/tjenester/soknad/").split('/').next().expect("draft id").to_owned()
+}
+
+/// A tiny PDF, enough for content detection.
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n".to_vec()
+}
+
+/// The value of the first radio button named `name` on a page.
+fn radio_value(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    let at = body.find(&marker).unwrap_or_else(|| panic!("no {name} on the page: {body}"));
+    let rest = &body[at..];
+    let value = rest.split("value=\"").nth(1).expect("a value");
+    value.split('"').next().expect("value").to_owned()
+}
+
+#[tokio::test]
+async fn tjenester_the_catalogue_is_public_searchable_by_theme_and_exported() {
+    let app = InProcess::new(Mode::Demo).await;
+    let anyone = Visitor::anonymous(&app);
+    let all = anyone.get("/tjenester").await;
+    assert_eq!(all.status, StatusCode::OK);
+    for name in ["Barnehageplass", "Serveringsbevilling", "Parkeringstillatelse for forflytningshemmede", "TT-kort"] {
+        assert!(all.body.contains(name), "{name} is in the catalogue");
+    }
+    assert_eq!(all.body.matches("data-testid=\"service\"").count(), 12);
+    let searched = anyone.get("/tjenester?q=barnehage").await;
+    assert!(searched.body.contains("/tjenester/barnehageplass\""));
+    assert!(!searched.body.contains("/tjenester/serveringsbevilling\""));
+    let theme = anyone.get("/tjenester?tema=handel-og-service").await;
+    assert_eq!(theme.body.matches("data-testid=\"service\"").count(), 3, "the three licences");
+    let none = anyone.get("/tjenester?q=romfart").await;
+    assert!(none.body.contains("data-testid=\"no-services\""));
+
+    let page = anyone.get("/tjenester/barnehageplass").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Barnehageloven §§ 16–17"));
+    assert!(page.body.contains("https://lovdata.no/lov/2005-06-17-64/§16"));
+    assert!(page.body.contains("1. mars"), "the main intake's deadline");
+    assert!(page.body.contains("/tjenester/barnehageplass/start"));
+    assert_eq!(anyone.get("/tjenester/finnes-ikke").await.status, StatusCode::NOT_FOUND);
+    let english = Visitor { language: "en", ..Visitor::anonymous(&app) };
+    assert!(english.get("/tjenester/barnehageplass").await.body.contains("Kindergarten place"));
+    let nynorsk = Visitor { language: "nn", ..Visitor::anonymous(&app) };
+    assert!(nynorsk.get("/tjenester").await.body.contains("Serveringsløyve"));
+
+    let list = body_json(app.get("/api/v1/tjenester").await).await;
+    assert_eq!(list["services"].as_array().expect("list").len(), 12);
+    let one = app.get("/api/v1/tjenester/serveringsbevilling?lang=en").await;
+    assert_eq!(one.status(), StatusCode::OK);
+    let one = body_json(one).await;
+    assert_eq!(one["name"], "Serving licence");
+    assert_eq!(one["applicants"], serde_json::json!(["organisation"]));
+    assert_eq!(one["decision"], "manual");
+    assert_eq!(app.get("/api/v1/tjenester/finnes-ikke").await.status(), StatusCode::NOT_FOUND);
+    let bad = app.get("/api/v1/tjenester?lang=xx").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.headers()[header::CONTENT_TYPE], "application/problem+json");
+
+    let turtle = anyone.get("/tjenester.ttl").await;
+    assert_eq!(turtle.status, StatusCode::OK);
+    assert!(turtle.content_type.starts_with("text/turtle"));
+    assert_eq!(turtle.body.matches("a cpsv:PublicService").count(), 12, "{}", turtle.body);
+    assert!(turtle.body.contains("/tjenester/barnehageplass>"));
+}
+
+#[tokio::test]
+async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the_case_on_min_side() {
+    let app = InProcess::new(Mode::Demo).await;
+    let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn).await;
+    // Acting as herself, she picks which child the application is for.
+    let start = ingrid.get("/tjenester/barnehageplass/start").await;
+    assert_eq!(start.status, StatusCode::OK, "{}", start.body);
+    assert!(start.body.contains("Emma"), "{}", start.body);
+    let emma = radio_value(&start.body, "barn");
+    let first = ingrid.start("barnehageplass", &[("barn", &emma)]).await;
+    assert!(first.ends_with("/side/barnet"), "{first}");
+    let draft = draft_of(&first);
+
+    // The first page asks nothing: the registers know the child's name and birth date.
+    let page = ingrid.get(&first).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Emma Solberg"));
+    assert!(page.body.contains("Hentet fra Folkeregisteret"), "{}", page.body);
+    assert!(page.body.contains("data-testid=\"wrong-fact\""));
+    assert!(!page.body.contains("name=\"barnets_navn\""), "a prefilled fact is not asked");
+    let next = ingrid.fill(&first, &[("_handling", "neste")]).await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+    let wishes = next.location.expect("next page");
+    assert!(wishes.ends_with("/side/onsker"));
+
+    // A bad date: the error is next to the field, the summary names it, nothing is saved.
+    let bad = ingrid
+        .fill(&wishes, &[("oppstart", "31.02.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("data-testid=\"error-summary\""));
+    assert!(bad.body.contains("Skriv en gyldig dato som dd.mm.åååå."), "{}", bad.body);
+    assert!(bad.body.contains("<title>Feil:"));
+    let again = ingrid.get(&wishes).await;
+    assert!(!again.body.contains("Solstua"), "nothing of the refused page was saved");
+    // A value outside the code list, a field of another service and a prefilled field: refused.
+    for tampered in [
+        vec![("oppstart", "01.08.2027"), ("plasstype", "120"), ("barnehage_1", "Solstua")],
+        vec![("oppstart", "01.08.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua"), ("gangavstand", "under_50")],
+        vec![("oppstart", "01.08.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua"), ("barnets_navn", "Ola")],
+    ] {
+        let refused = ingrid.fill(&wishes, &tampered).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{tampered:?}");
+        assert!(refused.body.contains("data-testid=\"error-summary\""));
+    }
+    assert!(!ingrid.get(&wishes).await.body.contains("Solstua"), "nothing saved");
+    // A form without the session's token: refused.
+    assert_eq!(ingrid.post(&wishes, &[("oppstart", "01.08.2027")]).await.status, StatusCode::BAD_REQUEST);
+
+    let good = ingrid
+        .fill(&wishes, &[("oppstart", "01.08.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua"), ("barnehage_2", "")])
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
+    let needs = good.location.expect("next");
+    assert!(needs.ends_with("/side/behov"));
+    // The draft is on Min side, and resumes where she was.
+    let min_side = ingrid.get("/min-side/saker").await;
+    assert!(min_side.body.contains(&format!("/tjenester/soknad/{draft}")), "{}", min_side.body);
+    // Conditional fields: "no" special needs, with the description left empty.
+    let answered = ingrid.fill(&needs, &[("sarskilte_behov", "nei"), ("behov_beskrivelse", "")]).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+    let contact = answered.location.expect("next");
+    let contact_page = ingrid.get(&contact).await;
+    assert!(contact_page.body.contains("Kontakt- og reservasjonsregisteret") || contact_page.body.contains("name=\"epost\""));
+    let done = ingrid.fill(&contact, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let summary_path = done.location.expect("summary");
+    assert!(summary_path.ends_with("/oppsummering"));
+    let summary = ingrid.get(&summary_path).await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+    assert!(summary.body.contains("01.08.2027"));
+    assert!(summary.body.contains("Hel plass (5 dager)"), "the code's label, not the code");
+    assert!(summary.body.contains("Hentet fra Folkeregisteret"));
+    let key = format!("soknad:{draft}");
+
+    // A tampered idempotency key: refused, nothing sent.
+    let tampered = ingrid
+        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &ingrid.csrf), ("idempotency_key", "soknad:annen")])
+        .await;
+    assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
+    let sent = ingrid
+        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &ingrid.csrf), ("idempotency_key", &key)])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let receipt_path = sent.location.expect("the receipt");
+    let receipt = ingrid.get(&receipt_path).await;
+    assert_eq!(receipt.status, StatusCode::OK, "{}", receipt.body);
+    assert!(receipt.body.contains("data-testid=\"mappe-id\""));
+    assert!(receipt.body.contains("kvittering som brev"));
+    // The same POST again: the same case.
+    let replay = ingrid
+        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &ingrid.csrf), ("idempotency_key", &key)])
+        .await;
+    assert_eq!(replay.location.as_deref(), Some(receipt_path.as_str()), "{}", replay.body);
+    let emma_fnr = kernel::Fnr::parse(&emma).expect("Emma's number");
+    let cases = app
+        .app
+        .cases()
+        .for_party(bergen(), &cases::Party::Person { fnr: emma_fnr, name: "Emma Solberg".to_owned() })
+        .await
+        .expect("cases");
+    let ingrid_own = app
+        .app
+        .cases()
+        .for_party(bergen(), &cases::Party::Person { fnr: Persona::ParentOfNewborn.fnr(), name: String::new() })
+        .await
+        .expect("cases");
+    assert_eq!(cases.len() + ingrid_own.len(), 1, "one case, not two");
+
+    // On Min side: no draft any more, the case with its status.
+    let min_side = ingrid.get("/min-side/saker").await;
+    assert!(!min_side.body.contains(&format!("/tjenester/soknad/{draft}")), "the draft is gone");
+    assert!(min_side.body.contains("data-testid=\"case\""), "{}", min_side.body);
+    assert!(min_side.body.contains("Barnehageplass"));
+    let case_id = receipt_path.trim_start_matches("/tjenester/kvittering/");
+    let case_page = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
+    assert_eq!(case_page.status, StatusCode::OK, "{}", case_page.body);
+    assert!(case_page.body.contains("Søknaden er mottatt"));
+    // Someone else sees neither the receipt nor the case.
+    let sofie = Visitor::resident(&app, Persona::JustMovedIn).await;
+    assert_eq!(sofie.get(&receipt_path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sofie.get(&format!("/min-side/saker/{case_id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn tjenester_an_automatically_decided_service_explains_its_decision() {
+    let app = InProcess::new(Mode::Demo).await;
+    let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn).await;
+    let start = ingrid.get("/tjenester/kulturskoleplass/start").await;
+    let emma = radio_value(&start.body, "barn");
+    let first = ingrid.start("kulturskoleplass", &[("barn", &emma)]).await;
+    let draft = draft_of(&first);
+    let next = ingrid.fill(&first, &[("fag", "dans"), ("instrument", "")]).await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+    let mut location = next.location.expect("next");
+    while !location.ends_with("/oppsummering") {
+        let next = ingrid.fill(&location, &[]).await;
+        assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+        location = next.location.expect("next");
+    }
+    let sent = ingrid
+        .post(
+            &format!("/tjenester/soknad/{draft}/send"),
+            &[("csrf", &ingrid.csrf), ("idempotency_key", &format!("soknad:{draft}"))],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let receipt = ingrid.get(&sent.location.expect("receipt")).await;
+    // Emma is a newborn: the rules reject, and say why in plain words.
+    assert!(receipt.body.contains("data-testid=\"decision\""), "{}", receipt.body);
+    assert!(receipt.body.contains("data-testid=\"decision-automated\""));
+    assert!(receipt.body.contains("data-testid=\"decision-explanations\""), "{}", receipt.body);
+}
+
+#[tokio::test]
+async fn tjenester_lars_applies_for_a_serving_licence_for_his_company() {
+    let app = InProcess::new(Mode::Demo).await;
+    let lars = Visitor::resident(&app, Persona::DagligLederOfNewBusiness).await;
+    // As himself he may not: the licence is for organisations.
+    let refused = lars.get("/tjenester/serveringsbevilling/start").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("data-testid=\"not-allowed\""));
+    let (orgnr, role) = registers::LocalRegisters::new(app.db().clone())
+        .roles_of(&Persona::DagligLederOfNewBusiness.fnr())
+        .await
+        .expect("roles")
+        .into_iter()
+        .next()
+        .expect("Lars leads a company");
+    lars.act_as(ActingAs::Organisation(orgnr, role), "Haugen Snekkerverksted AS").await;
+    let first = lars.start("serveringsbevilling", &[]).await;
+    let draft = draft_of(&first);
+    let page = lars.get(&first).await;
+    assert!(page.body.contains("Hentet fra Enhetsregisteret"), "{}", page.body);
+    let next = lars
+        .fill(&first, &[("stedets_navn", "Haugen Kafé"), ("stedets_adresse", "Strandkaien 2"), ("apningstid", "08–22")])
+        .await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+    let styrer = next.location.expect("next");
+    // An attachment that lies about its type is refused.
+    let csrf = lars.csrf.clone();
+    let fields = [("_csrf", csrf.as_str()), ("styrer_navn", "Lars Haugen"), ("styrer_epost", "lars@haugen.example")];
+    let liar = lars.post_multipart(&styrer, &fields, &[("etablererprove", "prove.pdf", b"not a pdf at all")]).await;
+    assert_eq!(liar.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", liar.body);
+    let good = lars.post_multipart(&styrer, &fields, &[("etablererprove", "prove.pdf", &pdf())]).await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
+    let mut location = good.location.expect("next");
+    while !location.ends_with("/oppsummering") {
+        let next = lars.fill(&location, &[]).await;
+        assert_eq!(next.status, StatusCode::SEE_OTHER, "{} {}", location, next.body);
+        location = next.location.expect("next");
+    }
+    let sent = lars
+        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &lars.csrf), ("idempotency_key", &format!("soknad:{draft}"))])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let receipt = lars.get(&sent.location.expect("receipt")).await;
+    assert!(receipt.body.contains("data-testid=\"mappe-id\""), "{}", receipt.body);
+    let company = app
+        .app
+        .cases()
+        .for_party(bergen(), &cases::Party::Organisation { orgnr, name: String::new() })
+        .await
+        .expect("cases");
+    assert_eq!(company.len(), 1, "the case is the company's");
+    assert!(lars.get("/min-side/saker").await.body.contains("Serveringsbevilling"));
+}
+
+#[tokio::test]
+async fn tjenester_applying_for_someone_one_may_not_act_for_is_refused() {
+    let app = InProcess::new(Mode::Demo).await;
+    let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn).await;
+    let emma = radio_value(&ingrid.get("/tjenester/barnehageplass/start").await.body, "barn");
+    // Sofie has no children: she is told who may apply, and cannot apply for Ingrid's child.
+    let sofie = Visitor::resident(&app, Persona::JustMovedIn).await;
+    let start = sofie.get("/tjenester/barnehageplass/start").await;
+    assert_eq!(start.status, StatusCode::FORBIDDEN, "{}", start.body);
+    let refused = sofie.post("/tjenester/barnehageplass/start", &[("csrf", &sofie.csrf), ("barn", &emma)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let drafts = app.db().municipal(bergen()).fetch_all::<(String,)>("SELECT id FROM service_drafts WHERE kommunenummer = $1", &[]).await.expect("drafts");
+    assert!(drafts.is_empty(), "no draft was made");
+    // A garbled child number is a bad request; a person not logged in is sent to log in.
+    let garbled = sofie.post("/tjenester/barnehageplass/start", &[("csrf", &sofie.csrf), ("barn", "123")]).await;
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
+    let anonymous = Visitor::anonymous(&app).get("/tjenester/barnehageplass/start").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(anonymous.location.expect("login").starts_with("/logg-inn"));
+}
+
+#[tokio::test]
+async fn tjenester_the_contact_form_registers_an_inquiry_and_refuses_bad_input() {
+    let app = InProcess::new(Mode::Demo).await;
+    let anyone = Visitor::anonymous(&app);
+    let form = anyone.get("/kontakt").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("Barnehageplass"));
+    let missing = anyone.post("/kontakt", &[("tjeneste", "barnehageplass"), ("melding", "")]).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("data-testid=\"error-summary\""));
+    assert!(missing.body.contains("Skriv meldingen din."));
+    let unknown = anyone.post("/kontakt", &[("tjeneste", "finnes-ikke"), ("melding", "Hei"), ("kontakt", "a@b.no")]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let inquiries = |app: &InProcess| {
+        let db = app.db().clone();
+        async move {
+            db.municipal(bergen())
+                .fetch_all::<(String, String)>("SELECT category, unit FROM case_inquiries WHERE kommunenummer = $1", &[])
+                .await
+                .expect("inquiries")
+        }
+    };
+    assert!(inquiries(&app).await.is_empty(), "bad input stores nothing");
+    let sent = anyone
+        .post("/kontakt", &[("tjeneste", "barnehageplass"), ("melding", "Når får vi svar?"), ("kontakt", "ola@example.no")])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let receipt = anyone.get(&sent.location.expect("receipt")).await;
+    assert!(receipt.body.contains("data-testid=\"contact-receipt\""));
+    assert_eq!(inquiries(&app).await, vec![("barnehageplass".to_owned(), "oppvekst-barnehage".to_owned())]);
+    // Logged in, the form needs the session's token.
+    let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn).await;
+    assert_eq!(ingrid.post("/kontakt", &[("melding", "Hei")]).await.status, StatusCode::BAD_REQUEST);
+    let general = ingrid.post("/kontakt", &[("csrf", &ingrid.csrf), ("tjeneste", ""), ("melding", "Hei")]).await;
+    assert_eq!(general.status, StatusCode::SEE_OTHER, "{}", general.body);
+    assert!(inquiries(&app).await.contains(&("generelt".to_owned(), "servicetorget".to_owned())));
+}
+
+#[tokio::test]
+async fn tjenester_a_broken_definition_stops_the_start_naming_file_line_and_field() {
+    let mut settings = test_settings(Mode::Demo).await;
+    let directory = tempfile::tempdir().expect("tempdir");
+    let text = include_str!("../../../../services/tt-kort.toml")
+        .replace("id = \"tt-kort\"", "id = \"tt-kort-egen\"")
+        .replacen("type = \"yes_no\"", "type = \"nummer\"", 1);
+    let path = directory.path().join("tt-kort-egen.toml");
+    std::fs::write(&path, &text).expect("write");
+    settings.settings.services.directories = vec![directory.path().to_owned()];
+    let error = allmenning::Application::build(&settings.settings).await.expect_err("the start stops");
+    let message = format!("{error:#}");
+    let line = text.lines().position(|l| l.contains("\"nummer\"")).expect("the line") + 1;
+    assert!(message.contains(&format!("{}:{line}:", path.display())), "{message}");
+    assert!(message.contains("form.pages["), "{message}");
+    assert!(message.contains("unknown variant `nummer`"), "{message}");
+
+    // A service switched off that does not exist stops the start too; one that exists is gone.
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.services.disabled = vec!["finnes-ikke".to_owned()];
+    let error = allmenning::Application::build(&settings.settings).await.expect_err("the start stops");
+    assert!(format!("{error:#}").contains("finnes-ikke"));
+    let mut settings = test_settings(Mode::Demo).await;
+    settings.settings.services.disabled = vec!["tt-kort".to_owned()];
+    let app = InProcess::with(settings).await;
+    let list = Visitor::anonymous(&app).get("/tjenester").await;
+    assert!(!list.body.contains("/tjenester/tt-kort\""));
+    assert_eq!(app.get("/tjenester/tt-kort").await.status(), StatusCode::NOT_FOUND);
+}
