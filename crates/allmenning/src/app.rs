@@ -48,6 +48,7 @@ pub fn schema() -> anyhow::Result<Schema> {
         &archive::MIGRATIONS,
         &post::MIGRATIONS,
         &cases::MIGRATIONS,
+        &services::MIGRATIONS,
         &MIGRATIONS,
     ])
     .context("the contexts' migrations do not fit together")
