@@ -147,8 +147,13 @@ async fn ingrid_applies_for_a_kindergarten_place_for_emma_and_types_nothing_the_
     assert!(matches!(saved.answers.get("dokumentasjon"), Some(Value::Attachments(files)) if files.len() == 1));
     applications.save_page(k, &who, &draft.id, "kontakt", &[], vec![]).await.expect("contact details");
 
+    let reads_before = access_log_purposes(&app, &emma).await.len();
     let sent = applications.submit(k, &who, &draft.id, "token-1", Language::Bokmal).await.expect("sent");
     assert!(sent.created);
+    assert!(
+        access_log_purposes(&app, &emma).await.len() > reads_before,
+        "the facts are read from the registers again at submission, not taken from the draft"
+    );
     assert!(sent.mappe_id.contains('/'), "a case number: {}", sent.mappe_id);
     // A double click: the same case, and no second.
     let again = applications.submit(k, &who, &draft.id, "token-1", Language::Bokmal).await.expect("the first case");
