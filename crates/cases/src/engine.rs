@@ -555,6 +555,17 @@ impl Cases {
         Ok(Bytes::from(pdf.bytes))
     }
 
+    /// The case an idempotency key made, as `submit` answered it then (`created: false`): for
+    /// a caller that finds its request was sent before.
+    pub async fn submitted(&self, k: Kommunenummer, key: &str) -> Result<Option<Submitted>, CaseError> {
+        Ok(self.by_key(k, key.trim()).await?.map(|case| Submitted {
+            case_id: case.id,
+            mappe_id: case.mappe_id,
+            status: case.status,
+            created: false,
+        }))
+    }
+
     async fn by_key(&self, k: Kommunenummer, key: &str) -> Result<Option<Case>, CaseError> {
         self.inner
             .db

@@ -10,12 +10,13 @@ use time::Date;
 use crate::{IdentityError, actions, now_seconds};
 
 /// The service areas a fullmakt can cover, with their names in bokmål, nynorsk and English.
-pub const SERVICE_AREAS: [(&str, &str, &str, &str); 6] = [
+pub const SERVICE_AREAS: [(&str, &str, &str, &str); 7] = [
     ("barnehage-skole", "Barnehage og skole", "Barnehage og skule", "Kindergarten and school"),
     ("helse-omsorg", "Helse og omsorg", "Helse og omsorg", "Health and care"),
     ("sosial", "Sosiale tjenester", "Sosiale tenester", "Social services"),
     ("bygg-eiendom", "Bygg og eiendom", "Bygg og eigedom", "Building and property"),
     ("skatt-gebyr", "Skatt og gebyrer", "Skatt og gebyr", "Taxes and fees"),
+    ("naering", "Næring og bevillinger", "Næring og løyve", "Business and licences"),
     ("post", "Brev og varsler", "Brev og varsel", "Letters and notices"),
 ];
 

@@ -473,8 +473,10 @@ impl Service {
         if !self.legal_basis.url.starts_with("https://lovdata.no/") {
             problems.push(problem("legal_basis.url", "the legal basis links to Lovdata (https://lovdata.no/...)"));
         }
-        if !is_name(&self.area) {
-            problems.push(problem("area", format!("{:?} is not a policy area name", self.area)));
+        if !identity::fullmakt::SERVICE_AREAS.iter().any(|(code, ..)| *code == self.area) {
+            let known: Vec<&str> = identity::fullmakt::SERVICE_AREAS.iter().map(|(code, ..)| *code).collect();
+            problems
+                .push(problem("area", format!("{:?} is not a service area; one of {}", self.area, known.join(", "))));
         }
         if self.applicants.is_empty() {
             problems.push(problem("applicants", "at least one kind of applicant"));

@@ -9,6 +9,7 @@ use identity::ActingAs;
 use kernel::{Fnr, Kommunenummer, Timestamp};
 use store::{Db, StoreError, params};
 
+use crate::prefill::PrefilledValue;
 use crate::value::Answers;
 
 /// Why a draft operation failed.
@@ -42,6 +43,9 @@ pub struct Draft {
     pub page: Option<String>,
     /// The answers so far.
     pub answers: Answers,
+    /// The values read from the registers when the draft was started, as shown on its pages
+    /// (read again at submission).
+    pub prefill: Vec<PrefilledValue>,
     /// First saved.
     pub created_at: Timestamp,
     /// Last saved.
@@ -69,6 +73,7 @@ struct Row {
     service_version: i64,
     page: Option<String>,
     answers: String,
+    prefill: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -83,13 +88,17 @@ impl Row {
             service_version: u32::try_from(self.service_version).map_err(|e| DraftError::Corrupt(e.to_string()))?,
             page: self.page,
             answers: serde_json::from_str(&self.answers).map_err(|e| DraftError::Corrupt(e.to_string()))?,
+            prefill: match self.prefill {
+                Some(text) => serde_json::from_str(&text).map_err(|e| DraftError::Corrupt(e.to_string()))?,
+                None => Vec::new(),
+            },
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })
     }
 }
 
-const COLUMNS: &str = "id, owner, service, subject, service_version, page, answers, created_at, updated_at";
+const COLUMNS: &str = "id, owner, service, subject, service_version, page, answers, prefill, created_at, updated_at";
 
 /// One municipality's drafts.
 #[derive(Debug, Clone)]
@@ -193,6 +202,20 @@ impl Drafts {
             )
             .await?;
         rows.into_iter().map(Row::draft).collect()
+    }
+
+    /// Keeps the values read from the registers with the owner's draft.
+    pub async fn set_prefill(&self, owner: &Fnr, id: &str, values: &[PrefilledValue]) -> Result<(), DraftError> {
+        let text = serde_json::to_string(values).map_err(|e| DraftError::Corrupt(e.to_string()))?;
+        let updated = self
+            .db
+            .municipal(self.kommunenummer)
+            .execute(
+                "UPDATE service_drafts SET prefill = $2 WHERE kommunenummer = $1 AND id = $3 AND owner = $4",
+                &params![text, id, owner.as_digits()],
+            )
+            .await?;
+        if updated == 0 { Err(DraftError::NotFound) } else { Ok(()) }
     }
 
     /// Deletes the owner's draft (after submission, or when the person discards it).

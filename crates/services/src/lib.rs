@@ -12,6 +12,8 @@
 //! - [`summary`] lays the answers out for the check page and the submission PDF.
 //! - [`cpsv`] exports the catalogue as CPSV-AP-NO (Turtle) for Felles datakatalog.
 //! - [`drafts`] keeps unfinished applications, and purges them after a retention.
+//! - [`apply`] takes a person from a draft to a case: pages saved, files kept, the registers
+//!   read again at submission, the rules evaluated, the case made by `cases`.
 //!
 //! Invariants: a catalogue that loaded has only sound definitions (every text in nb, nn and
 //! en; every condition and rule reads known names; every binding has a purpose and legal
@@ -19,6 +21,7 @@
 //! their conditions and not prefilled.
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod catalog;
 pub mod cpsv;
 pub mod definition;

@@ -90,7 +90,7 @@ fn migrate_creates_and_migrates_the_database() {
     let url = format!("sqlite://{}", dir.path().join("m/allmenning.db").display());
     let output = allmenning().arg("migrate").env("ALLMENNING__DATABASE__URL", &url).output().expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("13 of 13 migrations applied"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("14 of 14 migrations applied"));
     assert!(dir.path().join("m/allmenning.db").exists());
 }
 

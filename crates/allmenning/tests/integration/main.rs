@@ -22,6 +22,7 @@ mod post_api;
 mod post_engine;
 mod post_pages;
 mod schema;
+mod services_apply;
 mod shutdown;
 mod slow_clients;
 mod tenancy;

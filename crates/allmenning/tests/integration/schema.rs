@@ -113,6 +113,7 @@ fn no_crate_names_another_contexts_tables() {
         ("archive", Some("archive")),
         ("post", Some("post")),
         ("cases", Some("cases")),
+        ("services", Some("services")),
         ("render", None),
         ("web", None),
         ("allmenning", Some("deployment")),

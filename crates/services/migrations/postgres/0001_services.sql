@@ -10,6 +10,7 @@ CREATE TABLE service_drafts (
     service_version BIGINT  NOT NULL,
     page            TEXT,
     answers         TEXT    NOT NULL,
+    prefill         TEXT,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL,
     PRIMARY KEY (kommunenummer, id),

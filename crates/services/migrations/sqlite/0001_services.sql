@@ -10,6 +10,7 @@ CREATE TABLE service_drafts (
     service_version INTEGER NOT NULL,
     page            TEXT,
     answers         TEXT    NOT NULL,
+    prefill         TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     PRIMARY KEY (kommunenummer, id),

@@ -90,7 +90,7 @@ async fn list(State(state): State<AppState>, visit: Visit, citizen: Citizen) -> 
     let catalog = state.applications.catalog();
     let drafts = state
         .applications
-        .drafts(visit.kommune, &citizen.me)
+        .drafts_of(visit.kommune, &citizen.me)
         .await
         .map_err(apply_error)?
         .into_iter()

@@ -42,6 +42,9 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// An apply error as a page: missing or someone else's is a 404, not allowed a 403.
 pub(crate) fn apply_error(error: ApplyError) -> PageError {
+    if matches!(error, ApplyError::Closed) {
+        return PageError::NotFound;
+    }
     match error.kind() {
         ErrorKind::NotFound => PageError::NotFound,
         ErrorKind::Forbidden => PageError::Forbidden,
@@ -55,9 +58,12 @@ fn submission_key(draft_id: &str) -> String {
     format!("soknad:{draft_id}")
 }
 
-/// Who applies: the person logged in, acting as `acting`.
+/// Who applies: the person logged in, acting as `acting` (the session's name for whom it acts
+/// for, when that is whom the application is for).
 fn who(citizen: &Citizen, acting: ActingAs) -> Who {
-    Who { me: citizen.me, name: citizen.user.session.display_name.clone(), acting }
+    let session = &citizen.user.session;
+    let acting_name = if session.acting_as == acting { session.acting_name.clone() } else { None };
+    Who { me: citizen.me, name: session.display_name.clone(), acting, acting_name }
 }
 
 /// Whom a draft is for, from its stored subject key; an organisation keeps the role the session
@@ -90,11 +96,12 @@ async fn own_draft(
     citizen: &Citizen,
     draft_id: &str,
 ) -> Result<(Who, Draft, Prefill), PageError> {
-    let drafts = state.applications.drafts(visit.kommune, &citizen.me).await.map_err(apply_error)?;
+    let drafts = state.applications.drafts_of(visit.kommune, &citizen.me).await.map_err(apply_error)?;
     let stored = drafts.into_iter().find(|d| d.id == draft_id).ok_or(PageError::NotFound)?;
     let acting = acting_of(&stored.subject, &citizen.user.session.acting_as).ok_or(PageError::Forbidden)?;
     let who = who(citizen, acting);
-    let (draft, prefill) = state.applications.draft(visit.kommune, &who, draft_id).await.map_err(apply_error)?;
+    let (draft, _) = state.applications.draft(visit.kommune, &who, draft_id).await.map_err(apply_error)?;
+    let prefill = Prefill { values: draft.prefill.clone(), children: vec![] };
     Ok((who, draft, prefill))
 }
 
@@ -608,7 +615,7 @@ async fn submit(
         return Err(PageError::BadRequest);
     }
     // A replay after the draft was sent finds no draft; whom it was for is then the session's.
-    let drafts = state.applications.drafts(visit.kommune, &citizen.me).await.map_err(apply_error)?;
+    let drafts = state.applications.drafts_of(visit.kommune, &citizen.me).await.map_err(apply_error)?;
     let acting = drafts
         .iter()
         .find(|d| d.id == draft_id)
