@@ -149,14 +149,18 @@ async function applyToTheEnd(page, id) {
   await page.goto(`/tjenester/${id}`);
   await page.getByTestId('start').click();
   await page.waitForURL(new RegExp(`/tjenester/${id}/start$`));
+  const started = page.waitForNavigation();
   await page.getByTestId('start-submit').click();
+  await started;
   for (let step = 0; step < 10 && !/\/oppsummering$/.test(page.url()); step += 1) {
     await page.waitForURL(/\/tjenester\/soknad\/[0-9a-f-]+\/(side\/[a-z_-]+|oppsummering)$/);
     if (/\/oppsummering$/.test(page.url())) break;
     const before = page.url();
     await fillRequired(page);
+    // A page answers with the next page, or itself again with errors: wait for either.
+    const answered = page.waitForNavigation();
     await page.getByTestId('next').click();
-    await page.waitForLoadState();
+    await answered;
     if ((await page.getByTestId('error-summary').count()) > 0) {
       assert.fail(`${id}: ${before} refused: ${await page.getByTestId('error-summary').innerText()}`);
     }
