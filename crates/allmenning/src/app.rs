@@ -172,7 +172,8 @@ impl Application {
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
         let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone())
-            .context("cannot build the web layer")?;
+            .context("cannot build the web layer")?
+            .with_cases(cases.clone());
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
         }

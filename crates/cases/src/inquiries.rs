@@ -178,6 +178,8 @@ pub struct InquiryFilter {
     pub status: Option<InquiryStatus>,
     /// Only of this category.
     pub category: Option<String>,
+    /// Only those that came in by this channel.
+    pub channel: Option<Channel>,
     /// At most this many (100 when zero; at most 500).
     pub limit: u32,
 }
@@ -658,6 +660,10 @@ impl Cases {
         if let Some(category) = &filter.category {
             args.push(Param::from(category.as_str()));
             conditions.push(format!("category = ${}", args.len() + 1));
+        }
+        if let Some(channel) = filter.channel {
+            args.push(Param::from(channel.code()));
+            conditions.push(format!("channel = ${}", args.len() + 1));
         }
         let limit = if filter.limit == 0 { 100 } else { filter.limit.min(500) };
         args.push(Param::from(i64::from(limit)));
