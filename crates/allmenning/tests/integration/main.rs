@@ -25,3 +25,4 @@ mod schema;
 mod shutdown;
 mod slow_clients;
 mod tenancy;
+mod workbench;
