@@ -876,6 +876,22 @@ impl Cases {
             .transpose()
     }
 
+    /// The unit that handles a case, and nothing else of it: what a page needs to ask the policy
+    /// (or to offer the unit's colleagues) before anything with personal data is read.
+    pub async fn unit_of(&self, k: Kommunenummer, id: &str) -> Result<Option<String>, CaseError> {
+        #[derive(serde::Deserialize)]
+        struct UnitRow {
+            unit: String,
+        }
+        Ok(self
+            .inner
+            .db
+            .municipal(k)
+            .fetch_optional::<UnitRow>("SELECT unit FROM cases WHERE kommunenummer = $1 AND id = $2", &params![id])
+            .await?
+            .map(|row| row.unit))
+    }
+
     /// Asks the policy whether `employee` may do `action` to the case, reading only the case's
     /// unit, area and party (never shown); refused → [`CaseError::Forbidden`].
     async fn authorize(

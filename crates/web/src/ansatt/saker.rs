@@ -743,15 +743,15 @@ async fn assign(
 ) -> Result<Response, PageError> {
     check_csrf(&staff.user, form.csrf.as_deref())?;
     let k = visit.kommune;
-    // Only a colleague of the case's unit; "meg" is the employee themself. The unit is asked of
-    // the engine after its own policy check (a case this employee may not see is 403 there).
+    // Only a colleague of the case's unit; "meg" is the employee themself. Only the case's unit
+    // is read before the policy has answered (the engine asks it again when it assigns).
     let wanted = form.assignee.as_deref().map(str::trim).unwrap_or_default();
     let to = if wanted == "meg" { staff.employee.id.clone() } else { wanted.to_owned() };
-    let case = state.cases.case(k, &id).await.map_err(case_error)?.ok_or(PageError::NotFound)?;
-    if !handles(&staff.employee, &case.unit) {
+    let unit = state.cases.unit_of(k, &id).await.map_err(case_error)?.ok_or(PageError::NotFound)?;
+    if !handles(&staff.employee, &unit) {
         return Err(PageError::Forbidden);
     }
-    let colleague = Employees::new(state.db.clone(), k).get(&to).await?.filter(|e| handles(e, &case.unit));
+    let colleague = Employees::new(state.db.clone(), k).get(&to).await?.filter(|e| handles(e, &unit));
     if colleague.is_none() {
         return case_page(
             &state,
