@@ -212,7 +212,15 @@ impl Application {
                 area: "barnehage".to_owned(),
                 unit: "barnehage".to_owned(),
                 classification: None,
-                screening: None,
+                // As the service's definition screens it: a private person's application is under
+                // taushetsplikt, so the public journal shows neither her name nor the child's.
+                screening: Some(archive::Screening {
+                    tilgangsrestriksjon: archive::demo::TAUSHETSPLIKT.0.to_owned(),
+                    skjermingshjemmel: "Offl. § 13 jf. fvl. § 13".to_owned(),
+                    metadata: vec!["NA".to_owned(), "TRO".to_owned()],
+                    dokument: Some("H".to_owned()),
+                    duration_years: None,
+                }),
                 decision_mode: cases::DecisionMode::Manual,
                 deadline: today + time::Duration::days(60),
                 legal_basis: "barnehageloven § 16".to_owned(),
