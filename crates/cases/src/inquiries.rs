@@ -417,6 +417,55 @@ impl Cases {
             .transpose()
     }
 
+    /// An inquiry as an employee of its unit sees it: the policy first (another unit's is
+    /// `Forbidden`, and only its unit was read), then, when it names a person, an access-log
+    /// entry about them (`cases.inquiry.read`, purpose `Saksbehandling`, the municipality's duty
+    /// to guide, forvaltningsloven § 11) in the same transaction as the read.
+    pub async fn view_inquiry_as_employee(
+        &self,
+        k: Kommunenummer,
+        employee: &Employee,
+        id: &str,
+    ) -> Result<Inquiry, CaseError> {
+        #[derive(serde::Deserialize)]
+        struct UnitRow {
+            unit: String,
+        }
+        let mut tx = self.inner.db.begin().await?;
+        let unit = tx
+            .municipal(k)
+            .fetch_optional::<UnitRow>(
+                "SELECT unit FROM case_inquiries WHERE kommunenummer = $1 AND id = $2",
+                &params![id],
+            )
+            .await?
+            .ok_or(CaseError::NotFound)?
+            .unit;
+        may_handle(employee, &unit)?;
+        let inquiry = tx
+            .municipal(k)
+            .fetch_optional::<Row>(
+                &format!("SELECT {COLUMNS} FROM case_inquiries WHERE kommunenummer = $1 AND id = $2"),
+                &params![id],
+            )
+            .await?
+            .ok_or(CaseError::NotFound)?
+            .into_inquiry()?;
+        if let Some(fnr) = inquiry.from.as_ref().and_then(Party::fnr) {
+            let context = audit::AccessContext {
+                actor: audit::Actor::Employee(employee.id.clone()),
+                acting_for: None,
+                purpose: audit::Purpose::parse("Saksbehandling")?,
+                legal_basis: audit::LegalBasis::parse("forvaltningsloven § 11")?,
+            };
+            let access =
+                audit::Access { action: "cases.inquiry.read", subject: Some(fnr), resource: Some(&inquiry.id) };
+            audit::AuditLog::record_in(&mut tx, &context, &[access]).await?;
+        }
+        tx.commit().await?;
+        Ok(inquiry)
+    }
+
     /// Answers an inquiry (an employee of its unit). With archive duty the answer is journaled:
     /// a letter through post to a person with a fødselsnummer, otherwise a notat (X) that
     /// writes the incoming journalpost off.

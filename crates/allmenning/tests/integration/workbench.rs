@@ -372,8 +372,19 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     assert!(empty.body.contains("href=\"#answer\""));
     let answered = kari.post(&format!("/ansatt/henvendelser/{id}/svar"), &[("answer", "Innen to uker.")]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
+    let inquiry_reads = || async {
+        audit::AuditLog::new(app.db().clone())
+            .about(&Persona::ParentOfNewborn.fnr(), 10_000)
+            .await
+            .expect("log")
+            .into_iter()
+            .filter(|e| e.action == "cases.inquiry.read")
+            .count()
+    };
+    let before = inquiry_reads().await;
     let page = kari.get(&format!("/ansatt/henvendelser/{id}")).await;
     assert!(page.body.contains("data-testid=\"time-to-answer\""), "the time to answer is shown");
+    assert_eq!(inquiry_reads().await, before + 1, "the view of a named person is in the access log");
     assert!(page.body.contains("Innen to uker."));
     let closed = kari.post(&format!("/ansatt/henvendelser/{id}/lukk"), &[]).await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER);
@@ -383,6 +394,8 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     // Another unit's employee does not see it.
     health_worker(&app).await;
     let hanne = Visitor::employee(&app, "hanne.helse").await;
+    let before = inquiry_reads().await;
     assert_eq!(hanne.get(&format!("/ansatt/henvendelser/{id}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(inquiry_reads().await, before, "a refused view is not logged as a read");
     crate::cases_flow::run_jobs(&app).await;
 }
