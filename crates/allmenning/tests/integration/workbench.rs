@@ -399,3 +399,27 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     assert_eq!(inquiry_reads().await, before, "a refused view is not logged as a read");
     crate::cases_flow::run_jobs(&app).await;
 }
+
+#[tokio::test]
+async fn workbench_a_rejection_til_kontroll_shows_the_rules_proposal_and_prefills_the_decision() {
+    let app = InProcess::with(test_settings(Mode::Demo).await).await;
+    let cases = app.app.cases().clone();
+    let mut new = application("workbench-kontroll");
+    new.service.decision_mode = DecisionMode::AutomaticWithReviewOfRejections;
+    new.automated = Some(cases::AutomatedOutcome {
+        result: cases::RuleResult::Reject,
+        fired: vec![cases::FiredRule { id: "bosted".into(), explanation: "Familien bor ikke i kommunen.".into() }],
+        vedtak_text: "Du får ikke plass.".into(),
+        reasons_text: "Vi har sett på bostedet.".into(),
+    });
+    let submitted = cases.submit(bergen(), new).await.expect("received");
+    assert_eq!(submitted.status, Status::TilKontroll);
+    let kari = Visitor::employee(&app, "kari.saksbehandler").await;
+    let page = kari.get(&format!("/ansatt/saker/{}", submitted.case_id)).await;
+    assert!(page.body.contains("data-testid=\"proposal\""), "the proposal is shown");
+    assert!(page.body.contains("Familien bor ikke i kommunen."), "with the rules that fired");
+    let form = kari.get(&format!("/ansatt/saker/{}/vedtak", submitted.case_id)).await;
+    assert!(form.body.contains("Du får ikke plass."), "the decision form starts from the proposal");
+    assert!(form.body.contains("id=\"outcome-avslag\" value=\"avslag\" checked"), "{}", form.body);
+    crate::cases_flow::run_jobs(&app).await;
+}
