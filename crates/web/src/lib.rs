@@ -141,6 +141,8 @@ pub struct AppState {
     pub archive: archive::Noark,
     /// Digital post.
     pub post: post::Post,
+    /// Case handling: queues, cases, decisions, inquiries.
+    pub cases: cases::Cases,
 }
 
 /// Why the web layer could not be built.
@@ -182,7 +184,10 @@ impl AppState {
         });
         // The archive the post context journals in, with this deployment's file limit.
         let archive = post.archive().clone().with_max_file_bytes(config.max_archive_file_bytes);
+        // The application gives its own engine (`with_cases`); this one serves a bare state.
+        let cases = cases::Cases::new(db.clone(), archive.clone(), post.clone(), cases::CasesConfig::default());
         Ok(Self {
+            cases,
             archive,
             post,
             db,
@@ -197,6 +202,15 @@ impl AppState {
             identity: Arc::new(identity),
             limiters,
         })
+    }
+}
+
+impl AppState {
+    /// The state with the application's case engine (the one whose jobs its worker runs).
+    #[must_use]
+    pub fn with_cases(mut self, cases: cases::Cases) -> Self {
+        self.cases = cases;
+        self
     }
 }
 

@@ -26,3 +26,4 @@ mod services_apply;
 mod shutdown;
 mod slow_clients;
 mod tenancy;
+mod workbench;
