@@ -183,17 +183,10 @@ impl Application {
         };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
-        let state = web::AppState::new(
-            db.clone(),
-            blobs,
-            web_config,
-            worker.stats(),
-            identity,
-            post.clone(),
-            cases.clone(),
-            applications,
-        )
-            .context("cannot build the web layer")?;
+        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone())
+            .context("cannot build the web layer")?
+            .with_cases(cases.clone())
+            .with_applications(applications);
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
         }
@@ -210,6 +203,69 @@ impl Application {
             workers: settings.jobs.workers,
             serve_limits: settings.server.serve_limits(),
         })
+    }
+
+    /// `allmenning demo`'s case in the kindergarten unit's queue: Ingrid Solberg's application
+    /// for a place for Emma, submitted once (the same idempotency key on every start), so a
+    /// demo caseworker has something to decide before anyone has applied through the forms.
+    /// Only the demo command adds it; the tests that build a demo application start empty.
+    pub async fn seed_demo_case(&self, settings: &Settings) -> anyhow::Result<()> {
+        anyhow::ensure!(settings.mode == Mode::Demo, "the demo case belongs to the demo only");
+        // The personas live in the first municipality.
+        let Some(kommune) = settings.municipalities.first().map(|m| m.kommunenummer) else { return Ok(()) };
+        let ingrid = registers::synthetic::Persona::ParentOfNewborn;
+        let today = kernel::time::today_in_norway();
+        let hentet = format!("Hentet fra Folkeregisteret {}", render::format_date(today, Language::Bokmal));
+        let application = cases::NewApplication {
+            idempotency_key: "demo:barnehage:ingrid".to_owned(),
+            service: cases::ServiceInfo {
+                id: "barnehageplass".to_owned(),
+                version: "1".to_owned(),
+                title: "Barnehageplass".to_owned(),
+                area: "barnehage".to_owned(),
+                unit: "barnehage".to_owned(),
+                classification: None,
+                // As the service's definition screens it: a private person's application is under
+                // taushetsplikt, so the public journal shows neither her name nor the child's.
+                screening: Some(archive::Screening {
+                    tilgangsrestriksjon: archive::demo::TAUSHETSPLIKT.0.to_owned(),
+                    skjermingshjemmel: "Offl. § 13 jf. fvl. § 13".to_owned(),
+                    metadata: vec!["NA".to_owned(), "TRO".to_owned()],
+                    dokument: Some("H".to_owned()),
+                    duration_years: None,
+                }),
+                decision_mode: cases::DecisionMode::Manual,
+                deadline: today + time::Duration::days(60),
+                legal_basis: "barnehageloven § 16".to_owned(),
+                appeal_body: Some("Statsforvalteren i Vestland".to_owned()),
+            },
+            applicant: cases::Party::Person { fnr: ingrid.fnr(), name: ingrid.name().to_owned() },
+            submitted_by: (ingrid.fnr(), ingrid.name().to_owned()),
+            subject: None,
+            language: Language::Bokmal,
+            title: "Søknad om barnehageplass for Emma Solberg".to_owned(),
+            public_title: "Søknad om barnehageplass".to_owned(),
+            sections: vec![
+                render::Section {
+                    heading: "Barnet".to_owned(),
+                    rows: vec![
+                        ("Navn".to_owned(), format!("Emma Solberg ({hentet})")),
+                        ("Forelder".to_owned(), format!("{} ({hentet})", ingrid.name())),
+                    ],
+                },
+                render::Section {
+                    heading: "Ønsket plass".to_owned(),
+                    rows: vec![
+                        ("Barnehage".to_owned(), "Solsikken barnehage".to_owned()),
+                        ("Ønsket oppstart".to_owned(), "August neste år".to_owned()),
+                    ],
+                },
+            ],
+            attachments: Vec::new(),
+            automated: None,
+        };
+        self.cases.submit(kommune, application).await.context("cannot submit the demo case")?;
+        Ok(())
     }
 
     /// The address the server listens on (useful with port 0).

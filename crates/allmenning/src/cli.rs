@@ -564,6 +564,9 @@ fn probe(url: &str, timeout: std::time::Duration) -> std::io::Result<u16> {
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let application = Application::build(settings).await?;
+    if demo {
+        application.seed_demo_case(settings).await?;
+    }
     let address = application.address();
     tracing::info!(server.address = %address, database = settings.db_backend_name(), "allmenning is listening");
     if demo {

@@ -256,13 +256,14 @@ pub(crate) struct CaseRow {
     receipt_letter: Option<String>,
     received_at: i64,
     received_on: String,
+    sections: String,
 }
 
 const CASE_COLUMNS: &str = "id, service_id, service_version, service_title, area, unit, classification, screening, \
     decision_mode, legal_basis, appeal_body, language, applicant_kind, applicant_id, applicant_name, submitted_by, \
     submitted_by_name, subject_kind, subject_id, subject_name, title, public_title, status, saksmappe, mappe_id, \
     journalpost, registrerings_id, assigned_to, deadline, provisional_reply_due, provisional_reply_flagged_at, \
-    automated_proposal, appeal_of, appeal_late, receipt_letter, received_at, received_on";
+    automated_proposal, appeal_of, appeal_late, receipt_letter, received_at, received_on, sections";
 
 const SUMMARY_COLUMNS: &str = "id, mappe_id, service_id, service_title, public_title, unit, status, assigned_to, \
     deadline, provisional_reply_flagged_at, received_at, appeal_of";
@@ -294,6 +295,7 @@ impl CaseRow {
             automated_proposal: self.automated_proposal.as_deref().and_then(|p| serde_json::from_str(p).ok()),
             provisional_reply_flagged: self.provisional_reply_flagged_at.is_some(),
             received_at: Timestamp(self.received_at),
+            sections: sections_from_text(&self.sections).ok_or_else(|| malformed("sections"))?,
             screening: screening_from_text(self.screening.as_deref()),
             classification: self.classification,
             applicant,
@@ -357,6 +359,24 @@ impl SummaryRow {
             appeal_of: self.appeal_of,
         })
     }
+}
+
+/// The answers as stored with a case: `[{"heading": …, "rows": [[label, value], …]}]`.
+fn sections_to_text(sections: &[render::Section]) -> String {
+    serde_json::Value::Array(
+        sections.iter().map(|s| serde_json::json!({ "heading": s.heading.trim(), "rows": s.rows })).collect(),
+    )
+    .to_string()
+}
+
+fn sections_from_text(text: &str) -> Option<Vec<render::Section>> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        heading: String,
+        rows: Vec<(String, String)>,
+    }
+    let stored: Vec<Stored> = serde_json::from_str(text).ok()?;
+    Some(stored.into_iter().map(|s| render::Section { heading: s.heading, rows: s.rows }).collect())
 }
 
 /// The screening as stored with a case (so an appeal's saksmappe gets the same).
@@ -641,7 +661,7 @@ impl Cases {
                 &format!(
                     "INSERT INTO cases (kommunenummer, idempotency_key, {CASE_COLUMNS}, updated_at) VALUES ($1, $2, \
                      $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-                     $23, $24, $25, '', '', '', '', NULL, $26, $27, NULL, $28, $29, $30, NULL, $31, $32, $31) \
+                     $23, $24, $25, '', '', '', '', NULL, $26, $27, NULL, $28, $29, $30, NULL, $31, $32, $33, $31) \
                      ON CONFLICT (kommunenummer, idempotency_key) DO NOTHING"
                 ),
                 &params![
@@ -676,6 +696,7 @@ impl Cases {
                     appeal.is_some_and(|(_, late)| late),
                     now,
                     date_text(today),
+                    sections_to_text(&application.sections),
                 ],
             )
             .await?;
@@ -864,6 +885,22 @@ impl Cases {
             .await?
             .map(CaseRow::into_case)
             .transpose()
+    }
+
+    /// The unit that handles a case, and nothing else of it: what a page needs to ask the policy
+    /// (or to offer the unit's colleagues) before anything with personal data is read.
+    pub async fn unit_of(&self, k: Kommunenummer, id: &str) -> Result<Option<String>, CaseError> {
+        #[derive(serde::Deserialize)]
+        struct UnitRow {
+            unit: String,
+        }
+        Ok(self
+            .inner
+            .db
+            .municipal(k)
+            .fetch_optional::<UnitRow>("SELECT unit FROM cases WHERE kommunenummer = $1 AND id = $2", &params![id])
+            .await?
+            .map(|row| row.unit))
     }
 
     /// Asks the policy whether `employee` may do `action` to the case, reading only the case's

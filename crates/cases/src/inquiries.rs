@@ -178,6 +178,8 @@ pub struct InquiryFilter {
     pub status: Option<InquiryStatus>,
     /// Only of this category.
     pub category: Option<String>,
+    /// Only those that came in by this channel.
+    pub channel: Option<Channel>,
     /// At most this many (100 when zero; at most 500).
     pub limit: u32,
 }
@@ -413,6 +415,55 @@ impl Cases {
             .await?
             .map(Row::into_inquiry)
             .transpose()
+    }
+
+    /// An inquiry as an employee of its unit sees it: the policy first (another unit's is
+    /// `Forbidden`, and only its unit was read), then, when it names a person, an access-log
+    /// entry about them (`cases.inquiry.read`, purpose `Saksbehandling`, the municipality's duty
+    /// to guide, forvaltningsloven § 11) in the same transaction as the read.
+    pub async fn view_inquiry_as_employee(
+        &self,
+        k: Kommunenummer,
+        employee: &Employee,
+        id: &str,
+    ) -> Result<Inquiry, CaseError> {
+        #[derive(serde::Deserialize)]
+        struct UnitRow {
+            unit: String,
+        }
+        let mut tx = self.inner.db.begin().await?;
+        let unit = tx
+            .municipal(k)
+            .fetch_optional::<UnitRow>(
+                "SELECT unit FROM case_inquiries WHERE kommunenummer = $1 AND id = $2",
+                &params![id],
+            )
+            .await?
+            .ok_or(CaseError::NotFound)?
+            .unit;
+        may_handle(employee, &unit)?;
+        let inquiry = tx
+            .municipal(k)
+            .fetch_optional::<Row>(
+                &format!("SELECT {COLUMNS} FROM case_inquiries WHERE kommunenummer = $1 AND id = $2"),
+                &params![id],
+            )
+            .await?
+            .ok_or(CaseError::NotFound)?
+            .into_inquiry()?;
+        if let Some(fnr) = inquiry.from.as_ref().and_then(Party::fnr) {
+            let context = audit::AccessContext {
+                actor: audit::Actor::Employee(employee.id.clone()),
+                acting_for: None,
+                purpose: audit::Purpose::parse("Saksbehandling")?,
+                legal_basis: audit::LegalBasis::parse("forvaltningsloven § 11")?,
+            };
+            let access =
+                audit::Access { action: "cases.inquiry.read", subject: Some(fnr), resource: Some(&inquiry.id) };
+            audit::AuditLog::record_in(&mut tx, &context, &[access]).await?;
+        }
+        tx.commit().await?;
+        Ok(inquiry)
     }
 
     /// Answers an inquiry (an employee of its unit). With archive duty the answer is journaled:
@@ -658,6 +709,10 @@ impl Cases {
         if let Some(category) = &filter.category {
             args.push(Param::from(category.as_str()));
             conditions.push(format!("category = ${}", args.len() + 1));
+        }
+        if let Some(channel) = filter.channel {
+            args.push(Param::from(channel.code()));
+            conditions.push(format!("channel = ${}", args.len() + 1));
         }
         let limit = if filter.limit == 0 { 100 } else { filter.limit.min(500) };
         args.push(Param::from(i64::from(limit)));

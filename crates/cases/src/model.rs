@@ -374,6 +374,8 @@ pub struct Case {
     pub received_at: Timestamp,
     /// The day it was received, in Norway.
     pub received_on: Date,
+    /// The answers as submitted, labelled in the applicant's language.
+    pub sections: Vec<render::Section>,
 }
 
 impl Case {

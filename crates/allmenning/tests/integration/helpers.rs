@@ -158,14 +158,8 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
     let identity = web::IdentityServices::without_login(db.clone()).expect("identity");
     let registers = registers::Registers::new(db.clone(), &Default::default()).expect("registers");
     let noark = archive::Noark::new(db.clone(), blobs.clone());
-    let post =
-        post::Post::new(db.clone(), noark.clone(), registers.clone(), post::Channels::not_configured(), Default::default());
-    let cases = cases::Cases::new(db.clone(), noark, post.clone(), Default::default());
-    let catalog = std::sync::Arc::new(services::Catalog::load(&services::Sources::embedded()).expect("catalogue"));
-    let applications =
-        services::apply::Applications::new(db.clone(), blobs.clone(), registers, cases.clone(), catalog);
-    web::AppState::new(db, blobs, web_config, Default::default(), identity, post, cases, applications)
-        .expect("state")
+    let post = post::Post::new(db.clone(), noark, registers, post::Channels::not_configured(), Default::default());
+    web::AppState::new(db, blobs, web_config, Default::default(), identity, post).expect("state")
 }
 
 /// A real server on a real socket, like [`spawn_app`], with a handle on its database (the same

@@ -27,3 +27,4 @@ mod shutdown;
 mod slow_clients;
 mod tenancy;
 mod tjenester;
+mod workbench;

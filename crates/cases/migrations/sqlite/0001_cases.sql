@@ -42,6 +42,8 @@ CREATE TABLE cases (
     receipt_letter        TEXT,
     received_at           INTEGER NOT NULL,
     received_on           TEXT    NOT NULL,
+    -- The answers as submitted, JSON: [{"heading": …, "rows": [[label, value], …]}].
+    sections              TEXT    NOT NULL,
     updated_at            INTEGER NOT NULL,
     PRIMARY KEY (kommunenummer, id),
     UNIQUE (kommunenummer, idempotency_key)

@@ -4,7 +4,9 @@
 //! [`post`].
 
 pub mod arkiv;
+pub mod henvendelser;
 pub mod post;
+pub mod saker;
 
 use axum::Router;
 use axum::extract::{Form, State};
@@ -30,6 +32,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ansatt/admin/klienter/endre", post(change_client))
         .merge(arkiv::routes())
         .merge(self::post::routes())
+        .merge(saker::routes())
+        .merge(henvendelser::routes())
 }
 
 async fn home(State(state): State<AppState>, visit: Visit, staff: Staff) -> Result<Html<String>, PageError> {

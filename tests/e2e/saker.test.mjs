@@ -1,0 +1,171 @@
+// The caseworker's workbench in a real browser, on the demo: Kari (a caseworker of the
+// kindergarten unit) goes from the employees' front page to the queue and on to Ingrid
+// Solberg's application with the keyboard only; the case page, the decision form (with the
+// focus on its error summary after an empty try) and the inquiry pages pass axe in nb, nn and
+// en and fit a 320 px wide screen. The demo command seeds the case (`demo:barnehage:ingrid`).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  LANGUAGES,
+  assertNoAxeViolations,
+  assertNoPageProblems,
+  chooseLanguage,
+  newPage,
+  screenshot,
+  useServerAndBrowser,
+} from './harness.mjs';
+
+const shared = useServerAndBrowser();
+
+/** Logs a demo employee in at /ansatt/logg-inn. */
+async function logInEmployee(page, name) {
+  await page.goto('/ansatt/logg-inn');
+  await page.waitForURL(/\/test-idp\/authorize/);
+  await page.getByLabel(name, { exact: false }).check();
+  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await page.waitForURL(/\/ansatt$/);
+}
+
+/** The id of the focused element's closest element with a data-testid. */
+function focusedTestId(page) {
+  return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
+}
+
+/** Presses Tab until the focused element is a link whose path matches `pattern`; fails after `limit`. */
+async function tabTo(page, pattern, limit = 80) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    const href = await page.evaluate(() => document.activeElement?.getAttribute('href') ?? '');
+    if (pattern.test(href)) return href;
+  }
+  assert.fail(`no link matching ${pattern} within ${limit} presses of Tab`);
+}
+
+/** Elements that reach past the viewport, outside anything that scrolls sideways on its own. */
+function stickingOut(page) {
+  return page.evaluate(() => {
+    const viewport = document.documentElement.clientWidth;
+    const contained = (el) => {
+      for (let parent = el.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+        if (getComputedStyle(parent).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (rect.width === 0 || rect.height === 0 || contained(el)) continue;
+      if (style.position === 'absolute' && style.clip !== 'auto' && rect.width <= 1) continue;
+      const reaches = style.overflowX === 'visible' ? rect.left + el.scrollWidth : rect.right;
+      if (rect.right > viewport + 0.5 || rect.left < -0.5 || reaches > viewport + 1) {
+        wide.push(`<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}> ${Math.round(rect.left)}..${Math.round(reaches)} px`);
+      }
+    }
+    return wide;
+  });
+}
+
+/** Axe, the right `lang` and no sideways scrolling at 320 px, in every language. */
+async function checkInEveryLanguage(page, label) {
+  const path = new URL(page.url()).pathname;
+  try {
+    for (const lang of LANGUAGES) {
+      await chooseLanguage(page, lang);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(path);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), lang, `${label} (${lang})`);
+      assertNoPageProblems(page, `${label} (${lang})`);
+      await assertNoAxeViolations(page, `${label} (${lang})`);
+      await page.setViewportSize({ width: 320, height: 640 });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 320, `${label} (${lang}) is ${width} px wide at 320 px`);
+      assert.deepEqual(await stickingOut(page), [], `${label} (${lang}): elements stick out at 320 px`);
+      if (lang !== 'nb') await screenshot(page, `${lang}-${label.replace(/\W+/g, '-')}-320`);
+    }
+  } finally {
+    await chooseLanguage(page, 'nb');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(path);
+  }
+}
+
+test('a caseworker finds the case with the keyboard, and every workbench page is accessible', async () => {
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
+  try {
+    await logInEmployee(page, 'Kari Nilsen');
+
+    // The keyboard only: from the front page to the queue, and from the queue to the case.
+    await tabTo(page, /^\/ansatt\/saker$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/ansatt\/saker$/);
+    assert.ok(await page.getByTestId('unit-queue').isVisible(), 'the unit queue lists the demo case');
+    await checkInEveryLanguage(page, 'case queue');
+    await screenshot(page, 'nb-saker-queue');
+    const href = await tabTo(page, /^\/ansatt\/saker\/[0-9a-f-]{36}$/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`${href}$`));
+    assert.match(await page.getByTestId('case-title').innerText(), /barnehageplass/i);
+    assert.match(await page.getByTestId('answers').innerText(), /Hentet fra Folkeregisteret/);
+    assert.match(await page.getByTestId('applicant').innerText(), /Ingrid Solberg/);
+    await checkInEveryLanguage(page, 'case page');
+    await screenshot(page, 'nb-saker-case');
+
+    // A note, then the decision form: empty, the focus goes to the error summary.
+    await page.getByLabel('Nytt notat').fill('Ringte søkeren om oppstartsdato.');
+    await page.getByRole('button', { name: 'Lagre notatet' }).click();
+    await page.waitForURL(/\?ok=notat/);
+    assert.match(await page.getByTestId('notes').innerText(), /Ringte søkeren/);
+    await page.getByTestId('to-decision').click();
+    await page.waitForURL(/\/vedtak$/);
+    await checkInEveryLanguage(page, 'decision form');
+    await page.getByTestId('decide').click();
+    const summary = page.getByTestId('error-summary');
+    assert.ok(await summary.isVisible(), 'an empty decision shows an error summary');
+    assert.equal(await focusedTestId(page), 'error-summary', 'the error summary has the focus');
+    assert.match(await page.title(), /^Feil:/);
+    for (const field of ['vedtak', 'reasons']) {
+      assert.equal(await summary.locator(`a[href="#${field}"]`).count(), 1, `the summary links to ${field}`);
+      assert.ok(await page.getByTestId(`error-${field}`).isVisible(), `the error is beside ${field}`);
+    }
+    assertNoPageProblems(page, 'decision form with errors');
+    await assertNoAxeViolations(page, 'decision form with errors');
+    await screenshot(page, 'nb-saker-decision-errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('an inquiry at the counter is registered, answered and closed', async () => {
+  const { context, page } = await newPage(shared.browser, shared.server.baseURL);
+  try {
+    await logInEmployee(page, 'Kari Nilsen');
+    await page.goto('/ansatt/henvendelser');
+    await checkInEveryLanguage(page, 'inquiries');
+    await page.getByRole('link', { name: 'Registrer en henvendelse' }).first().click();
+    await page.waitForURL(/\/ansatt\/henvendelser\/ny$/);
+    await checkInEveryLanguage(page, 'new inquiry');
+
+    await page.getByLabel('Fødselsnummer (valgfritt)').fill('14839221101');
+    await page.getByLabel('Henvendelsen').fill('Når får vi svar på søknaden om barnehageplass?');
+    await page.getByRole('button', { name: 'Registrer' }).click();
+    assert.equal(await focusedTestId(page), 'error-summary');
+    assert.ok(await page.getByTestId('error-fnr').isVisible(), 'the error is beside the fødselsnummer');
+    await assertNoAxeViolations(page, 'new inquiry with errors');
+
+    await page.getByLabel('Fødselsnummer (valgfritt)').fill('');
+    await page.getByRole('button', { name: 'Registrer' }).click();
+    await page.waitForURL(/\/ansatt\/henvendelser\/[0-9a-f-]{36}\?registrert=1$/);
+    assert.ok(await page.getByTestId('registered').isVisible());
+    await checkInEveryLanguage(page, 'inquiry');
+    await page.getByLabel('Svar', { exact: true }).fill('Innen to uker.');
+    await page.getByRole('button', { name: 'Send svaret' }).click();
+    assert.ok(await page.getByTestId('time-to-answer').isVisible(), 'the time to answer is shown');
+    await page.getByRole('button', { name: 'Lukk henvendelsen' }).click();
+    assert.match(await page.getByTestId('inquiry-status').innerText(), /Lukket/);
+    await checkInEveryLanguage(page, 'closed inquiry');
+  } finally {
+    await context.close();
+  }
+});
