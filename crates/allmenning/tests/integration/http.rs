@@ -334,8 +334,8 @@ async fn health_readiness_and_metrics() {
     assert!(metrics.contains("http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 1"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
     // The retention purge, post's print batch and receipt reading, and the cases' check for
-    // provisional replies, scheduled at start.
-    assert!(metrics.contains("jobs{status=\"queued\"} 4"), "{metrics}");
+    // provisional replies, and the purge of old drafts, scheduled at start.
+    assert!(metrics.contains("jobs{status=\"queued\"} 5"), "{metrics}");
     assert!(metrics.contains("jobs_dead_lettered_total 0"));
     assert!(metrics.contains("jobs_stale_outcomes_total 0"));
     assert!(metrics.contains("# TYPE event_consumers_parked gauge"));

@@ -335,6 +335,30 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     let case_page = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
     assert_eq!(case_page.status, StatusCode::OK, "{}", case_page.body);
     assert!(case_page.body.contains("Søknaden er mottatt"));
+    // A caseworker asks for more information; Ingrid answers on the case page, and the case is
+    // under behandling again. An empty answer is refused, changing nothing.
+    let kari = crate::cases_flow::employee("kari", identity::policy::Role::Saksbehandler, "barnehage");
+    let due = kernel::time::today_in_norway() + time::Duration::days(14);
+    let request = app
+        .app
+        .cases()
+        .request_information(bergen(), &kari, case_id, "Hvilken barnehage er nummer to?", due)
+        .await
+        .expect("asked");
+    let waiting = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
+    assert!(waiting.body.contains("data-testid=\"information-request\""), "{}", waiting.body);
+    let answer_path = format!("/min-side/saker/{case_id}/opplysninger/{request}");
+    let empty = ingrid.post(&answer_path, &[("csrf", &ingrid.csrf), ("svar", " ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("data-testid=\"error-summary\""));
+    let other = ingrid.post(&format!("/min-side/saker/{case_id}/opplysninger/ukjent"), &[("csrf", &ingrid.csrf), ("svar", "Ja")]).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let answered = ingrid.post(&answer_path, &[("csrf", &ingrid.csrf), ("svar", "Ingen andre ønsker.")]).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+    let after = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
+    assert!(!after.body.contains("data-testid=\"information-request\""));
+    assert!(after.body.contains("Opplysningene er mottatt"), "{}", after.body);
+
     // Someone else sees neither the receipt nor the case.
     let sofie = Visitor::resident(&app, Persona::JustMovedIn).await;
     assert_eq!(sofie.get(&receipt_path).await.status, StatusCode::NOT_FOUND);

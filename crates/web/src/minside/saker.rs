@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/saker/utkast/{id}/slett", post(delete_draft))
         .route("/min-side/saker/{id}", get(case_page))
         .route("/min-side/saker/{id}/klage", post(appeal))
+        .route("/min-side/saker/{id}/opplysninger/{request}", post(answer_information))
 }
 
 /// The parties whose cases the person sees: whom the session acts for (backed by the registers
@@ -173,6 +174,27 @@ struct CasePage {
     appeal_text: String,
     error: Option<String>,
     appeal_of: Option<String>,
+    /// Requests for information not yet answered (their ids).
+    open_requests: Vec<String>,
+    answer_text: String,
+    answer_error: Option<String>,
+}
+
+/// The requests for information of a case that are not answered, from its history: each
+/// request's id is the detail of its `opplysninger_etterspurt`, and of its answer's
+/// `opplysninger_mottatt`.
+fn open_requests(history: &[cases::HistoryEntry]) -> Vec<String> {
+    let answered: Vec<&str> = history
+        .iter()
+        .filter(|e| e.event == "opplysninger_mottatt")
+        .filter_map(|e| e.detail.as_deref())
+        .collect();
+    history
+        .iter()
+        .filter(|e| e.event == "opplysninger_etterspurt")
+        .filter_map(|e| e.detail.clone())
+        .filter(|id| !answered.contains(&id.as_str()))
+        .collect()
 }
 
 /// The events of a case's history an applicant is shown, with their translation keys; internal
@@ -191,21 +213,27 @@ fn event_key(event: &str) -> Option<&'static str> {
     })
 }
 
+/// What a case page shows again after a refused form.
+#[derive(Default)]
+struct Refused<'a> {
+    appeal_text: &'a str,
+    appeal_error: Option<String>,
+    answer_text: &'a str,
+    answer_error: Option<String>,
+}
+
 async fn case_view(
     state: &AppState,
     visit: &Visit,
     citizen: &Citizen,
     id: &str,
-    appeal_text: &str,
-    error: Option<String>,
+    refused: Refused<'_>,
 ) -> Result<Response, PageError> {
     let language = visit.language;
     let case = own_case(state, visit, citizen, id).await?;
-    let history = state
-        .cases
-        .history(visit.kommune, &case.id)
-        .await
-        .map_err(case_error)?
+    let entries = state.cases.history(visit.kommune, &case.id).await.map_err(case_error)?;
+    let open_requests = if case.status == cases::Status::VenterPaaDeg { open_requests(&entries) } else { vec![] };
+    let history = entries
         .into_iter()
         .filter_map(|entry| {
             let key = event_key(&entry.event)?;
@@ -220,7 +248,7 @@ async fn case_view(
     let today = services::value::iso(kernel::time::today_in_norway());
     let may_appeal = case.appeal_of.is_none()
         && decision.as_ref().and_then(|d| d.appeal_deadline.as_deref()).is_some_and(|deadline| today.as_str() <= deadline);
-    let has_errors = error.is_some();
+    let has_errors = refused.appeal_error.is_some() || refused.answer_error.is_some();
     let page = CasePage {
         base: Base::of(state, visit, "min-side"),
         id: case.id.clone(),
@@ -238,9 +266,12 @@ async fn case_view(
         decision: decision.as_ref().map(|d| decision_view(state, language, d)),
         may_appeal,
         appeal_key: format!("klage:{}", case.id),
-        appeal_text: appeal_text.to_owned(),
-        error,
+        appeal_text: refused.appeal_text.to_owned(),
+        error: refused.appeal_error,
         appeal_of: case.appeal_of.clone(),
+        open_requests,
+        answer_text: refused.answer_text.to_owned(),
+        answer_error: refused.answer_error,
     };
     view::form_page(state, "minside/sak.html", &page, has_errors)
 }
@@ -251,7 +282,7 @@ async fn case_page(
     citizen: Citizen,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    case_view(&state, &visit, &citizen, &id, "", None).await
+    case_view(&state, &visit, &citizen, &id, Refused::default()).await
 }
 
 #[derive(serde::Deserialize)]
@@ -282,7 +313,8 @@ async fn appeal(
     };
     if let Some(key) = error_key {
         let message = state.i18n.message(visit.language, key, &[("max", APPEAL_MAX.to_string())]);
-        return case_view(&state, &visit, &citizen, &id, &text, Some(message)).await;
+        let refused = Refused { appeal_text: &text, appeal_error: Some(message), ..Refused::default() };
+        return case_view(&state, &visit, &citizen, &id, refused).await;
     }
     let case = own_case(&state, &visit, &citizen, &id).await?;
     let key = form.idempotency_key.unwrap_or_default();
@@ -305,4 +337,47 @@ async fn appeal(
         .await
         .map_err(case_error)?;
     Ok(Redirect::to(&format!("/min-side/saker/{}", submitted.case_id)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct AnswerForm {
+    csrf: Option<String>,
+    svar: Option<String>,
+}
+
+/// The most an answer's text may hold here (as `cases` allows).
+const ANSWER_MAX: usize = 10_000;
+
+async fn answer_information(
+    State(state): State<AppState>,
+    visit: Visit,
+    citizen: Citizen,
+    Path((id, request)): Path<(String, String)>,
+    axum::Form(form): axum::Form<AnswerForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&citizen.user, form.csrf.as_deref())?;
+    let text = form.svar.unwrap_or_default();
+    let error_key = if text.trim().is_empty() {
+        Some("minesaker-answer-required")
+    } else if text.chars().count() > ANSWER_MAX {
+        Some("minesaker-answer-too-long")
+    } else {
+        None
+    };
+    if let Some(key) = error_key {
+        let message = state.i18n.message(visit.language, key, &[("max", ANSWER_MAX.to_string())]);
+        let refused = Refused { answer_text: &text, answer_error: Some(message), ..Refused::default() };
+        return case_view(&state, &visit, &citizen, &id, refused).await;
+    }
+    let case = own_case(&state, &visit, &citizen, &id).await?;
+    let history = state.cases.history(visit.kommune, &case.id).await.map_err(case_error)?;
+    if !open_requests(&history).contains(&request) {
+        return Err(PageError::NotFound);
+    }
+    state
+        .cases
+        .answer_information(visit.kommune, &case.applicant, &case.id, &request, text.trim(), vec![])
+        .await
+        .map_err(case_error)?;
+    Ok(Redirect::to(&format!("/min-side/saker/{}", case.id)).into_response())
 }
