@@ -107,7 +107,8 @@ impl<'a> Visitor<'a> {
         let mut body: Vec<u8> = Vec::new();
         for (name, value) in fields {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
             );
         }
         for (name, file_name, bytes) in files {
@@ -243,9 +244,8 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     assert!(wishes.ends_with("/side/onsker"));
 
     // A bad date: the error is next to the field, the summary names it, nothing is saved.
-    let bad = ingrid
-        .fill(&wishes, &[("oppstart", "31.02.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua")])
-        .await;
+    let bad =
+        ingrid.fill(&wishes, &[("oppstart", "31.02.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("data-testid=\"error-summary\""));
     assert!(bad.body.contains("Skriv en gyldig dato som dd.mm.åååå."), "{}", bad.body);
@@ -267,7 +267,10 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     assert_eq!(ingrid.post(&wishes, &[("oppstart", "01.08.2027")]).await.status, StatusCode::BAD_REQUEST);
 
     let good = ingrid
-        .fill(&wishes, &[("oppstart", "01.08.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua"), ("barnehage_2", "")])
+        .fill(
+            &wishes,
+            &[("oppstart", "01.08.2027"), ("plasstype", "100"), ("barnehage_1", "Solstua"), ("barnehage_2", "")],
+        )
         .await;
     assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
     let needs = good.location.expect("next");
@@ -280,7 +283,10 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
     let contact = answered.location.expect("next");
     let contact_page = ingrid.get(&contact).await;
-    assert!(contact_page.body.contains("Kontakt- og reservasjonsregisteret") || contact_page.body.contains("name=\"epost\""));
+    assert!(
+        contact_page.body.contains("Kontakt- og reservasjonsregisteret")
+            || contact_page.body.contains("name=\"epost\"")
+    );
     let done = ingrid.fill(&contact, &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let summary_path = done.location.expect("summary");
@@ -294,7 +300,10 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
 
     // A tampered idempotency key: refused, nothing sent.
     let tampered = ingrid
-        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &ingrid.csrf), ("idempotency_key", "soknad:annen")])
+        .post(
+            &format!("/tjenester/soknad/{draft}/send"),
+            &[("csrf", &ingrid.csrf), ("idempotency_key", "soknad:annen")],
+        )
         .await;
     assert_eq!(tampered.status, StatusCode::BAD_REQUEST);
     let sent = ingrid
@@ -351,7 +360,9 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     let empty = ingrid.post(&answer_path, &[("csrf", &ingrid.csrf), ("svar", " ")]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.body.contains("data-testid=\"error-summary\""));
-    let other = ingrid.post(&format!("/min-side/saker/{case_id}/opplysninger/ukjent"), &[("csrf", &ingrid.csrf), ("svar", "Ja")]).await;
+    let other = ingrid
+        .post(&format!("/min-side/saker/{case_id}/opplysninger/ukjent"), &[("csrf", &ingrid.csrf), ("svar", "Ja")])
+        .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     let answered = ingrid.post(&answer_path, &[("csrf", &ingrid.csrf), ("svar", "Ingen andre ønsker.")]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
@@ -434,7 +445,10 @@ async fn tjenester_lars_applies_for_a_serving_licence_for_his_company() {
         location = next.location.expect("next");
     }
     let sent = lars
-        .post(&format!("/tjenester/soknad/{draft}/send"), &[("csrf", &lars.csrf), ("idempotency_key", &format!("soknad:{draft}"))])
+        .post(
+            &format!("/tjenester/soknad/{draft}/send"),
+            &[("csrf", &lars.csrf), ("idempotency_key", &format!("soknad:{draft}"))],
+        )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let receipt = lars.get(&sent.location.expect("receipt")).await;
@@ -460,7 +474,12 @@ async fn tjenester_applying_for_someone_one_may_not_act_for_is_refused() {
     assert_eq!(start.status, StatusCode::FORBIDDEN, "{}", start.body);
     let refused = sofie.post("/tjenester/barnehageplass/start", &[("csrf", &sofie.csrf), ("barn", &emma)]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-    let drafts = app.db().municipal(bergen()).fetch_all::<(String,)>("SELECT id FROM service_drafts WHERE kommunenummer = $1", &[]).await.expect("drafts");
+    let drafts = app
+        .db()
+        .municipal(bergen())
+        .fetch_all::<(String,)>("SELECT id FROM service_drafts WHERE kommunenummer = $1", &[])
+        .await
+        .expect("drafts");
     assert!(drafts.is_empty(), "no draft was made");
     // A garbled child number is a bad request; a person not logged in is sent to log in.
     let garbled = sofie.post("/tjenester/barnehageplass/start", &[("csrf", &sofie.csrf), ("barn", "123")]).await;
@@ -481,20 +500,27 @@ async fn tjenester_the_contact_form_registers_an_inquiry_and_refuses_bad_input()
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(missing.body.contains("data-testid=\"error-summary\""));
     assert!(missing.body.contains("Skriv meldingen din."));
-    let unknown = anyone.post("/kontakt", &[("tjeneste", "finnes-ikke"), ("melding", "Hei"), ("kontakt", "a@b.no")]).await;
+    let unknown =
+        anyone.post("/kontakt", &[("tjeneste", "finnes-ikke"), ("melding", "Hei"), ("kontakt", "a@b.no")]).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     let inquiries = |app: &InProcess| {
         let db = app.db().clone();
         async move {
             db.municipal(bergen())
-                .fetch_all::<(String, String)>("SELECT category, unit FROM case_inquiries WHERE kommunenummer = $1", &[])
+                .fetch_all::<(String, String)>(
+                    "SELECT category, unit FROM case_inquiries WHERE kommunenummer = $1",
+                    &[],
+                )
                 .await
                 .expect("inquiries")
         }
     };
     assert!(inquiries(&app).await.is_empty(), "bad input stores nothing");
     let sent = anyone
-        .post("/kontakt", &[("tjeneste", "barnehageplass"), ("melding", "Når får vi svar?"), ("kontakt", "ola@example.no")])
+        .post(
+            "/kontakt",
+            &[("tjeneste", "barnehageplass"), ("melding", "Når får vi svar?"), ("kontakt", "ola@example.no")],
+        )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let receipt = anyone.get(&sent.location.expect("receipt")).await;

@@ -36,9 +36,15 @@ async fn parties(state: &AppState, citizen: &Citizen) -> Result<Vec<Party>, Page
     let claimed = &citizen.user.session.acting_as;
     let caller = resident_caller(&me, claimed, ResidentPurpose::ShowWhomYouCanActFor)?;
     let today = kernel::time::today_in_norway();
-    let backed =
-        acting::backed_by_relations(&state.identity.registers, &state.identity.fullmakter, &caller, &me, claimed, today)
-            .await?;
+    let backed = acting::backed_by_relations(
+        &state.identity.registers,
+        &state.identity.fullmakter,
+        &caller,
+        &me,
+        claimed,
+        today,
+    )
+    .await?;
     let acting_name = citizen.user.session.acting_name.clone().unwrap_or_default();
     let name = citizen.user.session.display_name.clone();
     Ok(match &backed {
@@ -184,11 +190,8 @@ struct CasePage {
 /// request's id is the detail of its `opplysninger_etterspurt`, and of its answer's
 /// `opplysninger_mottatt`.
 fn open_requests(history: &[cases::HistoryEntry]) -> Vec<String> {
-    let answered: Vec<&str> = history
-        .iter()
-        .filter(|e| e.event == "opplysninger_mottatt")
-        .filter_map(|e| e.detail.as_deref())
-        .collect();
+    let answered: Vec<&str> =
+        history.iter().filter(|e| e.event == "opplysninger_mottatt").filter_map(|e| e.detail.as_deref()).collect();
     history
         .iter()
         .filter(|e| e.event == "opplysninger_etterspurt")
@@ -247,7 +250,10 @@ async fn case_view(
     let decision = state.cases.decision(visit.kommune, &case.id).await.map_err(case_error)?;
     let today = services::value::iso(kernel::time::today_in_norway());
     let may_appeal = case.appeal_of.is_none()
-        && decision.as_ref().and_then(|d| d.appeal_deadline.as_deref()).is_some_and(|deadline| today.as_str() <= deadline);
+        && decision
+            .as_ref()
+            .and_then(|d| d.appeal_deadline.as_deref())
+            .is_some_and(|deadline| today.as_str() <= deadline);
     let has_errors = refused.appeal_error.is_some() || refused.answer_error.is_some();
     let page = CasePage {
         base: Base::of(state, visit, "min-side"),

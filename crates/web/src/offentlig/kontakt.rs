@@ -71,7 +71,12 @@ struct ContactPage {
     field_errors: FieldErrors,
 }
 
-fn render(state: &AppState, visit: &Visit, form: &ContactForm, errors: Vec<(&'static str, String)>) -> Result<Response, PageError> {
+fn render(
+    state: &AppState,
+    visit: &Visit,
+    form: &ContactForm,
+    errors: Vec<(&'static str, String)>,
+) -> Result<Response, PageError> {
     let selected = form.tjeneste.clone().unwrap_or_default();
     let mut services = vec![Choice {
         value: String::new(),
@@ -149,7 +154,9 @@ async fn send(
     let text = form.melding.as_deref().unwrap_or_default().trim().to_owned();
     if text.is_empty() {
         errors.push(("melding", message("kontakt-error-message-required", &[])));
-    } else if text.chars().count() > MESSAGE_MAX || text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    } else if text.chars().count() > MESSAGE_MAX
+        || text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         errors.push(("melding", message("kontakt-error-message-too-long", &[("max", MESSAGE_MAX.to_string())])));
     }
     let contact = form.kontakt.as_deref().unwrap_or_default().trim().to_owned();

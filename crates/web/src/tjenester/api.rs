@@ -137,7 +137,10 @@ fn item(service: &Service, language: Language) -> ServiceItem {
         (status = 200, description = "The services", body = ServiceList),
         (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn list(State(state): State<AppState>, AppQuery(query): AppQuery<LanguageQuery>) -> Result<Json<ServiceList>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<LanguageQuery>,
+) -> Result<Json<ServiceList>, ApiError> {
     let language = query.language()?;
     let q: String = query.q.unwrap_or_default().chars().take(200).collect();
     let services = catalog(&state).search(&q, language).into_iter().map(|s| item(s, language)).collect();

@@ -235,7 +235,8 @@ async fn start(
     }
     match state.applications.start(visit.kommune, &who(&citizen, acting), &id).await {
         Ok(draft) => {
-            let page = draft.page.clone().or_else(|| service.form.pages.first().map(|p| p.id.clone())).unwrap_or_default();
+            let page =
+                draft.page.clone().or_else(|| service.form.pages.first().map(|p| p.id.clone())).unwrap_or_default();
             Ok(Redirect::to(&format!("/tjenester/soknad/{}/side/{page}", draft.id)).into_response())
         }
         Err(ApplyError::Forbidden(_)) => {
@@ -361,7 +362,12 @@ fn render_form(
             .pages
             .iter()
             .enumerate()
-            .map(|(i, p)| StepView { number: i + 1, title: p.title.get(language).to_owned(), href: href(p), current: i == index })
+            .map(|(i, p)| StepView {
+                number: i + 1,
+                title: p.title.get(language).to_owned(),
+                href: href(p),
+                current: i == index,
+            })
             .collect(),
         previous: index.checked_sub(1).and_then(|i| service.form.pages.get(i)).map(href),
         multipart: page.fields.iter().any(|f| f.kind == services::definition::FieldType::Attachment),
@@ -430,7 +436,11 @@ async fn read_body(request: Request) -> Result<Posted, PageError> {
     let mut body = Multipart::from_request(request, &()).await.map_err(|_| PageError::BadRequest)?;
     let mut posted = Posted { pairs: vec![], uploads: vec![] };
     while let Some(field) = body.next_field().await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { PageError::TooLarge } else { PageError::BadRequest }
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            PageError::TooLarge
+        } else {
+            PageError::BadRequest
+        }
     })? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
@@ -473,10 +483,8 @@ async fn save_page(
     } else {
         action.starts_with("legg-til")
     };
-    let mut result = state
-        .applications
-        .save_page(visit.kommune, &who, &draft.id, &page_id, &pairs, posted.uploads.clone())
-        .await;
+    let mut result =
+        state.applications.save_page(visit.kommune, &who, &draft.id, &page_id, &pairs, posted.uploads.clone()).await;
     // Every field is on the page; the server decides which its conditions show. Answers to
     // fields their condition hides are left out (once), rather than refused.
     if let Err(ApplyError::Invalid(errors)) = &result {
@@ -593,7 +601,9 @@ fn render_summary(
             let top = error.field.split('[').next().unwrap_or_default();
             let page = service.form.pages.iter().find(|p| p.fields.iter().any(|f| f.name == top));
             ShownError {
-                id: page.map_or_else(String::new, |p| format!("/tjenester/soknad/{}/side/{}#{}", draft.id, p.id, form_view::element_id(&error.field))),
+                id: page.map_or_else(String::new, |p| {
+                    format!("/tjenester/soknad/{}/side/{}#{}", draft.id, p.id, form_view::element_id(&error.field))
+                }),
                 text: format!(
                     "{}: {}",
                     service.field(top).map_or(top, |f| f.label.get(language)),
@@ -602,12 +612,8 @@ fn render_summary(
             }
         })
         .collect();
-    let back = service
-        .form
-        .pages
-        .last()
-        .map(|p| format!("/tjenester/soknad/{}/side/{}", draft.id, p.id))
-        .unwrap_or_default();
+    let back =
+        service.form.pages.last().map(|p| format!("/tjenester/soknad/{}/side/{}", draft.id, p.id)).unwrap_or_default();
     let view = SummaryPage {
         base: Base::of(state, visit, "tjenester"),
         draft: draft.id.clone(),
@@ -782,6 +788,7 @@ struct WrongFactForm {
 /// The most a report of a wrong fact may say.
 const WRONG_FACT_MAX: usize = 2000;
 
+#[allow(clippy::too_many_arguments)]
 async fn wrong_fact_view(
     state: &AppState,
     visit: &Visit,
@@ -795,13 +802,13 @@ async fn wrong_fact_view(
     let (_, draft, prefill) = own_draft(state, visit, citizen, draft_id).await?;
     let service = service_of(state, &draft)?;
     let value = prefill.get(field).ok_or(PageError::NotFound)?;
-    let label = service.field(field).map_or_else(|| value.fact.label(visit.language).to_owned(), |f| f.label.get(visit.language).to_owned());
-    let back = service
-        .form
-        .pages
-        .iter()
-        .find(|p| p.fields.iter().any(|f| f.name == field))
-        .map_or_else(|| format!("/tjenester/soknad/{draft_id}"), |p| format!("/tjenester/soknad/{draft_id}/side/{}", p.id));
+    let label = service
+        .field(field)
+        .map_or_else(|| value.fact.label(visit.language).to_owned(), |f| f.label.get(visit.language).to_owned());
+    let back = service.form.pages.iter().find(|p| p.fields.iter().any(|f| f.name == field)).map_or_else(
+        || format!("/tjenester/soknad/{draft_id}"),
+        |p| format!("/tjenester/soknad/{draft_id}/side/{}", p.id),
+    );
     let has_errors = error.is_some();
     let page = WrongFactPage {
         base: Base::of(state, visit, "tjenester"),

@@ -94,7 +94,7 @@ pub(crate) fn error_text(state: &AppState, language: Language, error: &FieldErro
 
 fn megabytes(bytes: u64) -> String {
     let tenths = (bytes * 10).div_ceil(1024 * 1024);
-    if tenths % 10 == 0 { format!("{}", tenths / 10) } else { format!("{},{}", tenths / 10, tenths % 10) }
+    if tenths.is_multiple_of(10) { format!("{}", tenths / 10) } else { format!("{},{}", tenths / 10, tenths % 10) }
 }
 
 /// A media type as people know it.
@@ -288,7 +288,11 @@ fn field_view(
         hint: field.hint.as_ref().map(|hint| hint.get(language).to_owned()),
         required: field.required,
         conditional: field.shown_when.is_some(),
-        value: if field.kind == FieldType::Multichoice { String::new() } else { values.into_iter().next().unwrap_or_default() },
+        value: if field.kind == FieldType::Multichoice {
+            String::new()
+        } else {
+            values.into_iter().next().unwrap_or_default()
+        },
         options,
         error: errors.get(key).map(|error| error_text(state, language, error)),
         prefilled: None,
