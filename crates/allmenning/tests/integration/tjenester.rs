@@ -278,6 +278,8 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
     // The draft is on Min side, and resumes where she was.
     let min_side = ingrid.get("/min-side/saker").await;
     assert!(min_side.body.contains(&format!("/tjenester/soknad/{draft}")), "{}", min_side.body);
+    let resumed = ingrid.get(&format!("/tjenester/soknad/{draft}")).await;
+    assert_eq!(resumed.location.as_deref(), Some(needs.as_str()), "resumes where she was");
     // Conditional fields: "no" special needs, with the description left empty.
     let answered = ingrid.fill(&needs, &[("sarskilte_behov", "nei"), ("behov_beskrivelse", "")]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
