@@ -46,7 +46,7 @@ fn area_name(code: &str, language: Language) -> String {
 }
 
 /// The access-log actions a resident is shown in words; any other shows its code.
-pub(crate) const EXPLAINED_ACTIONS: [&str; 14] = [
+pub(crate) const EXPLAINED_ACTIONS: [&str; 16] = [
     registers::select::actions::PERSON,
     registers::select::actions::CONTACT,
     registers::select::actions::ORGANISATION,
@@ -61,6 +61,8 @@ pub(crate) const EXPLAINED_ACTIONS: [&str; 14] = [
     actions::FULLMAKT_REVOKED,
     actions::TOKEN_ISSUED,
     actions::TOKEN_REFUSED,
+    "cases.case.read",
+    "cases.inquiry.read",
 ];
 
 /// The translation key that explains an access-log action, if there is one.
