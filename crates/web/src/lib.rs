@@ -5,6 +5,7 @@
 //! - `offentlig/`: pages anyone may see (front page, accessibility statement, language switch);
 //! - `login/`: login, logout and the built-in test provider;
 //! - `minside/`: the resident's own pages;
+//! - `tjenester/`: the service catalogue (pages, JSON, CPSV-AP-NO) and applying for a service;
 //! - `ansatt/`: the employees' pages (and later cases, archive, governance);
 //! - `api/`: the JSON API, one OpenAPI fragment per module;
 //! - `extract/`: what handlers take from a request ([`extract::Visit`]: municipality, language
