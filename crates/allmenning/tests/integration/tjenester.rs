@@ -210,6 +210,11 @@ async fn tjenester_the_catalogue_is_public_searchable_by_theme_and_exported() {
     let bad = app.get("/api/v1/tjenester?lang=xx").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.headers()[header::CONTENT_TYPE], "application/problem+json");
+    let long = format!("/api/v1/tjenester?q={}", "a".repeat(201));
+    assert_eq!(app.get(&long).await.status(), StatusCode::BAD_REQUEST, "a search over 200 characters is refused");
+    let words = body_json(app.get("/api/v1/tjenester?q=barnehage").await).await;
+    let found = words["services"].as_array().expect("a list");
+    assert!(!found.is_empty() && found.len() < list["services"].as_array().expect("a list").len(), "{words}");
 
     let turtle = anyone.get("/tjenester.ttl").await;
     assert_eq!(turtle.status, StatusCode::OK);

@@ -34,17 +34,28 @@ pub struct LanguageQuery {
     /// `nb` (default), `nn` or `en`.
     #[param(pattern = "^(nb|nn|en)$")]
     pub lang: Option<String>,
-    /// Only services whose name, description or criteria contain every word.
-    #[param(max_length = 200)]
+}
+
+/// The language of the texts, and the words to search for.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// `nb` (default), `nn` or `en`.
+    #[param(pattern = "^(nb|nn|en)$")]
+    pub lang: Option<String>,
+    /// Only services whose name, description or criteria contain every word: at most 200
+    /// characters, no control characters (a longer one is refused, not cut).
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$")]
     pub q: Option<String>,
 }
 
-impl LanguageQuery {
-    fn language(&self) -> Result<Language, ApiError> {
-        match self.lang.as_deref() {
-            None => Ok(Language::Bokmal),
-            Some(tag) => tag.parse().map_err(|_| ApiError::MalformedQuery("lang: expected nb, nn or en".to_owned())),
-        }
+/// The longest search text taken.
+const MAX_SEARCH: usize = 200;
+
+fn language(lang: Option<&str>) -> Result<Language, ApiError> {
+    match lang {
+        None => Ok(Language::Bokmal),
+        Some(tag) => tag.parse().map_err(|_| ApiError::MalformedQuery("lang: expected nb, nn or en".to_owned())),
     }
 }
 
@@ -132,26 +143,29 @@ fn item(service: &Service, language: Language) -> ServiceItem {
 }
 
 /// The service catalogue.
-#[utoipa::path(get, path = "/api/v1/tjenester", tag = "tjenester", params(LanguageQuery),
+#[utoipa::path(get, path = "/api/v1/tjenester", tag = "tjenester", params(SearchQuery),
     responses(
         (status = 200, description = "The services", body = ServiceList),
-        (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query: an unknown language, a search text over 200 characters or with control characters", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list(
     State(state): State<AppState>,
-    AppQuery(query): AppQuery<LanguageQuery>,
+    AppQuery(query): AppQuery<SearchQuery>,
 ) -> Result<Json<ServiceList>, ApiError> {
-    let language = query.language()?;
-    let q: String = query.q.unwrap_or_default().chars().take(200).collect();
+    let language = language(query.lang.as_deref())?;
+    let q = query.q.unwrap_or_default();
+    if q.chars().count() > MAX_SEARCH {
+        return Err(ApiError::MalformedQuery(format!("q: at most {MAX_SEARCH} characters")));
+    }
     let services = catalog(&state).search(&q, language).into_iter().map(|s| item(s, language)).collect();
     Ok(Json(ServiceList { services }))
 }
 
 /// One service.
-#[utoipa::path(get, path = "/api/v1/tjenester/{id}", tag = "tjenester", params(("id" = String, Path, description = "The service's id"), LanguageQuery),
+#[utoipa::path(get, path = "/api/v1/tjenester/{id}", tag = "tjenester", params(("id" = String, Path, description = "The service's id: lower-case letters, digits and hyphens", pattern = "^[a-z0-9][a-z0-9-]{0,99}$"), LanguageQuery),
     responses(
         (status = 200, description = "The service", body = ServiceItem),
-        (status = 400, description = "A malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed query: an unknown language", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such service", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn one(
@@ -159,7 +173,7 @@ async fn one(
     Path(id): Path<String>,
     AppQuery(query): AppQuery<LanguageQuery>,
 ) -> Result<Json<ServiceItem>, ApiError> {
-    let language = query.language()?;
+    let language = language(query.lang.as_deref())?;
     let service = catalog(&state).get(&id).ok_or(ApiError::NotFound)?;
     Ok(Json(item(service, language)))
 }
