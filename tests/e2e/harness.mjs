@@ -297,3 +297,33 @@ export function useServerAndBrowser({ env = {} } = {}) {
   });
   return shared;
 }
+
+/** Elements that reach past the viewport, outside anything that scrolls sideways on its own. */
+export function stickingOut(page) {
+  return page.evaluate(() => {
+    const viewport = document.documentElement.clientWidth;
+    const contained = (el) => {
+      for (let parent = el.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+        if (getComputedStyle(parent).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (rect.width === 0 || rect.height === 0 || contained(el)) continue;
+      if (style.position === 'absolute' && style.clip !== 'auto' && rect.width <= 1) continue;
+      const reaches = style.overflowX === 'visible' ? rect.left + el.scrollWidth : rect.right;
+      if (rect.right > viewport + 0.5 || rect.left < -0.5 || reaches > viewport + 1) {
+        wide.push(`<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}> ${Math.round(rect.left)}..${Math.round(reaches)} px`);
+      }
+    }
+    return wide;
+  });
+}
+
+/** The data-testid of the focused element or its closest ancestor with one. */
+export function focusedTestId(page) {
+  return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
+}

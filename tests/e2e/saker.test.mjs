@@ -14,6 +14,8 @@ import {
   newPage,
   screenshot,
   useServerAndBrowser,
+  stickingOut,
+  focusedTestId,
 } from './harness.mjs';
 
 const shared = useServerAndBrowser();
@@ -27,11 +29,6 @@ async function logInEmployee(page, name) {
   await page.waitForURL(/\/ansatt$/);
 }
 
-/** The id of the focused element's closest element with a data-testid. */
-function focusedTestId(page) {
-  return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
-}
-
 /** Presses Tab until the focused element is a link whose path matches `pattern`; fails after `limit`. */
 async function tabTo(page, pattern, limit = 80) {
   for (let i = 0; i < limit; i += 1) {
@@ -40,31 +37,6 @@ async function tabTo(page, pattern, limit = 80) {
     if (pattern.test(href)) return href;
   }
   assert.fail(`no link matching ${pattern} within ${limit} presses of Tab`);
-}
-
-/** Elements that reach past the viewport, outside anything that scrolls sideways on its own. */
-function stickingOut(page) {
-  return page.evaluate(() => {
-    const viewport = document.documentElement.clientWidth;
-    const contained = (el) => {
-      for (let parent = el.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
-        if (getComputedStyle(parent).overflowX !== 'visible') return true;
-      }
-      return false;
-    };
-    const wide = [];
-    for (const el of document.body.querySelectorAll('*')) {
-      const rect = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      if (rect.width === 0 || rect.height === 0 || contained(el)) continue;
-      if (style.position === 'absolute' && style.clip !== 'auto' && rect.width <= 1) continue;
-      const reaches = style.overflowX === 'visible' ? rect.left + el.scrollWidth : rect.right;
-      if (rect.right > viewport + 0.5 || rect.left < -0.5 || reaches > viewport + 1) {
-        wide.push(`<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}> ${Math.round(rect.left)}..${Math.round(reaches)} px`);
-      }
-    }
-    return wide;
-  });
 }
 
 /** Axe, the right `lang` and no sideways scrolling at 320 px, in every language. */

@@ -15,6 +15,8 @@ import {
   newPage,
   screenshot,
   useServerAndBrowser,
+  stickingOut,
+  focusedTestId,
 } from './harness.mjs';
 
 const shared = useServerAndBrowser();
@@ -42,36 +44,6 @@ async function actFor(page, label) {
   await page.getByLabel(label, { exact: false }).check();
   await page.getByRole('button', { name: 'Bytt' }).click();
   await page.waitForURL(/\/min-side$/);
-}
-
-/** The id of the focused element's closest element with a data-testid. */
-function focusedTestId(page) {
-  return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
-}
-
-/** The elements reaching past the viewport that are not inside something that scrolls. */
-function stickingOut(page) {
-  return page.evaluate(() => {
-    const viewport = document.documentElement.clientWidth;
-    const contained = (el) => {
-      for (let parent = el.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
-        if (getComputedStyle(parent).overflowX !== 'visible') return true;
-      }
-      return false;
-    };
-    const wide = [];
-    for (const el of document.body.querySelectorAll('*')) {
-      const rect = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      if (rect.width === 0 || rect.height === 0 || contained(el)) continue;
-      if (style.position === 'absolute' && style.clip !== 'auto' && rect.width <= 1) continue;
-      const reaches = style.overflowX === 'visible' ? rect.left + el.scrollWidth : rect.right;
-      if (rect.right > viewport + 0.5 || rect.left < -0.5 || reaches > viewport + 1) {
-        wide.push(`<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}> ${Math.round(rect.left)}..${Math.round(reaches)} px`);
-      }
-    }
-    return wide;
-  });
 }
 
 /**
