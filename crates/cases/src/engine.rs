@@ -1645,6 +1645,27 @@ impl Cases {
         Ok(())
     }
 
+    /// The requests for information of a case that are not answered yet, oldest first: the
+    /// question and the due date, for the applicant's page. Like [`Cases::case`], it checks no
+    /// one's rights: the caller shows them only to the case's own party.
+    pub async fn open_information_requests(
+        &self,
+        k: Kommunenummer,
+        case_id: &str,
+    ) -> Result<Vec<InformationRequest>, CaseError> {
+        Ok(self
+            .inner
+            .db
+            .municipal(k)
+            .fetch_all::<InformationRequest>(
+                "SELECT id, question, due, requested_by, requested_at, answer, answered_at, journalpost \
+                 FROM case_information_requests WHERE kommunenummer = $1 AND case_id = $2 AND answered_at IS NULL \
+                 ORDER BY requested_at, id",
+                &params![case_id],
+            )
+            .await?)
+    }
+
     /// The history of a case (or an inquiry), oldest first.
     pub async fn history(&self, k: Kommunenummer, id: &str) -> Result<Vec<HistoryEntry>, CaseError> {
         Ok(self

@@ -363,6 +363,12 @@ async fn tjenester_ingrid_applies_for_a_kindergarten_place_for_emma_and_sees_the
         .expect("asked");
     let waiting = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
     assert!(waiting.body.contains("data-testid=\"information-request\""), "{}", waiting.body);
+    assert!(
+        waiting.body.contains("Hvilken barnehage er nummer to?"),
+        "the caseworker's question is shown: {}",
+        waiting.body
+    );
+    assert!(waiting.body.contains("Svar innen "), "and by when: {}", waiting.body);
     let answer_path = format!("/min-side/saker/{case_id}/opplysninger/{request}");
     let empty = ingrid.post(&answer_path, &[("csrf", &ingrid.csrf), ("svar", " ")]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -157,6 +157,7 @@ kontakt-received-title = Thank you for your message
 kontakt-received-body = We have received the message and will answer as soon as we can.
 kontakt-reference = Reference:
 minesaker-information-heading = The caseworker needs more information
+minesaker-information-due = Please answer by {$due}.
 minesaker-information-lead = Answer here. Your answer is added to the case, and the processing continues once you have answered.
 minesaker-information-answer = Your answer
 minesaker-information-submit = Send the answer

@@ -156,6 +156,7 @@ kontakt-received-title = Takk for meldingen
 kontakt-received-body = Vi har mottatt meldingen og svarer så snart vi kan.
 kontakt-reference = Referanse:
 minesaker-information-heading = Saksbehandleren trenger flere opplysninger
+minesaker-information-due = Svar innen {$due}.
 minesaker-information-lead = Svar her. Svaret ditt blir lagt i saken, og saksbehandlingen fortsetter når du har svart.
 minesaker-information-answer = Svaret ditt
 minesaker-information-submit = Send svaret

@@ -156,6 +156,7 @@ kontakt-received-title = Takk for meldinga
 kontakt-received-body = Vi har motteke meldinga og svarer så snart vi kan.
 kontakt-reference = Referanse:
 minesaker-information-heading = Sakshandsamaren treng fleire opplysningar
+minesaker-information-due = Svar innan {$due}.
 minesaker-information-lead = Svar her. Svaret ditt blir lagt i saka, og sakshandsaminga held fram når du har svart.
 minesaker-information-answer = Svaret ditt
 minesaker-information-submit = Send svaret

@@ -181,7 +181,7 @@ struct CasePage {
     error: Option<String>,
     appeal_of: Option<String>,
     /// Requests for information not yet answered (their ids).
-    open_requests: Vec<String>,
+    open_requests: Vec<OpenRequest>,
     answer_text: String,
     answer_error: Option<String>,
 }
@@ -216,6 +216,14 @@ fn event_key(event: &str) -> Option<&'static str> {
     })
 }
 
+/// A caseworker's question the applicant has not answered yet.
+#[derive(serde::Serialize)]
+struct OpenRequest {
+    id: String,
+    question: String,
+    due: String,
+}
+
 /// What a case page shows again after a refused form.
 #[derive(Default)]
 struct Refused<'a> {
@@ -235,7 +243,22 @@ async fn case_view(
     let language = visit.language;
     let case = own_case(state, visit, citizen, id).await?;
     let entries = state.cases.history(visit.kommune, &case.id).await.map_err(case_error)?;
-    let open_requests = if case.status == cases::Status::VenterPaaDeg { open_requests(&entries) } else { vec![] };
+    let open_requests = if case.status == cases::Status::VenterPaaDeg {
+        let asked = state.cases.open_information_requests(visit.kommune, &case.id).await.map_err(case_error)?;
+        let open = open_requests(&entries);
+        asked
+            .into_iter()
+            .filter(|request| open.contains(&request.id))
+            .map(|request| OpenRequest {
+                due: services::value::parse_iso(&request.due)
+                    .map_or_else(|| request.due.clone(), services::value::norwegian_date),
+                id: request.id,
+                question: request.question,
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     let history = entries
         .into_iter()
         .filter_map(|entry| {
