@@ -412,11 +412,38 @@ async fn tjenester_an_automatically_decided_service_explains_its_decision() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let receipt = ingrid.get(&sent.location.expect("receipt")).await;
+    let sent_location = sent.location.expect("receipt");
+    let receipt = ingrid.get(&sent_location).await;
     // Emma is a newborn: the rules reject, and say why in plain words.
     assert!(receipt.body.contains("data-testid=\"decision\""), "{}", receipt.body);
     assert!(receipt.body.contains("data-testid=\"decision-automated\""));
     assert!(receipt.body.contains("data-testid=\"decision-explanations\""), "{}", receipt.body);
+
+    // She appeals from Min side: an empty text is refused beside the field and makes nothing; a
+    // written one opens a new case linked to the first, once however often it is sent.
+    let case_id = sent_case_id(&sent_location);
+    let page = ingrid.get(&format!("/min-side/saker/{case_id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let appeal_path = format!("/min-side/saker/{case_id}/klage");
+    let key = format!("klage:{case_id}");
+    let empty = ingrid.post(&appeal_path, &[("csrf", &ingrid.csrf), ("idempotency_key", &key), ("text", " ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", empty.body);
+    let k = kommune("4601");
+    let party = cases::Party::Person { fnr: Persona::ParentOfNewborn.fnr(), name: String::new() };
+    assert_eq!(app.app.cases().for_party(k, &party).await.expect("cases").len(), 1, "no appeal from an empty text");
+    let text = [
+        ("csrf", ingrid.csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("text", "Emma fyller ett år før oppstart."),
+    ];
+    let appealed = ingrid.post(&appeal_path, &text).await;
+    assert_eq!(appealed.status, StatusCode::SEE_OTHER, "{}", appealed.body);
+    let again = ingrid.post(&appeal_path, &text).await;
+    assert_eq!(again.location, appealed.location, "the same appeal twice is one case");
+    let new_case = appealed.location.expect("the appeal's page").rsplit('/').next().expect("an id").to_owned();
+    let appeal = app.app.cases().case(k, &new_case).await.expect("read").expect("the appeal");
+    assert_eq!(appeal.appeal_of.as_deref(), Some(case_id.as_str()));
+    assert_eq!(app.app.cases().for_party(k, &party).await.expect("cases").len(), 2);
 }
 
 #[tokio::test]
@@ -575,4 +602,9 @@ async fn tjenester_a_broken_definition_stops_the_start_naming_file_line_and_fiel
     let list = Visitor::anonymous(&app).get("/tjenester").await;
     assert!(!list.body.contains("/tjenester/tt-kort\""));
     assert_eq!(app.get("/tjenester/tt-kort").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// The case id a receipt's address names (`/tjenester/kvittering/{case}`).
+fn sent_case_id(location: &str) -> String {
+    location.split('?').next().and_then(|path| path.rsplit('/').next()).expect("a case id").to_owned()
 }
