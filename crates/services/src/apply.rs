@@ -299,9 +299,15 @@ impl Applications {
         }
         let (draft, service) = match self.draft(k, who, draft_id).await {
             Ok(found) => found,
-            // Sent already (a double click, a replayed POST): the first case.
+            // Sent already (a double click, a replayed POST): the first case — only to the person
+            // who sent it; anyone else is told nothing about it.
             Err(ApplyError::Draft(DraftError::NotFound)) => {
-                return self.cases.submitted(k, &key).await?.ok_or(ApplyError::NotFound);
+                let submitted = self.cases.submitted(k, &key).await?.ok_or(ApplyError::NotFound)?;
+                let case = self.cases.case(k, &submitted.case_id).await?.ok_or(ApplyError::NotFound)?;
+                if case.submitted_by.0 != who.me.as_digits() {
+                    return Err(ApplyError::NotFound);
+                }
+                return Ok(submitted);
             }
             Err(other) => return Err(other),
         };

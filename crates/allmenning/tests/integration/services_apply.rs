@@ -159,6 +159,15 @@ async fn ingrid_applies_for_a_kindergarten_place_for_emma_and_types_nothing_the_
     let again = applications.submit(k, &who, &draft.id, "token-1", Language::Bokmal).await.expect("the first case");
     assert_eq!((again.case_id.as_str(), again.created), (sent.case_id.as_str(), false));
     assert!(applications.drafts_of(k, &who.me).await.expect("drafts").is_empty(), "the draft is gone");
+    // Someone else replaying the same request learns nothing about the case.
+    let sofie = Who {
+        me: Persona::JustMovedIn.fnr(),
+        name: Persona::JustMovedIn.name().to_owned(),
+        acting: ActingAs::Myself,
+        acting_name: None,
+    };
+    let replayed = applications.submit(k, &sofie, &draft.id, "token-1", Language::Bokmal).await;
+    assert!(matches!(replayed, Err(ApplyError::NotFound)), "{replayed:?}");
 
     let case = app.app.cases().case(k, &sent.case_id).await.expect("read").expect("the case");
     assert_eq!(case.service_id, "barnehageplass");
