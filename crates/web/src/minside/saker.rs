@@ -180,24 +180,22 @@ struct CasePage {
     appeal_text: String,
     error: Option<String>,
     appeal_of: Option<String>,
-    /// Requests for information not yet answered (their ids).
+    /// Requests for information not yet answered.
     open_requests: Vec<OpenRequest>,
     answer_text: String,
     answer_error: Option<String>,
 }
 
-/// The requests for information of a case that are not answered, from its history: each
-/// request's id is the detail of its `opplysninger_etterspurt`, and of its answer's
-/// `opplysninger_mottatt`.
-fn open_requests(history: &[cases::HistoryEntry]) -> Vec<String> {
-    let answered: Vec<&str> =
-        history.iter().filter(|e| e.event == "opplysninger_mottatt").filter_map(|e| e.detail.as_deref()).collect();
-    history
-        .iter()
-        .filter(|e| e.event == "opplysninger_etterspurt")
-        .filter_map(|e| e.detail.clone())
-        .filter(|id| !answered.contains(&id.as_str()))
-        .collect()
+/// The translation key of what is wrong with a text the applicant wrote, if anything: empty, or
+/// longer than `max` characters.
+fn text_problem(text: &str, max: usize, empty: &'static str, too_long: &'static str) -> Option<&'static str> {
+    if text.trim().is_empty() {
+        Some(empty)
+    } else if text.chars().count() > max {
+        Some(too_long)
+    } else {
+        None
+    }
 }
 
 /// The events of a case's history an applicant is shown, with their translation keys; internal
@@ -245,10 +243,8 @@ async fn case_view(
     let entries = state.cases.history(visit.kommune, &case.id).await.map_err(case_error)?;
     let open_requests = if case.status == cases::Status::VenterPaaDeg {
         let asked = state.cases.open_information_requests(visit.kommune, &case.id).await.map_err(case_error)?;
-        let open = open_requests(&entries);
         asked
             .into_iter()
-            .filter(|request| open.contains(&request.id))
             .map(|request| OpenRequest {
                 due: services::value::parse_iso(&request.due)
                     .map_or_else(|| request.due.clone(), services::value::norwegian_date),
@@ -333,14 +329,7 @@ async fn appeal(
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.user, form.csrf.as_deref())?;
     let text = form.text.unwrap_or_default();
-    let error_key = if text.trim().is_empty() {
-        Some("tjenester-appeal-required")
-    } else if text.chars().count() > APPEAL_MAX {
-        Some("tjenester-appeal-too-long")
-    } else {
-        None
-    };
-    if let Some(key) = error_key {
+    if let Some(key) = text_problem(&text, APPEAL_MAX, "tjenester-appeal-required", "tjenester-appeal-too-long") {
         let message = state.i18n.message(visit.language, key, &[("max", APPEAL_MAX.to_string())]);
         let refused = Refused { appeal_text: &text, appeal_error: Some(message), ..Refused::default() };
         return case_view(&state, &visit, &citizen, &id, refused).await;
@@ -386,21 +375,14 @@ async fn answer_information(
 ) -> Result<Response, PageError> {
     check_csrf(&citizen.user, form.csrf.as_deref())?;
     let text = form.svar.unwrap_or_default();
-    let error_key = if text.trim().is_empty() {
-        Some("minesaker-answer-required")
-    } else if text.chars().count() > ANSWER_MAX {
-        Some("minesaker-answer-too-long")
-    } else {
-        None
-    };
-    if let Some(key) = error_key {
+    if let Some(key) = text_problem(&text, ANSWER_MAX, "minesaker-answer-required", "minesaker-answer-too-long") {
         let message = state.i18n.message(visit.language, key, &[("max", ANSWER_MAX.to_string())]);
         let refused = Refused { answer_text: &text, answer_error: Some(message), ..Refused::default() };
         return case_view(&state, &visit, &citizen, &id, refused).await;
     }
     let case = own_case(&state, &visit, &citizen, &id).await?;
-    let history = state.cases.history(visit.kommune, &case.id).await.map_err(case_error)?;
-    if !open_requests(&history).contains(&request) {
+    let open = state.cases.open_information_requests(visit.kommune, &case.id).await.map_err(case_error)?;
+    if !open.iter().any(|asked| asked.id == request) {
         return Err(PageError::NotFound);
     }
     state
