@@ -183,10 +183,9 @@ impl Application {
         };
         let identity =
             build_identity(&db, settings, &public_url, registers.clone()).await.context("cannot set up login")?;
-        let state = web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone())
-            .context("cannot build the web layer")?
-            .with_cases(cases.clone())
-            .with_applications(applications);
+        let state =
+            web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone(), applications)
+                .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
             seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
         }

@@ -161,13 +161,11 @@ pub enum BuildError {
     /// A template is malformed.
     #[error("template error: {0}")]
     Template(#[from] minijinja::Error),
-    /// A service definition is malformed.
-    #[error("the service definitions have errors:\n{0}")]
-    Services(#[from] services::DefinitionError),
 }
 
 impl AppState {
-    /// Builds the state from its parts.
+    /// Builds the state from its parts: `applications` carries the catalogue and the case
+    /// engine whose jobs the application's worker runs.
     pub fn new(
         db: Db,
         blobs: BlobStore,
@@ -175,6 +173,7 @@ impl AppState {
         job_stats: Arc<JobStats>,
         identity: IdentityServices,
         post: post::Post,
+        applications: services::apply::Applications,
     ) -> Result<Self, BuildError> {
         let municipalities = Arc::new(Municipalities::new(&config.municipalities)?);
         let i18n = Arc::new(view::i18n::I18n::load()?);
@@ -191,17 +190,7 @@ impl AppState {
         });
         // The archive the post context journals in, with this deployment's file limit.
         let archive = post.archive().clone().with_max_file_bytes(config.max_archive_file_bytes);
-        // The application gives its own engine (`with_cases`); this one serves a bare state.
-        let cases = cases::Cases::new(db.clone(), archive.clone(), post.clone(), cases::CasesConfig::default());
-        // Likewise its applications (`with_applications`); this one has the compiled-in catalogue.
-        let catalog = Arc::new(services::Catalog::load(&services::Sources::embedded())?);
-        let applications = services::apply::Applications::new(
-            db.clone(),
-            blobs.clone(),
-            identity.registers.clone(),
-            cases.clone(),
-            catalog,
-        );
+        let cases = applications.cases().clone();
         Ok(Self {
             cases,
             applications,
@@ -219,23 +208,6 @@ impl AppState {
             identity: Arc::new(identity),
             limiters,
         })
-    }
-}
-
-impl AppState {
-    /// The state with the application's case engine (the one whose jobs its worker runs).
-    #[must_use]
-    pub fn with_cases(mut self, cases: cases::Cases) -> Self {
-        self.cases = cases;
-        self
-    }
-
-    /// The state with the application's applications (its catalogue, with the municipality's
-    /// own definitions and without the services switched off, over its case engine).
-    #[must_use]
-    pub fn with_applications(mut self, applications: services::apply::Applications) -> Self {
-        self.applications = applications;
-        self
     }
 }
 

@@ -158,8 +158,18 @@ pub fn bare_state(settings: &TestSettings, db: Db) -> web::AppState {
     let identity = web::IdentityServices::without_login(db.clone()).expect("identity");
     let registers = registers::Registers::new(db.clone(), &Default::default()).expect("registers");
     let noark = archive::Noark::new(db.clone(), blobs.clone());
-    let post = post::Post::new(db.clone(), noark, registers, post::Channels::not_configured(), Default::default());
-    web::AppState::new(db, blobs, web_config, Default::default(), identity, post).expect("state")
+    let post = post::Post::new(
+        db.clone(),
+        noark.clone(),
+        registers.clone(),
+        post::Channels::not_configured(),
+        Default::default(),
+    );
+    let cases = cases::Cases::new(db.clone(), noark, post.clone(), Default::default());
+    let catalog = services::Catalog::load(&services::Sources::embedded()).expect("the catalogue");
+    let applications =
+        services::apply::Applications::new(db.clone(), blobs.clone(), registers, cases, std::sync::Arc::new(catalog));
+    web::AppState::new(db, blobs, web_config, Default::default(), identity, post, applications).expect("state")
 }
 
 /// A real server on a real socket, like [`spawn_app`], with a handle on its database (the same
