@@ -555,7 +555,7 @@ impl Cases {
         language: Language,
         unit: &str,
         title: &str,
-        mappe_id: &str,
+        mappe_id: Option<&str>,
         sections: Vec<render::Section>,
     ) -> Result<Bytes, CaseError> {
         let pdf = self
@@ -568,7 +568,8 @@ impl Cases {
                 sender_unit: unit.to_owned(),
                 title: title.to_owned(),
                 date: kernel::time::today_in_norway(),
-                case_ref: Some(render::CaseReference { mappe_id: mappe_id.to_owned(), journalpostnummer: None }),
+                case_ref: mappe_id
+                    .map(|mappe_id| render::CaseReference { mappe_id: mappe_id.to_owned(), journalpostnummer: None }),
                 sections,
             })
             .map_err(|e| CaseError::Render(e.to_string()))?;
@@ -654,6 +655,19 @@ impl Cases {
             None => (None, None, None),
         };
 
+        // The submission as PDF/A, before the transaction: a transaction holds SQLite's one
+        // writer until it commits, and laying out the pages was most of the time a submission
+        // held it (docs/PERFORMANCE.md). So the document carries no case number — the archive's
+        // metadata and the receipt letter do — and a rendering error stores nothing.
+        let pdf = self.render(
+            k,
+            application.language,
+            service.unit.trim(),
+            application.title.trim(),
+            None,
+            application.sections.clone(),
+        )?;
+
         let mut tx = inner.db.begin().await?;
         let inserted = tx
             .municipal(k)
@@ -736,14 +750,6 @@ impl Cases {
                 },
             )
             .await?;
-        let pdf = self.render(
-            k,
-            application.language,
-            service.unit.trim(),
-            application.title.trim(),
-            &saksmappe.mappe_id,
-            application.sections.clone(),
-        )?;
         let mut documents = vec![NewDocument {
             tittel: application.title.trim().to_owned(),
             role: DocumentRole::Hoveddokument,
@@ -1219,7 +1225,7 @@ impl Cases {
             case.language,
             &case.unit,
             &format!("{title}: {}", case.service_title),
-            &case.mappe_id,
+            Some(&case.mappe_id),
             vec![render::Section {
                 heading: title.to_owned(),
                 rows: vec![(question_label.to_owned(), open.question), (answer_label.to_owned(), text.clone())],

@@ -348,7 +348,7 @@ impl Cases {
                 inquiry.language,
                 &unit,
                 &public_title,
-                &saksmappe.mappe_id,
+                Some(&saksmappe.mappe_id),
                 vec![render::Section {
                     heading: title.to_owned(),
                     rows: vec![
@@ -528,7 +528,7 @@ impl Cases {
                     language,
                     &inquiry.unit,
                     &format!("{answer_label}: {title}"),
-                    &mappe_id,
+                    Some(&mappe_id),
                     vec![render::Section {
                         heading: answer_label.to_owned(),
                         rows: vec![(answer_label.to_owned(), answer.clone())],
