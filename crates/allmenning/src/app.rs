@@ -187,7 +187,9 @@ impl Application {
             web::AppState::new(db.clone(), blobs, web_config, worker.stats(), identity, post.clone(), applications)
                 .context("cannot build the web layer")?;
         if settings.mode == Mode::Demo {
-            seed_demo(&db, &state.archive, settings).await.context("cannot seed the demo data")?;
+            seed_demo(&db, &state.archive, state.applications.catalog(), settings)
+                .await
+                .context("cannot seed the demo data")?;
         }
         Ok(Application {
             listener,
@@ -223,7 +225,7 @@ impl Application {
                 title: "Barnehageplass".to_owned(),
                 area: "barnehage".to_owned(),
                 unit: "barnehage".to_owned(),
-                classification: None,
+                classification: Some("A10".to_owned()),
                 // As the service's definition screens it: a private person's application is under
                 // taushetsplikt, so the public journal shows neither her name nor the child's.
                 screening: Some(archive::Screening {
@@ -781,12 +783,27 @@ async fn seed_population(db: &Db, settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Demo content that makes the front page look lived in. Added once; never duplicated.
-async fn seed_demo(db: &Db, noark: &archive::Noark, settings: &Settings) -> anyhow::Result<()> {
+async fn seed_demo(
+    db: &Db,
+    noark: &archive::Noark,
+    catalog: &services::Catalog,
+    settings: &Settings,
+) -> anyhow::Result<()> {
     seed_population(db, settings).await?;
     seed_employees(db, settings).await?;
+    // The klasser the services' definitions name (K-koder), titled by the first service that
+    // names each, so the demo's cases are filed where their definitions say.
+    let mut klasser: Vec<(String, String)> = Vec::new();
+    for service in catalog.services() {
+        let id = service.archive.klasse.trim();
+        if !klasser.iter().any(|(known, _)| known == id) {
+            klasser.push((id.to_owned(), service.name.get(Language::Bokmal).to_owned()));
+        }
+    }
     for municipality in &settings.municipalities {
         let kommune = municipality.kommunenummer;
         archive::demo::seed(noark, kommune, &format!("{} kommune", kommune.navn())).await?;
+        archive::demo::seed_klasser(noark, kommune, "K-koder", &klasser).await?;
         let scoped = db.municipal(municipality.kommunenummer);
         if !content::notices(scoped, 1).await?.is_empty() {
             continue;

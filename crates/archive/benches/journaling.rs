@@ -62,6 +62,7 @@ fn case(n: u64) -> NewCase {
         saksansvarlig: "Sara Saksbehandler".to_owned(),
         arkivdel: None,
         klasse: None,
+        klasse_id: None,
         parter: Vec::new(),
         screening: None,
     }

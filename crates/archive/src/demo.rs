@@ -39,6 +39,36 @@ async fn make(
     noark.create(k, parent, entity, &body(fields), &actor()).await
 }
 
+/// Adds the klasser `(klasseID, tittel)` that are missing to a klassifikasjonssystem titled
+/// `system_title` in the demo's arkivdel (created when missing), so the cases of the services
+/// that name them are filed there. Does nothing before `seed`; a second call adds nothing.
+pub async fn seed_klasser(
+    noark: &Noark,
+    k: Kommunenummer,
+    system_title: &str,
+    klasser: &[(String, String)],
+) -> Result<(), ArchiveError> {
+    let Some(arkiv) = noark.roots(k, 0, 1).await?.into_iter().next() else { return Ok(()) };
+    let Some(arkivdel) = noark.children(k, &arkiv.system_id, &["arkivdel"], 0, 1).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let systems = noark.children(k, &arkivdel.system_id, &["klassifikasjonssystem"], 0, 100).await?;
+    let system = match systems.into_iter().find(|s| s.text("tittel") == Some(system_title)) {
+        Some(system) => system,
+        None => {
+            make(noark, k, Some(&arkivdel.system_id), "klassifikasjonssystem", json!({"tittel": system_title})).await?
+        }
+    };
+    let existing = noark.children(k, &system.system_id, &["klasse"], 0, 1000).await?;
+    for (id, tittel) in klasser {
+        if existing.iter().any(|klasse| klasse.text("klasseID") == Some(id.as_str())) {
+            continue;
+        }
+        make(noark, k, Some(&system.system_id), "klasse", json!({"klasseID": id, "tittel": tittel})).await?;
+    }
+    Ok(())
+}
+
 /// A one-page PDF (PDF 1.4, Helvetica) that says `text`; the cross-reference table's offsets
 /// are counted, so readers accept it without repair.
 pub fn one_page_pdf(text: &str) -> Vec<u8> {

@@ -356,12 +356,28 @@ impl ExternalArchive {
     async fn create_case_remote(&self, case: NewCase) -> Result<CaseRef, ArchiveError> {
         let (fields, parts) = case_plan(&case)?;
         let arkivstruktur = self.service("arkivstruktur").await?;
-        let parent = match (&case.klasse, &case.arkivdel) {
-            (Some(klasse), _) => self.find(&arkivstruktur, "arkivstruktur", "klasse", "systemID", klasse).await?,
-            (None, Some(arkivdel)) => {
+        let wanted = case.klasse_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+        let named = match (&case.klasse, wanted) {
+            (None, Some(id)) => match self.find(&arkivstruktur, "arkivstruktur", "klasse", "klasseID", id).await {
+                Ok(klasse) => Some(klasse),
+                Err(ArchiveError::NotFound) => {
+                    tracing::warn!(
+                        klasse_id = id,
+                        "the Noark 5 archive has no klasse with this klasseID: the saksmappe goes to the default place"
+                    );
+                    None
+                }
+                Err(other) => return Err(other),
+            },
+            _ => None,
+        };
+        let parent = match (&case.klasse, named, &case.arkivdel) {
+            (Some(klasse), ..) => self.find(&arkivstruktur, "arkivstruktur", "klasse", "systemID", klasse).await?,
+            (None, Some(klasse), _) => klasse,
+            (None, None, Some(arkivdel)) => {
                 self.find(&arkivstruktur, "arkivstruktur", "arkivdel", "systemID", arkivdel).await?
             }
-            (None, None) => {
+            (None, None, None) => {
                 self.find(&arkivstruktur, "arkivstruktur", "arkivdel", "tittel", &self.default_arkivdel).await?
             }
         };

@@ -193,8 +193,15 @@ pub struct NewCase {
     pub saksansvarlig: String,
     /// The arkivdel (systemID); the municipality's default `Sakarkiv` when `None`.
     pub arkivdel: Option<String>,
-    /// The klasse (systemID) the saksmappe goes under; it wins over `arkivdel`.
+    /// The klasse (systemID) the saksmappe goes under; it wins over `arkivdel` and `klasse_id`.
     pub klasse: Option<String>,
+    /// The klasse by its `klasseID` (an ordningsverdi such as `A10`), looked up in the arkivdel's
+    /// klassifikasjonssystemer (sub-klasser too; finished ones and ones that hold sub-klasser are
+    /// passed over). When the archive
+    /// has none, the saksmappe goes where it would without it, and a warning names the klasseID:
+    /// an archive that lacks a class must not refuse a resident's application. (An external
+    /// Noark 5 archive: the klasse its API finds by `klasseID eq '…'`.)
+    pub klasse_id: Option<String>,
     /// The parts of the case.
     pub parter: Vec<Party>,
     /// The screening, if any.
@@ -972,6 +979,42 @@ async fn default_klasse(tx: &mut MunicipalTx<'_>, arkivdel: &str) -> Result<Opti
     Ok(None)
 }
 
+/// The open klasse (systemID) with this `klasseID` in the arkivdel's klassifikasjonssystemer, at
+/// any depth, that takes mapper (one that holds sub-klasser does not); the first by position
+/// when several have it.
+async fn klasse_by_id(
+    tx: &mut MunicipalTx<'_>,
+    arkivdel: &str,
+    klasse_id: &str,
+) -> Result<Option<String>, ArchiveError> {
+    let rows = tx
+        .fetch_all::<(String, String)>(
+            "WITH RECURSIVE tree (system_id) AS ( \
+               SELECT s.system_id FROM archive_objects s WHERE s.kommunenummer = $1 \
+                 AND s.entity = 'klassifikasjonssystem' AND s.parent_id = $2 \
+               UNION ALL \
+               SELECT c.system_id FROM archive_objects c JOIN tree t ON c.parent_id = t.system_id \
+                 WHERE c.kommunenummer = $1 AND c.entity = 'klasse') \
+             SELECT k.system_id, k.body FROM archive_objects k WHERE k.kommunenummer = $1 AND k.entity = 'klasse' \
+               AND k.parent_id IN (SELECT system_id FROM tree) \
+               AND NOT EXISTS (SELECT 1 FROM archive_objects c WHERE c.kommunenummer = $1 \
+                 AND c.parent_id = k.system_id AND c.entity = 'klasse') \
+             ORDER BY k.position",
+            &params![arkivdel],
+        )
+        .await?;
+    for (system_id, body) in rows {
+        let body: Value =
+            serde_json::from_str(&body).map_err(|_| ArchiveError::Malformed(format!("body of {system_id}")))?;
+        if body.get("klasseID").and_then(Value::as_str).map(str::trim) == Some(klasse_id)
+            && body.get("avsluttetDato").is_none()
+        {
+            return Ok(Some(system_id));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether a saksmappe takes no new journalposts: finished (avsluttetDato), or its saksstatus
 /// is `A` (Avsluttet) or `U` (Utgår).
 pub fn is_finished(case: &Object) -> bool {
@@ -1000,16 +1043,37 @@ impl Noark {
                 }
                 found.system_id
             }
-            (None, Some(arkivdel)) => {
-                let found = records::get_in(&mut m, arkivdel).await?;
-                if !found.entity.is_a("arkivdel") {
-                    return Err(ArchiveError::NotFound);
+            (None, given) => {
+                let arkivdel = match given {
+                    Some(arkivdel) => {
+                        let found = records::get_in(&mut m, arkivdel).await?;
+                        if !found.entity.is_a("arkivdel") {
+                            return Err(ArchiveError::NotFound);
+                        }
+                        found.system_id
+                    }
+                    None => default_arkivdel(&mut m, actor).await?,
+                };
+                let wanted = case.klasse_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+                let named = match wanted {
+                    Some(id) => klasse_by_id(&mut m, &arkivdel, id).await?,
+                    None => None,
+                };
+                match (named, given) {
+                    (Some(klasse), _) => klasse,
+                    (None, given) => {
+                        if let Some(id) = wanted {
+                            tracing::warn!(
+                                klasse_id = id,
+                                "the arkivdel has no open klasse with this klasseID that takes mapper: the saksmappe goes to the default place"
+                            );
+                        }
+                        match given {
+                            Some(_) => arkivdel,
+                            None => default_klasse(&mut m, &arkivdel).await?.unwrap_or(arkivdel),
+                        }
+                    }
                 }
-                found.system_id
-            }
-            (None, None) => {
-                let arkivdel = default_arkivdel(&mut m, actor).await?;
-                default_klasse(&mut m, &arkivdel).await?.unwrap_or(arkivdel)
             }
         };
         let saksmappe = records::create(&mut m, Some(&parent), entity("saksmappe")?, &fields, actor).await?;

@@ -38,6 +38,7 @@ fn new_case(tittel: &str) -> NewCase {
         saksansvarlig: "Sara Saksbehandler".to_owned(),
         arkivdel: None,
         klasse: None,
+        klasse_id: None,
         parter: vec![Party {
             rolle: Some("KLI".to_owned()),
             ..Party::person("Kari Nordmann").with_identifier("20914695016")
@@ -388,4 +389,48 @@ async fn first_cases_at_once_make_one_default_structure() {
     assert_eq!(roots.len(), 1, "one arkiv");
     let arkivdeler = noark.list(bergen, &["arkivdel"], 0, 10).await.expect("arkivdeler");
     assert_eq!(arkivdeler.len(), 1, "one arkivdel");
+}
+
+/// A klasse named by its klasseID gets the case, at any depth; an unknown one, or one that holds
+/// sub-klasser, leaves the case where it would go without it (the first klasse), and
+/// no case is refused for it.
+#[tokio::test]
+async fn a_klasse_named_by_its_id_gets_the_case_and_an_unknown_one_the_default_place() {
+    let (_guard, _dir, noark) = archive().await;
+    let bergen = k("4601");
+    let entity = |name: &str| archive::model::entity(name).expect("entity");
+    let make = |parent: Option<String>, name: &'static str, body: serde_json::Value| {
+        let noark = noark.clone();
+        async move {
+            let body = body.as_object().cloned().expect("an object");
+            noark.create(bergen, parent.as_deref(), entity(name), &body, &actor()).await.expect("created").system_id
+        }
+    };
+    // The municipality's arkivdel, classified by the archivists.
+    let arkiv = make(None, "arkiv", json!({"tittel": "Bergen kommune"})).await;
+    let arkivdel = make(Some(arkiv), "arkivdel", json!({"tittel": archive::journaling::DEFAULT_ARKIVDEL})).await;
+    let system = make(Some(arkivdel), "klassifikasjonssystem", json!({"tittel": "K-koder"})).await;
+    let first_klasse = make(Some(system.clone()), "klasse", json!({"klasseID": "100", "tittel": "Først"})).await;
+    let a10 = make(Some(system.clone()), "klasse", json!({"klasseID": "A10", "tittel": "Barnehage"})).await;
+    let a1 = make(Some(system.clone()), "klasse", json!({"klasseID": "A1", "tittel": "Oppvekst"})).await;
+    let a11 = make(Some(a1.clone()), "klasse", json!({"klasseID": "A11", "tittel": "Opptak"})).await;
+
+    let placed = |klasse_id: Option<&str>| {
+        let noark = noark.clone();
+        let klasse_id = klasse_id.map(str::to_owned);
+        async move {
+            let mut tx = noark.db().begin().await.expect("begin");
+            let case = noark
+                .create_case(&mut tx, bergen, &actor(), NewCase { klasse_id, ..new_case("Søknad") })
+                .await
+                .expect("never refused for its klasse");
+            tx.commit().await.expect("commit");
+            noark.get(bergen, &case.system_id).await.expect("saksmappe").parent_id.expect("a parent")
+        }
+    };
+    assert_eq!(placed(Some("A10")).await, a10);
+    assert_eq!(placed(Some(" A11 ")).await, a11, "a sub-klasse, found by its trimmed id");
+    assert_eq!(placed(Some("A1")).await, first_klasse, "a klasse with sub-klasser takes no mapper: the default");
+    assert_eq!(placed(None).await, first_klasse, "the first klasse by default");
+    assert_eq!(placed(Some("X99")).await, first_klasse, "unknown: the default place");
 }

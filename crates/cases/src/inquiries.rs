@@ -338,6 +338,7 @@ impl Cases {
                         saksansvarlig: unit.clone(),
                         arkivdel: None,
                         klasse: None,
+                        klasse_id: None,
                         parter: Vec::new(),
                         screening: None,
                     },

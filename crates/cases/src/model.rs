@@ -128,7 +128,8 @@ pub struct ServiceInfo {
     pub area: String,
     /// The administrative unit that handles it (a unit code, e.g. `barnehage`).
     pub unit: String,
-    /// The archive klasse (systemID) its saksmapper go under, if any.
+    /// The archive klasse its saksmapper go under, by its `klasseID` (e.g. `A10`), if any; an
+    /// archive without it places them by default (`archive::NewCase::klasse_id`).
     pub classification: Option<String>,
     /// The screening of its saksmapper and journalposter, if any.
     pub screening: Option<archive::Screening>,
@@ -322,7 +323,7 @@ pub struct Case {
     pub area: String,
     /// The unit that handles it.
     pub unit: String,
-    /// The archive klasse (systemID) of its saksmappe.
+    /// The archive klasse (`klasseID`) asked for its saksmappe.
     pub classification: Option<String>,
     /// The screening of its saksmappe.
     pub screening: Option<archive::Screening>,

@@ -589,6 +589,7 @@ impl Post {
                             saksansvarlig: letter.sender.name.clone(),
                             arkivdel: None,
                             klasse: None,
+                            klasse_id: None,
                             parter: vec![party],
                             screening: None,
                         },

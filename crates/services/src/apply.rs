@@ -334,7 +334,7 @@ impl Applications {
                 title: name.to_owned(),
                 area: service.area.clone(),
                 unit: service.unit.id.clone(),
-                classification: None,
+                classification: Some(service.archive.klasse.trim().to_owned()),
                 screening,
                 decision_mode: match service.decision {
                     DecisionMode::Automatic => cases::DecisionMode::Automatic,

@@ -49,7 +49,7 @@ fn application(key: &str, mode: DecisionMode, automated: Option<AutomatedOutcome
             title: "barnehageplass".into(),
             area: "barnehage".into(),
             unit: "barnehage".into(),
-            classification: None,
+            classification: Some("A10".into()),
             screening: None,
             decision_mode: mode,
             deadline: days(60),
@@ -158,6 +158,9 @@ async fn cases_a_submission_is_journaled_with_its_answers_as_pdf_and_gets_one_re
     assert_eq!(case.mappe_id, first.mappe_id);
     let saksmappe = noark.get(k, &case.saksmappe).await.expect("saksmappe");
     assert_eq!(saksmappe.text("mappeID"), Some(case.mappe_id.as_str()));
+    // Filed under the klasse the service names (the demo's archive has the catalogue's K-koder).
+    let klasse = noark.get(k, saksmappe.parent_id.as_deref().expect("a parent")).await.expect("klasse");
+    assert_eq!((klasse.entity.name, klasse.text("klasseID")), ("klasse", Some("A10")));
     let journalpost = noark.get(k, &case.journalpost).await.expect("journalpost");
     assert_eq!(journalpost.kode("journalposttype"), Some("I"));
     assert_eq!(journalpost.parent_id.as_deref(), Some(case.saksmappe.as_str()));

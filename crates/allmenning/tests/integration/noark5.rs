@@ -686,6 +686,7 @@ async fn case_through<A: archive::Archive>(
                 saksansvarlig: "Kari Nilsen".to_owned(),
                 arkivdel: None,
                 klasse: Some(klasse.to_owned()),
+                klasse_id: None,
                 parter: Vec::new(),
                 screening: None,
             },

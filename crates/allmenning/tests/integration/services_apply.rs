@@ -155,6 +155,13 @@ async fn ingrid_applies_for_a_kindergarten_place_for_emma_and_types_nothing_the_
         "the facts are read from the registers again at submission, not taken from the draft"
     );
     assert!(sent.mappe_id.contains('/'), "a case number: {}", sent.mappe_id);
+    // Filed under the klasse the definition names (A10), which the demo's archive has.
+    let case = app.app.cases().case(k, &sent.case_id).await.expect("read").expect("the case");
+    assert_eq!(case.classification.as_deref(), Some("A10"));
+    let noark = app.app.post().archive();
+    let saksmappe = noark.get(k, &case.saksmappe).await.expect("saksmappe");
+    let klasse = noark.get(k, saksmappe.parent_id.as_deref().expect("a parent")).await.expect("klasse");
+    assert_eq!(klasse.text("klasseID"), Some("A10"));
     // A double click: the same case, and no second.
     let again = applications.submit(k, &who, &draft.id, "token-1", Language::Bokmal).await.expect("the first case");
     assert_eq!((again.case_id.as_str(), again.created), (sent.case_id.as_str(), false));
