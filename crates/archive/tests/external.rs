@@ -427,3 +427,50 @@ async fn errors_come_back_as_archive_errors() {
     assert!(matches!(unknown, Err(ArchiveError::NotFound)), "{unknown:?}");
     tx.rollback().await.expect("rollback");
 }
+
+/// A klasseID is found with `$filter=klasseID eq '…'`; the saksmappe goes under that klasse, or
+/// under the default arkivdel when the archive has none (never refused for it).
+#[tokio::test]
+async fn a_klasse_id_is_looked_up_by_filter_and_an_unknown_one_falls_back() {
+    let (fake, root) = serve().await;
+    let (_guard, db) = db().await;
+    let bergen = kernel::Kommunenummer::parse("4601").expect("kommunenummer");
+    let (arkivdel, a10) = {
+        let mut state = fake.lock().expect("lock");
+        let arkivdel = state.order[0].clone();
+        let klasse = json!({"klasseID": "A10", "tittel": "Barnehage"}).as_object().cloned().unwrap_or_default();
+        let a10 = state.insert("klasse", Some(&arkivdel), klasse);
+        (arkivdel, a10)
+    };
+    let remote =
+        ExternalArchive::new(root, Credentials::Basic { user: "arkiv".to_owned(), password: "hemmelig".to_owned() })
+            .expect("client");
+    let mut placed = Vec::new();
+    for klasse_id in ["A10", "X99"] {
+        let mut tx = db.begin().await.expect("begin");
+        let case = remote
+            .create_case(
+                &mut tx,
+                bergen,
+                &actor(),
+                NewCase {
+                    tittel: "Søknad om barnehageplass".to_owned(),
+                    offentlig_tittel: None,
+                    administrativ_enhet: "Oppvekst".to_owned(),
+                    saksansvarlig: "Sara".to_owned(),
+                    arkivdel: None,
+                    klasse: None,
+                    klasse_id: Some(klasse_id.to_owned()),
+                    parter: Vec::new(),
+                    screening: None,
+                },
+            )
+            .await
+            .expect("never refused for its klasse");
+        tx.commit().await.expect("commit");
+        placed.push(fake.lock().expect("lock").objects[&case.system_id].1.clone());
+    }
+    assert_eq!(placed, [Some(a10), Some(arkivdel)]);
+    let state = fake.lock().expect("lock");
+    assert!(state.requests.iter().any(|(m, p, _, _)| m == "GET" && p.contains("$filter=klasseID%20eq%20")));
+}
