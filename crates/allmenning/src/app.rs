@@ -239,6 +239,7 @@ impl Application {
                 deadline: today + time::Duration::days(60),
                 legal_basis: "barnehageloven § 16".to_owned(),
                 appeal_body: Some("Statsforvalteren i Vestland".to_owned()),
+                receipt: None,
             },
             applicant: cases::Party::Person { fnr: ingrid.fnr(), name: ingrid.name().to_owned() },
             submitted_by: (ingrid.fnr(), ingrid.name().to_owned()),

@@ -24,7 +24,8 @@ use crate::{CaseError, STATUS_EVENT};
 
 /// The job kinds this context runs.
 pub mod jobs {
-    /// Sends a case's receipt letter (payload: `case`).
+    /// Sends a case's receipt letter (payload: `case`, and the service's own `title` and `body`
+    /// when its definition has them).
     pub const RECEIPT: &str = "cases.receipt";
     /// Sends a decision's letter (payload: `decision`).
     pub const DECISION_LETTER: &str = "cases.decision_letter";
@@ -118,6 +119,15 @@ fn check_party(party: &Party, field: &str) -> Result<(), CaseError> {
     line(party.name(), &format!("{field} name"), 200).map(|_| ())
 }
 
+/// The receipt job's payload: the case, and the service's receipt text (kept with the job, so the
+/// letter says what the definition said when the application was sent).
+fn receipt_payload(case: &str, text: Option<&LetterText>) -> serde_json::Value {
+    match text {
+        Some(text) => serde_json::json!({ "case": case, "title": text.title.trim(), "body": text.body.trim() }),
+        None => serde_json::json!({ "case": case }),
+    }
+}
+
 fn check_application(application: &NewApplication) -> Result<(), CaseError> {
     line(&application.idempotency_key, "idempotency key", 200)?;
     let service = &application.service;
@@ -132,6 +142,15 @@ fn check_application(application: &NewApplication) -> Result<(), CaseError> {
     }
     if let Some(klasse) = &service.classification {
         line(klasse, "classification", 100)?;
+    }
+    if let Some(receipt) = &service.receipt {
+        line(&receipt.title, "receipt title", 200)?;
+        let body = receipt.body.trim();
+        if body.chars().count() > 2000 || body.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(CaseError::Invalid(
+                "the receipt's opening is longer than 2000 characters or holds control characters".to_owned(),
+            ));
+        }
     }
     check_party(&application.applicant, "applicant")?;
     line(&application.submitted_by.1, "submitted by name", 200)?;
@@ -793,7 +812,7 @@ impl Cases {
         let first_event = if appeal.is_some() { "klage_mottatt" } else { "mottatt" };
         record(&mut tx, k, &id, Status::Mottatt.code(), first_event, "person", None).await?;
         tx.enqueue(
-            &NewJob::new(jobs::RECEIPT, serde_json::json!({ "case": id }))
+            &NewJob::new(jobs::RECEIPT, receipt_payload(&id, service.receipt.as_ref()))
                 .for_kommune(k)
                 .idempotency_key(format!("{}:{k}:{id}", jobs::RECEIPT)),
         )
@@ -1412,6 +1431,8 @@ impl Cases {
                 deadline: add_days(today, span),
                 legal_basis: original.legal_basis.clone(),
                 appeal_body: original.appeal_body.clone(),
+                // The appeal's receipt is the standard one ("we have received your appeal").
+                receipt: None,
             },
             applicant: original.applicant.clone(),
             submitted_by: appeal.submitted_by,
@@ -1503,7 +1524,8 @@ impl Cases {
         match job.kind.as_str() {
             jobs::RECEIPT => {
                 let id = field("case").ok_or("no case")?;
-                self.send_receipt(k, &id).await.map_err(|e| e.to_string())
+                let text = field("title").map(|title| LetterText { title, body: field("body").unwrap_or_default() });
+                self.send_receipt(k, &id, text).await.map_err(|e| e.to_string())
             }
             jobs::DECISION_LETTER => {
                 let id = field("decision").ok_or("no decision")?;
@@ -1518,8 +1540,9 @@ impl Cases {
         }
     }
 
-    /// Sends the receipt letter of a case (once: its external reference is `kvittering:<case>`).
-    async fn send_receipt(&self, k: Kommunenummer, id: &str) -> Result<(), CaseError> {
+    /// Sends the receipt letter of a case (once: its external reference is `kvittering:<case>`),
+    /// titled and opened with the service's own text when its definition has one.
+    async fn send_receipt(&self, k: Kommunenummer, id: &str, text: Option<LetterText>) -> Result<(), CaseError> {
         let case = self.case(k, id).await?.ok_or(CaseError::NotFound)?;
         if case.receipt_letter.is_some() {
             return Ok(());
@@ -1545,13 +1568,24 @@ impl Cases {
             Language::English => format!("Your case number is {}.", case.mappe_id),
             _ => format!("Saksnummeret ditt er {}.", case.mappe_id),
         };
+        let mut paragraphs = vec![number];
+        let title = match text {
+            Some(text) => {
+                let body = text.body.trim();
+                if !body.is_empty() {
+                    paragraphs.insert(0, body.to_owned());
+                }
+                text.title.trim().to_owned()
+            }
+            None => title,
+        };
         let sent = self
             .inner
             .post
             .send_template(
                 k,
                 self.letter(&case, format!("kvittering:{id}"), truncate(&title, 200), None),
-                TemplateContent { kind: render::LetterKind::Kvittering, fields, paragraphs: vec![number] },
+                TemplateContent { kind: render::LetterKind::Kvittering, fields, paragraphs },
             )
             .await?;
         let mut tx = self.inner.db.begin().await?;

@@ -20,8 +20,8 @@ pub use inquiries::{
 };
 pub use model::{
     Attachment, AutomatedOutcome, Case, CaseSummary, CaseView, Decided, Decision, DecisionMode, FiredRule,
-    HistoryEntry, InformationRequest, NewAppeal, NewApplication, NewDecision, Note, Outcome, Party, QueueFilter,
-    RuleResult, ServiceInfo, Status, Submitted,
+    HistoryEntry, InformationRequest, LetterText, NewAppeal, NewApplication, NewDecision, Note, Outcome, Party,
+    QueueFilter, RuleResult, ServiceInfo, Status, Submitted,
 };
 
 use store::{Migration, Migrations, StoreError};

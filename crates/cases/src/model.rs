@@ -141,6 +141,18 @@ pub struct ServiceInfo {
     pub legal_basis: String,
     /// Who decides an appeal, if anyone.
     pub appeal_body: Option<String>,
+    /// The receipt letter's title and opening, from the service's definition in the applicant's
+    /// language; `None`: the standard title ("Kvittering: …") and no opening.
+    pub receipt: Option<LetterText>,
+}
+
+/// A letter's title and an opening paragraph, written for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterText {
+    /// The letter's title (one line, at most 200 characters).
+    pub title: String,
+    /// The paragraph that opens the letter (at most 2,000 characters).
+    pub body: String,
 }
 
 /// A file sent with an application or an answer, already checked by the caller.

@@ -346,6 +346,10 @@ impl Applications {
                 deadline: answer_due(service, today),
                 legal_basis: service.legal_basis.text.clone(),
                 appeal_body: None,
+                receipt: Some(cases::LetterText {
+                    title: service.letters.receipt.title.get(language).to_owned(),
+                    body: service.letters.receipt.body.get(language).to_owned(),
+                }),
             },
             applicant,
             submitted_by: (who.me, who.name.clone()),

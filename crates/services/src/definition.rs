@@ -504,6 +504,19 @@ impl Service {
             }
             texts(&mut problems, &format!("letters.{name}.title"), &letter.title);
             texts(&mut problems, &format!("letters.{name}.body"), &letter.body);
+            // What the letter can carry: a title on one line, an opening paragraph.
+            for (language, value) in letter.title.each() {
+                if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                    let path = format!("letters.{name}.title.{}", language.tag());
+                    problems.push(problem(path, "a title is one line of at most 200 characters"));
+                }
+            }
+            for (language, value) in letter.body.each() {
+                if value.chars().count() > 2000 || value.chars().any(|c| c.is_control() && c != '\n') {
+                    let path = format!("letters.{name}.body.{}", language.tag());
+                    problems.push(problem(path, "an opening is at most 2000 characters, without control characters"));
+                }
+            }
         }
         if self.archive.klasse.trim().is_empty() {
             problems.push(problem("archive.klasse", "the archive class is empty"));

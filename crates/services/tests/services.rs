@@ -121,6 +121,15 @@ fn an_unknown_rule_variable_names_the_rule() {
     assert_eq!(problem.field, "los[0]");
     let problem = first_problem(BARNEHAGE.replacen("version = 1", "version = 1\ncolour = 1", 1));
     assert!(problem.message.contains("colour"), "{}", problem.message);
+    // The receipt letter's title and opening must fit the letter (they are checked at load, not
+    // when a resident's application is sent).
+    let long = "x".repeat(201);
+    let problem = first_problem(BARNEHAGE.replacen(
+        "title = { nb = \"Vi har mottatt søknaden om barnehageplass\"",
+        &format!("title = {{ nb = \"{long}\""),
+        1,
+    ));
+    assert_eq!(problem.field, "letters.receipt.title.nb");
 }
 
 #[test]

@@ -55,6 +55,7 @@ fn application(key: &str, mode: DecisionMode, automated: Option<AutomatedOutcome
             deadline: days(60),
             legal_basis: "barnehageloven § 16".into(),
             appeal_body: Some("Statsforvalteren i Vestland".into()),
+            receipt: None,
         },
         applicant: person(ingrid),
         submitted_by: (ingrid.fnr(), ingrid.name().to_owned()),

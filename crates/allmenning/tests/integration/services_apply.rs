@@ -162,6 +162,16 @@ async fn ingrid_applies_for_a_kindergarten_place_for_emma_and_types_nothing_the_
     let saksmappe = noark.get(k, &case.saksmappe).await.expect("saksmappe");
     let klasse = noark.get(k, saksmappe.parent_id.as_deref().expect("a parent")).await.expect("klasse");
     assert_eq!(klasse.text("klasseID"), Some("A10"));
+    // The receipt letter has the definition's own title and opening, and the case number.
+    crate::cases_flow::run_jobs(&app).await;
+    let case = app.app.cases().case(k, &sent.case_id).await.expect("read").expect("the case");
+    let receipt = case.receipt_letter.clone().expect("a receipt letter was sent");
+    let letter = app.app.post().letter(k, &receipt).await.expect("read").expect("the letter");
+    assert_eq!(letter.title, "Vi har mottatt søknaden om barnehageplass");
+    let text = crate::cases_flow::pdf_text(&app.app.post().document(k, &letter, 0).await.expect("pdf"));
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("Søknaden er med i hovedopptaket når den er sendt innen 1. mars."), "{text}");
+    assert!(text.contains(&sent.mappe_id), "{text}");
     // A double click: the same case, and no second.
     let again = applications.submit(k, &who, &draft.id, "token-1", Language::Bokmal).await.expect("the first case");
     assert_eq!((again.case_id.as_str(), again.created), (sent.case_id.as_str(), false));

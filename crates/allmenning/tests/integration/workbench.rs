@@ -108,6 +108,7 @@ fn application(key: &str) -> NewApplication {
             deadline: kernel::time::today_in_norway() + time::Duration::days(60),
             legal_basis: "barnehageloven § 16".into(),
             appeal_body: Some("Statsforvalteren i Vestland".into()),
+            receipt: None,
         },
         applicant: Party::Person { fnr: ingrid.fnr(), name: ingrid.name().to_owned() },
         submitted_by: (ingrid.fnr(), ingrid.name().to_owned()),
