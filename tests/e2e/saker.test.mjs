@@ -81,6 +81,12 @@ test('a caseworker finds the case with the keyboard, and every workbench page is
     assert.match(await page.getByTestId('case-title').innerText(), /barnehageplass/i);
     assert.match(await page.getByTestId('answers').innerText(), /Hentet fra Folkeregisteret/);
     assert.match(await page.getByTestId('applicant').innerText(), /Ingrid Solberg/);
+    // The submission opens from the case's documents (the session's cookies go with it).
+    const file = page.getByTestId('documents').locator('a[href*="/dokument/"]').first();
+    const download = await page.request.get(await file.getAttribute('href'));
+    assert.equal(download.status(), 200);
+    assert.equal(download.headers()['content-type'], 'application/pdf');
+    assert.equal((await download.body()).subarray(0, 4).toString(), '%PDF');
     await checkInEveryLanguage(page, 'case page');
     await screenshot(page, 'nb-saker-case');
 

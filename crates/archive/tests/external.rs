@@ -254,6 +254,21 @@ async fn db() -> (TestDatabase, Db) {
 
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 
+/// A kindergarten application's saksmappe, with no parties and the default placement.
+fn application() -> NewCase {
+    NewCase {
+        tittel: "Søknad om barnehageplass".to_owned(),
+        offentlig_tittel: None,
+        administrativ_enhet: "Oppvekst".to_owned(),
+        saksansvarlig: "Sara".to_owned(),
+        arkivdel: None,
+        klasse: None,
+        klasse_id: None,
+        parter: Vec::new(),
+        screening: None,
+    }
+}
+
 #[tokio::test]
 async fn the_client_journals_through_the_tjenestegrensesnitt() {
     let (fake, root) = serve().await;
@@ -270,17 +285,7 @@ async fn the_client_journals_through_the_tjenestegrensesnitt() {
             &mut tx,
             bergen,
             &actor(),
-            NewCase {
-                tittel: "Søknad om barnehageplass".to_owned(),
-                offentlig_tittel: None,
-                administrativ_enhet: "Oppvekst".to_owned(),
-                saksansvarlig: "Sara".to_owned(),
-                arkivdel: None,
-                klasse: None,
-                klasse_id: None,
-                parter: vec![Party::person("Kari Nordmann").with_identifier("20914695016")],
-                screening: None,
-            },
+            NewCase { parter: vec![Party::person("Kari Nordmann").with_identifier("20914695016")], ..application() },
         )
         .await
         .expect("case");
@@ -449,22 +454,7 @@ async fn a_klasse_id_is_looked_up_by_filter_and_an_unknown_one_falls_back() {
     for klasse_id in ["A10", "X99"] {
         let mut tx = db.begin().await.expect("begin");
         let case = remote
-            .create_case(
-                &mut tx,
-                bergen,
-                &actor(),
-                NewCase {
-                    tittel: "Søknad om barnehageplass".to_owned(),
-                    offentlig_tittel: None,
-                    administrativ_enhet: "Oppvekst".to_owned(),
-                    saksansvarlig: "Sara".to_owned(),
-                    arkivdel: None,
-                    klasse: None,
-                    klasse_id: Some(klasse_id.to_owned()),
-                    parter: Vec::new(),
-                    screening: None,
-                },
-            )
+            .create_case(&mut tx, bergen, &actor(), NewCase { klasse_id: Some(klasse_id.to_owned()), ..application() })
             .await
             .expect("never refused for its klasse");
         tx.commit().await.expect("commit");

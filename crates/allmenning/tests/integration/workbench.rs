@@ -153,6 +153,15 @@ async fn case_reads(app: &InProcess) -> usize {
         .count()
 }
 
+/// The first document link on a case page (whose attributes escape `/`).
+fn document_link(page: &str, case: &str) -> String {
+    let page = page.replace("&#x2f;", "/");
+    let prefix = format!("/ansatt/saker/{case}/dokument/");
+    let start = page.find(&prefix).unwrap_or_else(|| panic!("no document link on the case page: {page}"));
+    let end = page[start..].find('"').expect("the link ends");
+    page[start..start + end].to_owned()
+}
+
 async fn employee_id(app: &InProcess, subject: &str) -> String {
     identity::employees::Employees::new(app.db().clone(), bergen())
         .by_subject(subject)
@@ -190,13 +199,33 @@ async fn workbench_the_unit_queue_and_the_case_page_are_for_the_unit_only_and_a_
     assert!(page.body.contains("innsending.pdf") || page.body.contains("data-testid=\"documents\""));
     assert_eq!(case_reads(&app).await, before + 1, "the view is in the access log");
 
+    // The case's documents open from the case page, for whoever may see the case (a read, logged).
+    let link = document_link(&page.body, &id);
+    let file = kari.get(&link).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    assert_eq!(file.content_type, "application/pdf");
+    assert!(file.bytes.starts_with(b"%PDF"), "the submission as PDF");
+    assert_eq!(case_reads(&app).await, before + 2, "opening a document is in the access log");
+    // Another case's document through this case, or something that is no document: not found.
+    let other = app.app.cases().submit(bergen(), application("workbench-other")).await.expect("received").case_id;
+    let other_link = document_link(&kari.get(&format!("/ansatt/saker/{other}")).await.body, &other);
+    let objekt = other_link.rsplit('/').next().expect("an id");
+    assert_eq!(kari.get(&format!("/ansatt/saker/{id}/dokument/{objekt}")).await.status, StatusCode::NOT_FOUND);
+    let saksmappe = app.app.cases().case(bergen(), &id).await.expect("read").expect("case").saksmappe;
+    assert_eq!(kari.get(&format!("/ansatt/saker/{id}/dokument/{saksmappe}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(kari.get(&format!("/ansatt/saker/{id}/dokument/nei")).await.status, StatusCode::NOT_FOUND);
+    let before = case_reads(&app).await;
+
     // An employee of another unit: the 403 page, and nothing read or logged.
     health_worker(&app).await;
     let hanne = Visitor::employee(&app, "hanne.helse").await;
     let refused = hanne.get(&format!("/ansatt/saker/{id}")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused_file = hanne.get(&link).await;
+    assert_eq!(refused_file.status, StatusCode::FORBIDDEN);
+    assert!(!refused_file.bytes.starts_with(b"%PDF"));
     assert!(!refused.body.contains("Ingrid") && !refused.body.contains("Solsikken"));
-    assert_eq!(case_reads(&app).await, before + 1, "a refused view is not logged as a read");
+    assert_eq!(case_reads(&app).await, before, "a refused view is not logged as a read");
     let their_queue = hanne.get("/ansatt/saker").await;
     assert_eq!(their_queue.status, StatusCode::OK);
     assert!(!their_queue.body.contains(&format!("/ansatt/saker/{id}")), "another unit's case is not listed");

@@ -890,7 +890,17 @@ async fn download(
     if !object.entity.is_a("dokumentobjekt") {
         return Err(PageError::NotFound);
     }
-    let (info, bytes) = state.archive.file(visit.kommune, &id).await.map_err(page_error)?.ok_or(PageError::NotFound)?;
+    file_response(&state, visit.kommune, &object).await
+}
+
+/// A dokumentobjekt's file as a download: its media type, its file name made safe, never cached.
+pub(crate) async fn file_response(
+    state: &AppState,
+    k: kernel::Kommunenummer,
+    object: &Object,
+) -> Result<Response, PageError> {
+    let (info, bytes) =
+        state.archive.file(k, &object.system_id).await.map_err(page_error)?.ok_or(PageError::NotFound)?;
     let name = safe_file_name(object.text("filnavn").unwrap_or("dokument"));
     let mime = if info.mime_type.is_empty() { "application/octet-stream".to_owned() } else { info.mime_type.clone() };
     let mut response = bytes.into_response();

@@ -6,8 +6,9 @@
 //! Who may: the queues are those of the units where the policy gives `HandleCase` on the unit's
 //! cases; an employee with none gets 403. A case is read only through
 //! [`cases::Cases::view_as_employee`], which asks the policy and writes the access-log entry; a
-//! refusal is the 403 page, and nothing of the case is read. Every change goes through the case
-//! engine, which asks the policy again.
+//! refusal is the 403 page, and nothing of the case is read. The case's files open through the
+//! case (`/ansatt/saker/{id}/dokument/{dokumentobjekt}`), with the same check and log entry.
+//! Every change goes through the case engine, which asks the policy again.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/ansatt/saker", get(queue))
         .route("/ansatt/saker/{id}", get(case))
+        .route("/ansatt/saker/{id}/dokument/{objekt}", get(document))
         .route("/ansatt/saker/{id}/notat", post(add_note))
         .route("/ansatt/saker/{id}/opplysninger", post(request_information))
         .route("/ansatt/saker/{id}/tildel", post(assign))
@@ -418,11 +420,9 @@ fn actor_text(state: &AppState, language: Language, employees: &[Employee], acto
     }
 }
 
-/// The journalposts of the case's saksmappe with their documents' titles; a file links to the
-/// archive's download when the employee may read the archive.
-async fn journalposts(state: &AppState, visit: &Visit, staff: &Staff, saksmappe: &str) -> Vec<JournalpostView> {
-    let archivist =
-        policy::decide(&Asker::Employee { roles: &staff.employee.roles }, Action::Read, &Resource::Archive).allowed();
+/// The journalposts of the case's saksmappe with their documents' titles, each linking to its
+/// file through the case (`document`), which whoever may see the case may read.
+async fn journalposts(state: &AppState, visit: &Visit, case_id: &str, saksmappe: &str) -> Vec<JournalpostView> {
     let k = visit.kommune;
     let Ok(posts) = state.archive.children(k, saksmappe, &["journalpost"], 0, 200).await else {
         return Vec::new();
@@ -433,17 +433,13 @@ async fn journalposts(state: &AppState, visit: &Visit, staff: &Staff, saksmappe:
         for description in
             state.archive.children(k, &post.system_id, &["dokumentbeskrivelse"], 0, 100).await.unwrap_or_default()
         {
-            let file = if archivist {
-                state
-                    .archive
-                    .children(k, &description.system_id, &["dokumentobjekt"], 0, 1)
-                    .await
-                    .unwrap_or_default()
-                    .first()
-                    .map(|o| format!("/ansatt/arkiv/fil/{}", o.system_id))
-            } else {
-                None
-            };
+            let file = state
+                .archive
+                .children(k, &description.system_id, &["dokumentobjekt"], 0, 1)
+                .await
+                .unwrap_or_default()
+                .first()
+                .map(|o| format!("/ansatt/saker/{case_id}/dokument/{}", o.system_id));
             documents.push(DocumentView { title: description.text("tittel").unwrap_or_default().to_owned(), file });
         }
         out.push(JournalpostView {
@@ -529,7 +525,7 @@ async fn case_page(
             .iter()
             .map(|s| SectionView { heading: s.heading.clone(), rows: s.rows.clone() })
             .collect(),
-        journalposts: journalposts(state, visit, staff, &case.saksmappe).await,
+        journalposts: journalposts(state, visit, &case.id, &case.saksmappe).await,
         history: history
             .iter()
             .map(|h| HistoryLine {
@@ -610,6 +606,37 @@ async fn case(
         _ => None,
     };
     case_page(&state, &visit, &staff, &id, CaseForms::default(), &[], done).await
+}
+
+/// A file of the case's own journalposts (the submission, attachments, answers, letters), for
+/// whoever may see the case: the same policy check and access-log entry as the case page. A
+/// dokumentobjekt of another saksmappe is not found.
+async fn document(
+    State(state): State<AppState>,
+    visit: Visit,
+    staff: Staff,
+    Path((id, objekt)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let k = visit.kommune;
+    let view: CaseView = state.cases.view_as_employee(k, &staff.employee, &id).await.map_err(case_error)?;
+    let object = state.archive.get(k, &objekt).await.map_err(|_| PageError::NotFound)?;
+    if !object.entity.is_a("dokumentobjekt") {
+        return Err(PageError::NotFound);
+    }
+    // dokumentobjekt → dokumentbeskrivelse → journalpost → the case's saksmappe.
+    let mut parent = object.parent_id.clone();
+    for expected in ["dokumentbeskrivelse", "journalpost"] {
+        let Some(id) = parent else { return Err(PageError::NotFound) };
+        let above = state.archive.get(k, &id).await.map_err(|_| PageError::NotFound)?;
+        if !above.entity.is_a(expected) {
+            return Err(PageError::NotFound);
+        }
+        parent = above.parent_id;
+    }
+    if parent.as_deref() != Some(view.case.saksmappe.as_str()) {
+        return Err(PageError::NotFound);
+    }
+    crate::ansatt::arkiv::file_response(&state, k, &object).await
 }
 
 #[derive(Debug, Default, Deserialize)]
