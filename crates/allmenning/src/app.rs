@@ -223,7 +223,7 @@ impl Application {
                 id: "barnehageplass".to_owned(),
                 version: "1".to_owned(),
                 title: "Barnehageplass".to_owned(),
-                area: "barnehage".to_owned(),
+                area: "barnehage-skole".to_owned(),
                 unit: "barnehage".to_owned(),
                 classification: Some("A10".to_owned()),
                 // As the service's definition screens it: a private person's application is under

@@ -284,7 +284,7 @@ const CASE_COLUMNS: &str = "id, service_id, service_version, service_title, area
     journalpost, registrerings_id, assigned_to, deadline, provisional_reply_due, provisional_reply_flagged_at, \
     automated_proposal, appeal_of, appeal_late, receipt_letter, received_at, received_on, sections";
 
-const SUMMARY_COLUMNS: &str = "id, mappe_id, service_id, service_title, public_title, unit, status, assigned_to, \
+const SUMMARY_COLUMNS: &str = "id, mappe_id, service_id, service_title, public_title, unit, area, status, assigned_to, \
     deadline, provisional_reply_flagged_at, received_at, appeal_of";
 
 fn malformed(what: &str) -> CaseError {
@@ -350,6 +350,7 @@ struct SummaryRow {
     service_title: String,
     public_title: String,
     unit: String,
+    area: String,
     status: String,
     assigned_to: Option<String>,
     deadline: String,
@@ -369,6 +370,7 @@ impl SummaryRow {
             service_title: self.service_title,
             public_title: self.public_title,
             unit: self.unit,
+            area: self.area,
             status,
             assigned_to: self.assigned_to,
             deadline: self.deadline,

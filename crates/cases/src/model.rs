@@ -413,6 +413,8 @@ pub struct CaseSummary {
     pub public_title: String,
     /// The unit.
     pub unit: String,
+    /// The policy area (`barnehage`), as fullmakter name it.
+    pub area: String,
     /// Its status.
     pub status: Status,
     /// The employee it is assigned to.

@@ -47,7 +47,7 @@ fn application(key: &str, mode: DecisionMode, automated: Option<AutomatedOutcome
             id: "barnehageplass".into(),
             version: "1".into(),
             title: "barnehageplass".into(),
-            area: "barnehage".into(),
+            area: "barnehage-skole".into(),
             unit: "barnehage".into(),
             classification: Some("A10".into()),
             screening: None,

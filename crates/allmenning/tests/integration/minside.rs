@@ -121,12 +121,19 @@ async fn ingrids_child(db: &Db) -> Fnr {
 
 /// The `value` of the radio button of kind `kind` on the page of whom to act for.
 fn option_of_kind(html: &str, kind: &str) -> Option<String> {
+    options_of_kind(html, kind).into_iter().next()
+}
+
+/// Every choice of a kind on the "whom to act for" page, in page order.
+fn options_of_kind(html: &str, kind: &str) -> Vec<String> {
     let marker = format!("data-kind=\"{kind}\"");
-    let input_end = html.find(&marker)?;
-    let input_start = html[..input_end].rfind("<input")?;
-    let input = &html[input_start..input_end];
-    let value = input.split("value=\"").nth(1)?;
-    Some(value.chars().take_while(|c| *c != '"').collect())
+    html.match_indices(&marker)
+        .filter_map(|(input_end, _)| {
+            let input_start = html[..input_end].rfind("<input")?;
+            let value = html[input_start..input_end].split("value=\"").nth(1)?;
+            Some(value.chars().take_while(|c| *c != '"').collect())
+        })
+        .collect()
 }
 
 /// The access-log table of a page, or "" when there is none.
@@ -445,4 +452,38 @@ async fn acting_through_a_fullmakt_shows_the_givers_notices_only_when_it_covers_
     let page = per.get("/min-side").await;
     assert!(page.body.contains("Hvem har sett opplysninger om Ingrid Solberg"), "{}", page.body);
     assert!(page.body.contains("Du har gitt Per Olsen fullmakt."), "Ingrid's notice: {}", page.body);
+}
+
+/// Acting through a fullmakt, the holder sees the giver's cases in the fullmakt's areas and no
+/// others; the same case page is not found through a fullmakt for another area.
+#[tokio::test]
+async fn a_fullmakt_holder_sees_the_givers_cases_in_its_areas_only() {
+    let app = InProcess::new(Mode::Demo).await;
+    app.app.seed_demo_case(&app._settings.settings).await.expect("Ingrid's kindergarten case");
+    let bergen = kernel::Kommunenummer::parse("4601").expect("kommunenummer");
+    let case =
+        app.app.cases().submitted(bergen, "demo:barnehage:ingrid").await.expect("read").expect("the case").case_id;
+    let ingrid = Resident::log_in(&app, INGRID, "Ingrid Solberg").await;
+    let next_year = today_plus_years(1);
+    for areas in [&["helse-omsorg"][..], &["barnehage-skole", "post"][..]] {
+        let given = ingrid.give(PER, "Olsen", areas, &next_year).await;
+        assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    }
+    let per = Resident::log_in(&app, PER, "Per Olsen").await;
+    let choices = per.get("/min-side/representere").await;
+    let mut seen = Vec::new();
+    for value in options_of_kind(&choices.body, "fullmakt") {
+        let chosen = per.post("/min-side/representere", &[("som", &value)]).await;
+        assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+        let list = per.get("/min-side/saker").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        let page = per.get(&format!("/min-side/saker/{case}")).await;
+        seen.push((list.body.contains(&case), page.status));
+    }
+    seen.sort_by_key(|(listed, _)| *listed);
+    assert_eq!(
+        seen,
+        [(false, StatusCode::NOT_FOUND), (true, StatusCode::OK)],
+        "listed and shown through the kindergarten fullmakt only"
+    );
 }

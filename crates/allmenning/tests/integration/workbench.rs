@@ -100,7 +100,7 @@ fn application(key: &str) -> NewApplication {
             id: "barnehageplass".into(),
             version: "1".into(),
             title: "Barnehageplass".into(),
-            area: "barnehage".into(),
+            area: "barnehage-skole".into(),
             unit: "barnehage".into(),
             classification: None,
             screening: None,

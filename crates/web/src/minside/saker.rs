@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cases::{Case, Party};
 use identity::callers::ResidentPurpose;
+use identity::policy::{self, Action, Asker, Resource};
 use identity::{ActingAs, acting};
+use kernel::Fnr;
 use serde::Serialize;
 
 use crate::AppState;
@@ -29,9 +31,38 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/min-side/saker/{id}/opplysninger/{request}", post(answer_information))
 }
 
-/// The parties whose cases the person sees: whom the session acts for (backed by the registers
-/// today), and acting as oneself also one's children.
-async fn parties(state: &AppState, citizen: &Citizen) -> Result<Vec<Party>, PageError> {
+/// Whose cases the person sees.
+struct Seen {
+    me: Fnr,
+    /// The parties whose cases are shown.
+    parties: Vec<Party>,
+    /// Acting through a fullmakt: the session's choice and the fullmakt's areas, which the
+    /// policy checks each case against.
+    fullmakt: Option<(ActingAs, Vec<String>)>,
+}
+
+impl Seen {
+    fn shows(&self, party: &Party, unit: &str, area: &str) -> bool {
+        let listed = self.parties.iter().any(|p| p.kind() == party.kind() && p.identifier() == party.identifier());
+        match &self.fullmakt {
+            None => listed,
+            Some((acting_as, areas)) => {
+                listed
+                    && policy::decide(
+                        &Asker::Person { me: &self.me, acting_as, fullmakt_areas: areas },
+                        Action::Read,
+                        &Resource::Case { unit, party: party.as_policy(), area },
+                    )
+                    .allowed()
+            }
+        }
+    }
+}
+
+/// Whose cases the person sees: whom the session acts for (backed by the registers and the
+/// fullmakter today), and acting as oneself also one's children; acting through a fullmakt, the
+/// giver's cases in the fullmakt's areas only.
+async fn seen(state: &AppState, citizen: &Citizen) -> Result<Seen, PageError> {
     let me = citizen.me;
     let claimed = &citizen.user.session.acting_as;
     let caller = resident_caller(&me, claimed, ResidentPurpose::ShowWhomYouCanActFor)?;
@@ -47,6 +78,7 @@ async fn parties(state: &AppState, citizen: &Citizen) -> Result<Vec<Party>, Page
     .await?;
     let acting_name = citizen.user.session.acting_name.clone().unwrap_or_default();
     let name = citizen.user.session.display_name.clone();
+    let everything = |parties| Seen { me, parties, fullmakt: None };
     Ok(match &backed {
         ActingAs::Myself => {
             let mut parties = vec![Party::Person { fnr: me, name: name.clone() }];
@@ -57,12 +89,19 @@ async fn parties(state: &AppState, citizen: &Citizen) -> Result<Vec<Party>, Page
                 ActingAs::Child(fnr) => Some(Party::Person { fnr, name: o.name }),
                 _ => None,
             }));
-            parties
+            everything(parties)
         }
-        ActingAs::Child(fnr) | ActingAs::Ward(fnr) => vec![Party::Person { fnr: *fnr, name: acting_name }],
-        ActingAs::Organisation(orgnr, _) => vec![Party::Organisation { orgnr: *orgnr, name: acting_name }],
-        // A fullmakt does not (yet) show the giver's applications.
-        ActingAs::Fullmakt { .. } => vec![],
+        ActingAs::Child(fnr) | ActingAs::Ward(fnr) => everything(vec![Party::Person { fnr: *fnr, name: acting_name }]),
+        ActingAs::Organisation(orgnr, _) => everything(vec![Party::Organisation { orgnr: *orgnr, name: acting_name }]),
+        // The giver's cases in the areas the fullmakt covers (checked active above).
+        ActingAs::Fullmakt { id, giver } => match state.identity.fullmakter.get(id).await? {
+            Some(fullmakt) => Seen {
+                me,
+                parties: vec![Party::Person { fnr: *giver, name: acting_name }],
+                fullmakt: Some((backed.clone(), fullmakt.areas)),
+            },
+            None => everything(Vec::new()),
+        },
     })
 }
 
@@ -108,8 +147,12 @@ async fn list(State(state): State<AppState>, visit: Visit, citizen: Citizen) -> 
         })
         .collect();
     let mut cases = Vec::new();
-    for party in parties(&state, &citizen).await? {
-        for case in state.cases.for_party(visit.kommune, &party).await.map_err(case_error)? {
+    let seen = seen(&state, &citizen).await?;
+    for party in &seen.parties {
+        for case in state.cases.for_party(visit.kommune, party).await.map_err(case_error)? {
+            if !seen.shows(party, &case.unit, &case.area) {
+                continue;
+            }
             cases.push(CaseLine {
                 service: catalog
                     .get(&case.service_id)
@@ -147,8 +190,7 @@ async fn own_case(state: &AppState, visit: &Visit, citizen: &Citizen, id: &str) 
     if case.submitted_by.0 == citizen.me.as_digits() {
         return Ok(case);
     }
-    let parties = parties(state, citizen).await?;
-    if parties.iter().any(|p| p.kind() == case.applicant.kind() && p.identifier() == case.applicant.identifier()) {
+    if seen(state, citizen).await?.shows(&case.applicant, &case.unit, &case.area) {
         Ok(case)
     } else {
         Err(PageError::NotFound)
