@@ -18,7 +18,7 @@
 //!    as PDF/A and the attachment, the decision and the receipt and decision letters queued —
 //!    one transaction per step. The job worker does not run, so the letters stay queued.
 //!
-//! 4. **logging in over HTTP**: as many other residents, each with a client of its own, log in
+//! 4. **logging in over HTTP**: as many other residents, each with cookies of its own, log in
 //!    through the demo's test OpenID provider (`/logg-inn`, the provider's form with the
 //!    person's number, the callback): the sessions the next phase uses;
 //! 5. **the submission path over HTTP**: those residents apply for the same permit through the
@@ -28,7 +28,8 @@
 //!    requests; the form page's own latency is reported on a row of its own.
 //!
 //! The HTTP phases run the application's router on a real socket (`axum::serve`), without the
-//! job worker. Prints a markdown table: rates, ratios to the baseline, and p50/p99 latencies.
+//! job worker. Prints a markdown table: rates, ratios to the baseline, p50/p99 latencies and the
+//! process's CPU time per item (all threads, server and clients alike).
 
 // The report is the program's output.
 #![allow(clippy::print_stdout)]
@@ -70,11 +71,18 @@ struct Phase {
     latencies: Vec<Duration>,
     /// Whether a rate means anything (a request inside a longer path has latencies, no rate).
     rated: bool,
+    /// The process's CPU time (all threads, client and server) during the phase.
+    cpu: Option<Duration>,
 }
 
 impl Phase {
     fn new(name: String, count: u64, elapsed: Duration, latencies: Vec<Duration>) -> Self {
-        Self { name, count, elapsed, latencies, rated: true }
+        Self { name, count, elapsed, latencies, rated: true, cpu: None }
+    }
+
+    fn with_cpu(mut self, since: Duration) -> Self {
+        self.cpu = Some(cpu_time().saturating_sub(since));
+        self
     }
 
     fn rate(&self) -> f64 {
@@ -90,6 +98,17 @@ impl Phase {
         let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
         format!("{:.1}", sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0)
     }
+}
+
+/// This process's CPU time so far, user and system, all threads (`/proc/self/stat`, in the
+/// kernel's USER_HZ = 100 ticks a second); zero where there is no /proc.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14 and stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 fn settings(dir: &std::path::Path, residents: u64, public: SocketAddr) -> Settings {
@@ -129,13 +148,18 @@ async fn main() -> anyhow::Result<()> {
     let (in_process, over_http) = people.split_at(usize::try_from(args.submissions)?);
 
     let mut phases = Vec::new();
-    phases.push(healthz(&base, args.submissions, args.residents).await?);
-    phases.push(rendering(&app, (args.submissions / 10).max(10))?);
-    phases.push(submissions(&app, in_process, args.residents).await?);
+    let cpu = cpu_time();
+    phases.push(healthz(&base, args.submissions, args.residents).await?.with_cpu(cpu));
+    let cpu = cpu_time();
+    phases.push(rendering(&app, (args.submissions / 10).max(10))?.with_cpu(cpu));
+    let cpu = cpu_time();
+    phases.push(submissions(&app, in_process, args.residents).await?.with_cpu(cpu));
+    let cpu = cpu_time();
     let (login, sessions) = log_in(&base, over_http, args.residents).await?;
-    phases.push(login);
+    phases.push(login.with_cpu(cpu));
+    let cpu = cpu_time();
     let (http, form_page) = submissions_over_http(sessions, args.residents).await?;
-    phases.push(http);
+    phases.push(http.with_cpu(cpu));
     phases.push(form_page);
     server.abort();
 
@@ -150,8 +174,8 @@ async fn main() -> anyhow::Result<()> {
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     println!();
-    println!("| phase | count | seconds | per second | ratio to /healthz | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| phase | count | seconds | per second | ratio to /healthz | p50 ms | p99 ms | CPU ms each |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let baseline = phases[0].rate();
     for phase in &phases {
         let (seconds, rate, ratio) = if phase.rated {
@@ -163,8 +187,11 @@ async fn main() -> anyhow::Result<()> {
         } else {
             ("–".to_owned(), "–".to_owned(), "–".to_owned())
         };
+        let cpu = phase
+            .cpu
+            .map_or_else(|| "–".to_owned(), |cpu| format!("{:.1}", cpu.as_secs_f64() * 1000.0 / phase.count as f64));
         println!(
-            "| {} | {} | {seconds} | {rate} | {ratio} | {} | {} |",
+            "| {} | {} | {seconds} | {rate} | {ratio} | {} | {} | {cpu} |",
             phase.name,
             phase.count,
             phase.percentile(0.5),
@@ -347,9 +374,11 @@ struct Answer {
 }
 
 impl Browser {
-    fn new(base: &str) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Self { client, base: base.to_owned(), cookies: Vec::new() })
+    /// A browser on a shared client (connections are pooled; the cookies are this browser's).
+    /// One client for all: building one reads the system's root certificates, which was a tenth
+    /// of the whole run's CPU when each browser built its own.
+    fn new(base: &str, client: reqwest::Client) -> Self {
+        Self { client, base: base.to_owned(), cookies: Vec::new() }
     }
 
     fn url(&self, path_or_url: &str) -> String {
@@ -449,17 +478,22 @@ fn hidden(html: &str, name: &str) -> anyhow::Result<String> {
 /// Each person logs in through the test provider, `clients` at once: the sessions, in order.
 async fn log_in(base: &str, people: &[(Fnr, String)], clients: u64) -> anyhow::Result<(Phase, Vec<Browser>)> {
     let per_task = people.len().div_ceil(usize::try_from(clients)?);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(usize::try_from(clients)?)
+        .build()?;
     let started = Instant::now();
     let tasks: Vec<_> = people
         .chunks(per_task)
         .map(|chunk| {
             let chunk = chunk.to_vec();
             let base = base.to_owned();
+            let client = client.clone();
             tokio::spawn(async move {
                 let mut done = Vec::with_capacity(chunk.len());
                 for (fnr, _) in chunk {
                     let begun = Instant::now();
-                    let mut browser = Browser::new(&base)?;
+                    let mut browser = Browser::new(&base, client.clone());
                     // /logg-inn sends the browser to the provider with the request in the query.
                     let authorize = browser.get("/logg-inn").await?.redirect("/logg-inn")?;
                     browser.get(&authorize).await?.ok("the provider's login page")?;
@@ -571,6 +605,7 @@ async fn submissions_over_http(browsers: Vec<Browser>, clients: u64) -> anyhow::
         elapsed,
         latencies: form_pages,
         rated: false,
+        cpu: None,
     };
     Ok((phase, form_page))
 }
