@@ -39,7 +39,7 @@ fn days(n: i64) -> time::Date {
     today() + time::Duration::days(n)
 }
 
-fn application(key: &str, mode: DecisionMode, automated: Option<AutomatedOutcome>) -> NewApplication {
+pub(crate) fn application(key: &str, mode: DecisionMode, automated: Option<AutomatedOutcome>) -> NewApplication {
     let ingrid = Persona::ParentOfNewborn;
     NewApplication {
         idempotency_key: key.to_owned(),

@@ -486,4 +486,16 @@ async fn a_fullmakt_holder_sees_the_givers_cases_in_its_areas_only() {
         [(false, StatusCode::NOT_FOUND), (true, StatusCode::OK)],
         "listed and shown through the kindergarten fullmakt only"
     );
+    // Per acting as himself: not Ingrid's case, even with the link — not even one he sent for
+    // her through the fullmakt (having sent it gives no lasting right to read, answer or appeal).
+    let sent_by_per = cases::NewApplication {
+        submitted_by: (Fnr::parse(PER).expect("fnr"), "Per Olsen".to_owned()),
+        ..crate::cases_flow::application("sendt-av-per", cases::DecisionMode::Manual, None)
+    };
+    let sent = app.app.cases().submit(bergen, sent_by_per).await.expect("received").case_id;
+    let myself = options_of_kind(&per.get("/min-side/representere").await.body, "myself").remove(0);
+    assert_eq!(per.post("/min-side/representere", &[("som", &myself)]).await.status, StatusCode::SEE_OTHER);
+    for id in [&case, &sent] {
+        assert_eq!(per.get(&format!("/min-side/saker/{id}")).await.status, StatusCode::NOT_FOUND, "{id}");
+    }
 }
