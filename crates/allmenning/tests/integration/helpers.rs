@@ -220,3 +220,155 @@ pub async fn start_server(mut command: std::process::Command) -> (std::process::
     assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
     (child, base)
 }
+
+/// One answer to a [`Visitor`], read whole.
+pub struct Page {
+    pub status: axum::http::StatusCode,
+    pub location: Option<String>,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub body: String,
+}
+
+/// Someone logged in (or not), talking to the router in process with the session cookie and a
+/// language cookie, as a browser does.
+pub struct Visitor<'a> {
+    pub app: &'a InProcess,
+    pub cookie: Option<String>,
+    pub csrf: String,
+    pub session: Option<identity::sessions::Session>,
+    pub language: &'static str,
+}
+
+impl<'a> Visitor<'a> {
+    pub fn anonymous(app: &'a InProcess) -> Self {
+        Self { app, cookie: None, csrf: String::new(), session: None, language: "nb" }
+    }
+
+    async fn logged_in(app: &'a InProcess, new: identity::sessions::NewSession) -> Self {
+        let sessions = identity::sessions::Sessions::new(app.db().clone(), Default::default());
+        let (cookie, session) = sessions.start(new, None).await.expect("a session");
+        Self { app, cookie: Some(cookie), csrf: session.csrf_token.clone(), session: Some(session), language: "nb" }
+    }
+
+    /// A resident logged in with ID-porten (substantial).
+    pub async fn resident(app: &'a InProcess, persona: registers::synthetic::Persona) -> Self {
+        Self::logged_in(
+            app,
+            identity::sessions::NewSession {
+                principal: identity::Principal::Person(persona.fnr()),
+                display_name: persona.name().to_owned(),
+                kommunenummer: None,
+                provider: "idporten".to_owned(),
+                acr: Some("idporten-loa-substantial".to_owned()),
+                idp_sid: None,
+                id_token: None,
+            },
+        )
+        .await
+    }
+
+    /// A demo employee of Bergen (4601) logged in, by their login subject.
+    pub async fn employee(app: &'a InProcess, subject: &str) -> Self {
+        let bergen = kommune("4601");
+        let employee = identity::employees::Employees::new(app.db().clone(), bergen)
+            .by_subject(subject)
+            .await
+            .expect("lookup")
+            .expect("an employee");
+        Self::logged_in(
+            app,
+            identity::sessions::NewSession {
+                principal: identity::Principal::Employee(employee.id),
+                display_name: employee.name,
+                kommunenummer: Some(bergen),
+                provider: "employees".to_owned(),
+                acr: None,
+                idp_sid: None,
+                id_token: None,
+            },
+        )
+        .await
+    }
+
+    /// Whom the session acts for from now on.
+    pub async fn act_as(&self, acting: identity::ActingAs, name: &str) {
+        identity::sessions::Sessions::new(self.app.db().clone(), Default::default())
+            .set_acting_as(self.session.as_ref().expect("logged in"), &acting, Some(name))
+            .await
+            .expect("acting");
+    }
+
+    fn cookies(&self) -> String {
+        match &self.cookie {
+            Some(cookie) => format!("sesjon={cookie}; lang={}", self.language),
+            None => format!("lang={}", self.language),
+        }
+    }
+
+    async fn read(&self, request: Request<Body>) -> Page {
+        let response = self.app.send(request).await;
+        let status = response.status();
+        let text = |name: axum::http::header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        let location = Some(text(axum::http::header::LOCATION)).filter(|l| !l.is_empty());
+        let content_type = text(axum::http::header::CONTENT_TYPE);
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.expect("body").to_vec();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        Page { status, location, content_type, bytes, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let request = Request::get(path).header(axum::http::header::COOKIE, self.cookies()).body(Body::empty());
+        self.read(request.expect("request")).await
+    }
+
+    /// Posts `fields` as a form, as they are (see [`Visitor::form`] for one with the CSRF token).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let request = Request::post(path)
+            .header(axum::http::header::COOKIE, self.cookies())
+            .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.read(request).await
+    }
+
+    /// Posts `fields` as a form with the session's CSRF token as `csrf`.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
+
+    /// Posts a multipart form: text fields and files (field, file name, bytes).
+    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
+        let boundary = "----allmenning-test-boundary";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::post(path)
+            .header(axum::http::header::COOKIE, self.cookies())
+            .header(axum::http::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(Body::from(body))
+            .expect("request");
+        self.read(request).await
+    }
+}

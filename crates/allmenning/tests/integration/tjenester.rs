@@ -10,138 +10,33 @@
 //! tested in `identity.rs`).
 
 use allmenning::config::Mode;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use identity::sessions::{NewSession, SessionSettings, Sessions};
-use identity::{ActingAs, Principal};
+use axum::http::{StatusCode, header};
+use identity::ActingAs;
 use kernel::Kommunenummer;
 use registers::synthetic::Persona;
 
-use crate::helpers::{InProcess, body_json, body_text, kommune, test_settings};
+use crate::helpers::{InProcess, Page, Visitor, body_json, kommune, test_settings};
 
 fn bergen() -> Kommunenummer {
     kommune("4601")
 }
 
-/// One answer, read whole.
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    content_type: String,
-    body: String,
-}
-
-/// Someone logged in (or not), talking to the router in process.
-struct Visitor<'a> {
-    app: &'a InProcess,
-    cookie: Option<String>,
-    csrf: String,
-    session: Option<identity::sessions::Session>,
-    language: &'static str,
-}
-
-impl<'a> Visitor<'a> {
-    fn anonymous(app: &'a InProcess) -> Self {
-        Self { app, cookie: None, csrf: String::new(), session: None, language: "nb" }
-    }
-
-    async fn resident(app: &'a InProcess, persona: Persona) -> Self {
-        let sessions = Sessions::new(app.db().clone(), SessionSettings::default());
-        let new = NewSession {
-            principal: Principal::Person(persona.fnr()),
-            display_name: persona.name().to_owned(),
-            kommunenummer: None,
-            provider: "idporten".to_owned(),
-            acr: Some("idporten-loa-substantial".to_owned()),
-            idp_sid: None,
-            id_token: None,
-        };
-        let (cookie, session) = sessions.start(new, None).await.expect("a session");
-        Self { app, cookie: Some(cookie), csrf: session.csrf_token.clone(), session: Some(session), language: "nb" }
-    }
-
-    async fn act_as(&self, acting: ActingAs, name: &str) {
-        Sessions::new(self.app.db().clone(), SessionSettings::default())
-            .set_acting_as(self.session.as_ref().expect("logged in"), &acting, Some(name))
-            .await
-            .expect("acting");
-    }
-
-    fn cookies(&self) -> String {
-        match &self.cookie {
-            Some(cookie) => format!("sesjon={cookie}; lang={}", self.language),
-            None => format!("lang={}", self.language),
-        }
-    }
-
-    async fn read(&self, request: Request<Body>) -> Page {
-        let response = self.app.send(request).await;
-        let status = response.status();
-        let text = |name: header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-        };
-        let location = Some(text(header::LOCATION)).filter(|l| !l.is_empty());
-        let content_type = text(header::CONTENT_TYPE);
-        let body = body_text(response).await;
-        Page { status, location, content_type, body }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        self.read(Request::get(path).header(header::COOKIE, self.cookies()).body(Body::empty()).expect("request")).await
-    }
-
-    /// Posts `fields` as a form, as they are (the caller adds the CSRF token).
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        self.read(request).await
-    }
-
-    /// Posts a multipart form: text fields and files (field, file name, bytes).
-    async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
-        let boundary = "----allmenning-test-boundary";
-        let mut body: Vec<u8> = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        for (name, file_name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
-                     Content-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = Request::post(path)
-            .header(header::COOKIE, self.cookies())
-            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(Body::from(body))
-            .expect("request");
-        self.read(request).await
-    }
-
+/// The service pages' steps, on the shared visitor.
+trait Apply {
     /// Starts an application from the start page (with `extra` fields, e.g. the child) and
     /// returns the first page's path.
+    async fn start(&self, service: &str, extra: &[(&str, &str)]) -> String;
+    /// Fills a page (with the CSRF token) and returns where it went next.
+    async fn fill(&self, page: &str, fields: &[(&str, &str)]) -> Page;
+}
+
+impl Apply for Visitor<'_> {
     async fn start(&self, service: &str, extra: &[(&str, &str)]) -> String {
-        let mut fields = vec![("csrf", self.csrf.as_str())];
-        fields.extend_from_slice(extra);
-        let started = self.post(&format!("/tjenester/{service}/start"), &fields).await;
+        let started = self.form(&format!("/tjenester/{service}/start"), extra).await;
         assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
         started.location.expect("to the first page")
     }
 
-    /// Fills a page (with the CSRF token) and returns where it went next.
     async fn fill(&self, page: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("_csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);

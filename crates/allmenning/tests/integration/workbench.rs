@@ -7,89 +7,16 @@
 //! and closed. On SQLite and PostgreSQL.
 
 use allmenning::config::Mode;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use cases::{Cases, DecisionMode, InquiryFilter, InquiryStatus, NewApplication, Party, ServiceInfo, Status};
-use identity::Principal;
 use identity::policy::Role;
-use identity::sessions::{NewSession, SessionSettings, Sessions};
 use kernel::{Kommunenummer, Language};
 use registers::synthetic::Persona;
 
-use crate::helpers::{InProcess, kommune, test_settings};
+use crate::helpers::{InProcess, Visitor, kommune, test_settings};
 
 fn bergen() -> Kommunenummer {
     kommune("4601")
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    content_type: String,
-    bytes: Vec<u8>,
-    body: String,
-}
-
-/// An employee logged in, talking to the router in process.
-struct Visitor<'a> {
-    app: &'a InProcess,
-    cookie: String,
-    csrf: String,
-}
-
-impl<'a> Visitor<'a> {
-    async fn employee(app: &'a InProcess, subject: &str) -> Self {
-        let employee = identity::employees::Employees::new(app.db().clone(), bergen())
-            .by_subject(subject)
-            .await
-            .expect("lookup")
-            .expect("an employee");
-        let new = NewSession {
-            principal: Principal::Employee(employee.id),
-            display_name: employee.name,
-            kommunenummer: Some(bergen()),
-            provider: "employees".to_owned(),
-            acr: None,
-            idp_sid: None,
-            id_token: None,
-        };
-        let sessions = Sessions::new(app.db().clone(), SessionSettings::default());
-        let (cookie, session) = sessions.start(new, None).await.expect("a session");
-        Self { app, cookie, csrf: session.csrf_token.clone() }
-    }
-
-    async fn read(&self, request: Request<Body>) -> Page {
-        let response = self.app.send(request).await;
-        let status = response.status();
-        let text = |name: header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-        };
-        let location = Some(text(header::LOCATION)).filter(|l| !l.is_empty());
-        let content_type = text(header::CONTENT_TYPE);
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.expect("body").to_vec();
-        let body = String::from_utf8_lossy(&bytes).into_owned();
-        Page { status, location, content_type, bytes, body }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        let request = Request::get(path)
-            .header(header::COOKIE, format!("sesjon={}; lang=nb", self.cookie))
-            .body(Body::empty())
-            .expect("request");
-        self.read(request).await
-    }
-
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(all).finish();
-        let request = Request::post(path)
-            .header(header::COOKIE, format!("sesjon={}; lang=nb", self.cookie))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        self.read(request).await
-    }
 }
 
 fn application(key: &str) -> NewApplication {
@@ -246,36 +173,36 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
     let case_path = format!("/ansatt/saker/{id}");
 
     // A note: empty is refused, a good one is kept.
-    let empty = kari.post(&format!("{case_path}/notat"), &[("note", "  ")]).await;
+    let empty = kari.form(&format!("{case_path}/notat"), &[("note", "  ")]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.body.contains("data-testid=\"error-summary\"") && empty.body.contains("href=\"#note\""));
-    let noted = kari.post(&format!("{case_path}/notat"), &[("note", "Ringte søkeren.")]).await;
+    let noted = kari.form(&format!("{case_path}/notat"), &[("note", "Ringte søkeren.")]).await;
     assert_eq!(noted.status, StatusCode::SEE_OTHER);
     assert!(kari.get(&case_path).await.body.contains("Ringte søkeren."));
 
     // An information request: a past date is refused, a good one makes the case wait.
     let past = kari
-        .post(&format!("{case_path}/opplysninger"), &[("question", "Hvilken barnehage?"), ("due", "2001-01-01")])
+        .form(&format!("{case_path}/opplysninger"), &[("question", "Hvilken barnehage?"), ("due", "2001-01-01")])
         .await;
     assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(past.body.contains("href=\"#due\""));
     let due = (kernel::time::today_in_norway() + time::Duration::days(14)).to_string();
     let asked =
-        kari.post(&format!("{case_path}/opplysninger"), &[("question", "Hvilken barnehage?"), ("due", &due)]).await;
+        kari.form(&format!("{case_path}/opplysninger"), &[("question", "Hvilken barnehage?"), ("due", &due)]).await;
     assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
     assert_eq!(cases.case(k, &id).await.expect("read").expect("case").status, Status::VenterPaaDeg);
 
     // Assignment: to a colleague of the unit, not to someone outside it.
     health_worker(&app).await;
     let hanne = employee_id(&app, "hanne.helse").await;
-    let outside = kari.post(&format!("{case_path}/tildel"), &[("assignee", &hanne)]).await;
+    let outside = kari.form(&format!("{case_path}/tildel"), &[("assignee", &hanne)]).await;
     assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(cases.case(k, &id).await.expect("read").expect("case").assigned_to, None);
     let ola = employee_id(&app, "ola.leder").await;
-    let assigned = kari.post(&format!("{case_path}/tildel"), &[("assignee", &ola)]).await;
+    let assigned = kari.form(&format!("{case_path}/tildel"), &[("assignee", &ola)]).await;
     assert_eq!(assigned.status, StatusCode::SEE_OTHER);
     assert_eq!(cases.case(k, &id).await.expect("read").expect("case").assigned_to.as_deref(), Some(ola.as_str()));
-    let mine = kari.post(&format!("{case_path}/tildel"), &[("assignee", "meg")]).await;
+    let mine = kari.form(&format!("{case_path}/tildel"), &[("assignee", "meg")]).await;
     assert_eq!(mine.status, StatusCode::SEE_OTHER);
     let kari_id = employee_id(&app, "kari.saksbehandler").await;
     assert_eq!(cases.case(k, &id).await.expect("read").expect("case").assigned_to.as_deref(), Some(kari_id.as_str()));
@@ -286,7 +213,7 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains("barnehageloven § 16") && form.body.contains("Statsforvalteren i Vestland"));
     let bad = kari
-        .post(
+        .form(
             &format!("{case_path}/vedtak"),
             &[("outcome", "innvilget"), ("vedtak", ""), ("reasons", "Fordi."), ("legal_basis", "barnehageloven § 16")],
         )
@@ -295,7 +222,7 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
     assert!(bad.body.contains("data-testid=\"error-summary\"") && bad.body.contains("href=\"#vedtak\""));
     assert!(bad.body.contains("autofocus"), "the summary takes focus");
     let tampered = kari
-        .post(
+        .form(
             &format!("{case_path}/vedtak"),
             &[("outcome", "kanskje"), ("vedtak", "Ja."), ("reasons", "Fordi."), ("legal_basis", "barnehageloven § 16")],
         )
@@ -310,7 +237,7 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
         ("legal_basis", "barnehageloven § 16"),
         ("appeal_body", ""),
     ];
-    let preview = kari.post(&format!("{case_path}/vedtak/forhandsvisning"), &fields).await;
+    let preview = kari.form(&format!("{case_path}/vedtak/forhandsvisning"), &fields).await;
     assert_eq!(preview.status, StatusCode::OK);
     assert_eq!(preview.content_type, "application/pdf");
     assert!(preview.bytes.starts_with(b"%PDF"));
@@ -318,7 +245,7 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
     assert!(text.contains("Solsikken barnehage fra august"), "{text}");
     assert!(cases.decision(k, &id).await.expect("read").is_none(), "a preview decides nothing");
 
-    let decided = kari.post(&format!("{case_path}/vedtak"), &fields).await;
+    let decided = kari.form(&format!("{case_path}/vedtak"), &fields).await;
     assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
     assert_eq!(decided.location.as_deref(), Some(format!("{case_path}?ok=vedtak").as_str()));
     let decision = cases.decision(k, &id).await.expect("read").expect("decided");
@@ -333,7 +260,7 @@ async fn workbench_notes_requests_assignment_and_a_decision_with_its_letter() {
     assert!(page.body.contains("data-testid=\"decision\""));
     assert!(!page.body.contains("data-testid=\"to-decision\""), "a decided case is not decided again");
     // A second decision is not taken.
-    let again = kari.post(&format!("{case_path}/vedtak"), &fields).await;
+    let again = kari.form(&format!("{case_path}/vedtak"), &fields).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
 }
 
@@ -346,7 +273,7 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     assert_eq!(kari.get("/ansatt/henvendelser/ny").await.status, StatusCode::OK);
 
     let bad = kari
-        .post(
+        .form(
             "/ansatt/henvendelser/ny",
             &[
                 ("channel", "telefon"),
@@ -361,7 +288,7 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("data-testid=\"error-fnr\"") && bad.body.contains("href=\"#fnr\""));
     let other_unit = kari
-        .post(
+        .form(
             "/ansatt/henvendelser/ny",
             &[("channel", "telefon"), ("unit", "helse"), ("category", "generelt"), ("text", "Hei")],
         )
@@ -371,7 +298,7 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
 
     let ingrid = Persona::ParentOfNewborn.fnr().as_digits();
     let registered = kari
-        .post(
+        .form(
             "/ansatt/henvendelser/ny",
             &[
                 ("channel", "telefon"),
@@ -397,10 +324,10 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     let chat_only = kari.get("/ansatt/henvendelser?kanal=chat").await;
     assert!(!chat_only.body.contains(&format!("/ansatt/henvendelser/{id}")));
 
-    let empty = kari.post(&format!("/ansatt/henvendelser/{id}/svar"), &[("answer", "")]).await;
+    let empty = kari.form(&format!("/ansatt/henvendelser/{id}/svar"), &[("answer", "")]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(empty.body.contains("href=\"#answer\""));
-    let answered = kari.post(&format!("/ansatt/henvendelser/{id}/svar"), &[("answer", "Innen to uker.")]).await;
+    let answered = kari.form(&format!("/ansatt/henvendelser/{id}/svar"), &[("answer", "Innen to uker.")]).await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER);
     let inquiry_reads = || async {
         audit::AuditLog::new(app.db().clone())
@@ -416,7 +343,7 @@ async fn workbench_inquiries_are_registered_answered_and_closed() {
     assert!(page.body.contains("data-testid=\"time-to-answer\""), "the time to answer is shown");
     assert_eq!(inquiry_reads().await, before + 1, "the view of a named person is in the access log");
     assert!(page.body.contains("Innen to uker."));
-    let closed = kari.post(&format!("/ansatt/henvendelser/{id}/lukk"), &[]).await;
+    let closed = kari.form(&format!("/ansatt/henvendelser/{id}/lukk"), &[]).await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER);
     let inquiry = cases.inquiry(k, &id).await.expect("read").expect("inquiry");
     assert_eq!(inquiry.status, InquiryStatus::Lukket);
