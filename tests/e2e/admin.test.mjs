@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  LANGUAGES,
   assertNoAxeViolations,
   assertNoPageProblems,
   chooseLanguage,
-  LANGUAGES,
+  focusedTestId,
   newPage,
   useServerAndBrowser,
 } from './harness.mjs';
@@ -34,11 +35,6 @@ async function startRemovingOwnRole(page) {
   ]);
   await page.waitForLoadState();
   return response;
-}
-
-/** The id of the focused element's closest element with a data-testid. */
-function focusedTestId(page) {
-  return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
 }
 
 test('the last administrator is asked, then refused, with the focus on the error summary', async () => {

@@ -327,3 +327,61 @@ export function stickingOut(page) {
 export function focusedTestId(page) {
   return page.evaluate(() => document.activeElement?.closest('[data-testid]')?.dataset.testid ?? null);
 }
+
+/** Logs a persona (`{ name }`) in from the front page, through the test provider's page. */
+export async function logInResident(page, persona) {
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Logg inn' }).click();
+  await page.waitForURL(/\/test-idp\/authorize/);
+  await page.getByLabel(persona.name, { exact: false }).check();
+  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await page.waitForURL(/\/min-side$/);
+}
+
+/** Logs a demo employee in at /ansatt/logg-inn. */
+export async function logInEmployee(page, name) {
+  await page.goto('/ansatt/logg-inn');
+  await page.waitForURL(/\/test-idp\/authorize/);
+  await page.getByLabel(name, { exact: false }).check();
+  await page.getByRole('button', { name: 'Logg inn' }).click();
+  await page.waitForURL(/\/ansatt$/);
+}
+
+/** Chooses whom to act for on Min side by the choice's label. */
+export async function actFor(page, label) {
+  await page.goto('/min-side/representere');
+  await page.getByLabel(label, { exact: false }).check();
+  await page.getByRole('button', { name: 'Bytt' }).click();
+  await page.waitForURL(/\/min-side$/);
+}
+
+/**
+ * Checks the page now open (path and query) in every language: the right `lang`, no page
+ * problems, axe clean, and nothing wider than 320 px; screenshots the nn and en versions at
+ * 320 px as `<lang>-<prefix><label>-320`. `ignore(problem)` drops problems that are the
+ * browser's own, not the site's. Leaves the page in bokmål at desktop width.
+ */
+export async function checkInEveryLanguage(page, label, { prefix = '', ignore = () => false } = {}) {
+  const url = new URL(page.url());
+  const path = url.pathname + url.search;
+  try {
+    for (const lang of LANGUAGES) {
+      await chooseLanguage(page, lang);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(path);
+      assert.equal(await documentLang(page), lang, `${label} (${lang})`);
+      page.problems = page.problems.filter((problem) => !ignore(problem));
+      assertNoPageProblems(page, `${label} (${lang})`);
+      await assertNoAxeViolations(page, `${label} (${lang})`);
+      await page.setViewportSize({ width: 320, height: 640 });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 320, `${label} (${lang}) is ${width} px wide at 320 px`);
+      assert.deepEqual(await stickingOut(page), [], `${label} (${lang}): elements stick out at 320 px`);
+      if (lang !== 'nb') await screenshot(page, `${lang}-${prefix}${label.replace(/\W+/g, '-')}-320`);
+    }
+  } finally {
+    await chooseLanguage(page, 'nb');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(path);
+  }
+}

@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  actFor,
   assertNoAxeViolations,
   assertNoPageProblems,
+  logInEmployee,
   newPage,
   screenshot,
   useServerAndBrowser,
@@ -34,14 +36,6 @@ async function logIn(page, persona, { check = false } = {}) {
   await page.getByRole('button', { name: 'Logg inn' }).click();
   await page.waitForURL(/\/min-side$/);
   assert.equal(await page.getByTestId('logged-in-as').innerText(), `Logget inn som ${persona.name}`);
-}
-
-/** Chooses whom to act for by the label's text. */
-async function actFor(page, label) {
-  await page.goto('/min-side/representere');
-  await page.getByLabel(label, { exact: false }).check();
-  await page.getByRole('button', { name: 'Bytt' }).click();
-  await page.waitForURL(/\/min-side$/);
 }
 
 test('a parent logs in, acts for her child and back, and logs out', async () => {
@@ -130,15 +124,6 @@ test('a fullmakt is given, used, and stops working the moment it is revoked', as
     await holder.context.close();
   }
 });
-
-/** Logs a demo employee in at /ansatt/logg-inn. */
-async function logInEmployee(page, name) {
-  await page.goto('/ansatt/logg-inn');
-  await page.waitForURL(/\/test-idp\/authorize/);
-  await page.getByLabel(name, { exact: false }).check();
-  await page.getByRole('button', { name: 'Logg inn' }).click();
-  await page.waitForURL(/\/ansatt$/);
-}
 
 test('employees see what their roles allow', async () => {
   const admin = await newPage(shared.browser, shared.server.baseURL);

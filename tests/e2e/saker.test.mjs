@@ -7,27 +7,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LANGUAGES,
   assertNoAxeViolations,
   assertNoPageProblems,
-  chooseLanguage,
+  checkInEveryLanguage,
+  focusedTestId,
+  logInEmployee,
   newPage,
   screenshot,
   useServerAndBrowser,
-  stickingOut,
-  focusedTestId,
 } from './harness.mjs';
 
 const shared = useServerAndBrowser();
-
-/** Logs a demo employee in at /ansatt/logg-inn. */
-async function logInEmployee(page, name) {
-  await page.goto('/ansatt/logg-inn');
-  await page.waitForURL(/\/test-idp\/authorize/);
-  await page.getByLabel(name, { exact: false }).check();
-  await page.getByRole('button', { name: 'Logg inn' }).click();
-  await page.waitForURL(/\/ansatt$/);
-}
 
 /** Presses Tab until the focused element is a link whose path matches `pattern`; fails after `limit`. */
 async function tabTo(page, pattern, limit = 80) {
@@ -37,30 +27,6 @@ async function tabTo(page, pattern, limit = 80) {
     if (pattern.test(href)) return href;
   }
   assert.fail(`no link matching ${pattern} within ${limit} presses of Tab`);
-}
-
-/** Axe, the right `lang` and no sideways scrolling at 320 px, in every language. */
-async function checkInEveryLanguage(page, label) {
-  const path = new URL(page.url()).pathname;
-  try {
-    for (const lang of LANGUAGES) {
-      await chooseLanguage(page, lang);
-      await page.setViewportSize({ width: 1280, height: 800 });
-      await page.goto(path);
-      assert.equal(await page.evaluate(() => document.documentElement.lang), lang, `${label} (${lang})`);
-      assertNoPageProblems(page, `${label} (${lang})`);
-      await assertNoAxeViolations(page, `${label} (${lang})`);
-      await page.setViewportSize({ width: 320, height: 640 });
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(width <= 320, `${label} (${lang}) is ${width} px wide at 320 px`);
-      assert.deepEqual(await stickingOut(page), [], `${label} (${lang}): elements stick out at 320 px`);
-      if (lang !== 'nb') await screenshot(page, `${lang}-${label.replace(/\W+/g, '-')}-320`);
-    }
-  } finally {
-    await chooseLanguage(page, 'nb');
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await page.goto(path);
-  }
 }
 
 test('a caseworker finds the case with the keyboard, and every workbench page is accessible', async () => {

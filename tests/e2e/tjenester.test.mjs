@@ -8,15 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LANGUAGES,
+  actFor,
   assertNoAxeViolations,
   assertNoPageProblems,
-  chooseLanguage,
+  checkInEveryLanguage,
+  focusedTestId,
+  logInResident,
   newPage,
   screenshot,
   useServerAndBrowser,
-  stickingOut,
-  focusedTestId,
 } from './harness.mjs';
 
 const shared = useServerAndBrowser();
@@ -27,52 +27,6 @@ const COMPANY = 'Haugen Snekkerverksted AS';
 
 /** A tiny PDF, enough for the server's content detection. */
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n');
-
-/** Logs a persona in from the front page, through the test provider's page. */
-async function logIn(page, persona) {
-  await page.goto('/');
-  await page.getByRole('link', { name: 'Logg inn' }).click();
-  await page.waitForURL(/\/test-idp\/authorize/);
-  await page.getByLabel(persona.name, { exact: false }).check();
-  await page.getByRole('button', { name: 'Logg inn' }).click();
-  await page.waitForURL(/\/min-side$/);
-}
-
-/** Chooses whom to act for by the label's text. */
-async function actFor(page, label) {
-  await page.goto('/min-side/representere');
-  await page.getByLabel(label, { exact: false }).check();
-  await page.getByRole('button', { name: 'Bytt' }).click();
-  await page.waitForURL(/\/min-side$/);
-}
-
-/**
- * Checks the page now open in every language: axe clean, the right `lang`, and no sideways
- * scrolling at 320 px. Leaves the page in bokmål at desktop width.
- */
-async function checkInEveryLanguage(page, label) {
-  const url = new URL(page.url());
-  const path = url.pathname + url.search;
-  try {
-    for (const lang of LANGUAGES) {
-      await chooseLanguage(page, lang);
-      await page.setViewportSize({ width: 1280, height: 800 });
-      await page.goto(path);
-      assert.equal(await page.evaluate(() => document.documentElement.lang), lang, `${label} (${lang})`);
-      assertNoPageProblems(page, `${label} (${lang})`);
-      await assertNoAxeViolations(page, `${label} (${lang})`);
-      await page.setViewportSize({ width: 320, height: 640 });
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(width <= 320, `${label} (${lang}) is ${width} px wide at 320 px`);
-      assert.deepEqual(await stickingOut(page), [], `${label} (${lang}): elements stick out at 320 px`);
-      if (lang !== 'nb') await screenshot(page, `${lang}-tjenester-${label.replace(/\W+/g, '-')}-320`);
-    }
-  } finally {
-    await chooseLanguage(page, 'nb');
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await page.goto(path);
-  }
-}
 
 /** A valid answer for a field of `kind`. */
 function answerFor(kind) {
@@ -150,16 +104,16 @@ test('the catalogue, a service and the contact form, in every language', async (
   try {
     await page.goto('/tjenester');
     assert.equal(await page.getByTestId('service').count(), 12);
-    await checkInEveryLanguage(page, 'catalogue');
+    await checkInEveryLanguage(page, 'catalogue', { prefix: 'tjenester-' });
     await page.getByLabel('Tema').selectOption('handel-og-service');
     await page.getByRole('button', { name: 'Søk' }).click();
     assert.equal(await page.getByTestId('service').count(), 3, 'the licences');
     await page.goto('/tjenester/barnehageplass');
     assert.match(await page.getByTestId('legal-basis').innerText(), /Barnehageloven/);
-    await checkInEveryLanguage(page, 'service');
+    await checkInEveryLanguage(page, 'service', { prefix: 'tjenester-' });
 
     await page.goto('/kontakt');
-    await checkInEveryLanguage(page, 'contact');
+    await checkInEveryLanguage(page, 'contact', { prefix: 'tjenester-' });
     await page.getByTestId('contact-submit').click();
     assert.equal(await focusedTestId(page), 'error-summary', 'the error summary has the focus');
     assert.match(await page.title(), /^Feil:/);
@@ -169,7 +123,7 @@ test('the catalogue, a service and the contact form, in every language', async (
     await page.getByTestId('contact-submit').click();
     await page.waitForURL(/\/kontakt\/mottatt/);
     assert.ok(await page.getByTestId('contact-receipt').isVisible());
-    await checkInEveryLanguage(page, 'contact receipt');
+    await checkInEveryLanguage(page, 'contact receipt', { prefix: 'tjenester-' });
   } finally {
     await context.close();
   }
@@ -178,20 +132,20 @@ test('the catalogue, a service and the contact form, in every language', async (
 test('Ingrid applies for a kindergarten place for Emma, page by page', async () => {
   const { context, page } = await newPage(shared.browser, shared.server.baseURL);
   try {
-    await logIn(page, INGRID);
+    await logInResident(page, INGRID);
     await page.goto('/tjenester/barnehageplass/start');
     assert.ok(await page.getByLabel('Emma Solberg').isChecked());
-    await checkInEveryLanguage(page, 'start');
+    await checkInEveryLanguage(page, 'start', { prefix: 'tjenester-' });
     await page.getByTestId('start-submit').click();
     await page.waitForURL(/\/side\/barnet$/);
     const facts = await page.getByTestId('prefilled').innerText();
     assert.match(facts, /Emma Solberg/);
     assert.match(facts, /Hentet fra Folkeregisteret \d\d\.\d\d\.\d{4}/);
-    await checkInEveryLanguage(page, 'form page with facts');
+    await checkInEveryLanguage(page, 'form page with facts', { prefix: 'tjenester-' });
     const formPath = new URL(page.url()).pathname;
     await page.getByTestId('wrong-fact').first().click();
     await page.waitForURL(/\/stemmer-ikke\//);
-    await checkInEveryLanguage(page, 'wrong fact');
+    await checkInEveryLanguage(page, 'wrong fact', { prefix: 'tjenester-' });
     await page.goto(formPath);
     await page.getByTestId('next').click();
     await page.waitForURL(/\/side\/onsker$/);
@@ -210,29 +164,29 @@ test('Ingrid applies for a kindergarten place for Emma, page by page', async () 
     await page.getByLabel('Barnehage dere ønsker mest').fill('Solstua');
     await page.getByTestId('next').click();
     await page.waitForURL(/\/side\/behov$/);
-    await checkInEveryLanguage(page, 'form page');
+    await checkInEveryLanguage(page, 'form page', { prefix: 'tjenester-' });
     await page.getByLabel('Nei').check();
     await page.getByTestId('next').click();
     await page.waitForURL(/\/side\/kontakt$/);
     await page.getByTestId('next').click();
     await page.waitForURL(/\/oppsummering$/);
     assert.match(await page.locator('main').innerText(), /01\.08\.2027/);
-    await checkInEveryLanguage(page, 'summary');
+    await checkInEveryLanguage(page, 'summary', { prefix: 'tjenester-' });
     await page.getByTestId('send').click();
     await page.waitForURL(/\/tjenester\/kvittering\//);
     assert.match(await page.getByTestId('mappe-id').innerText(), /^\d{4}\/\d+$/);
-    await checkInEveryLanguage(page, 'receipt');
+    await checkInEveryLanguage(page, 'receipt', { prefix: 'tjenester-' });
     await screenshot(page, 'nb-tjenester-receipt');
 
     await page.goto('/min-side');
     await page.getByTestId('cases-link').click();
     await page.waitForURL(/\/min-side\/saker$/);
     assert.match(await page.getByTestId('cases').innerText(), /Barnehageplass/);
-    await checkInEveryLanguage(page, 'my cases');
+    await checkInEveryLanguage(page, 'my cases', { prefix: 'tjenester-' });
     await page.getByTestId('case').first().getByRole('link').click();
     await page.waitForURL(/\/min-side\/saker\/[0-9a-f-]+$/);
     assert.match(await page.getByTestId('history').innerText(), /Søknaden er mottatt/);
-    await checkInEveryLanguage(page, 'case');
+    await checkInEveryLanguage(page, 'case', { prefix: 'tjenester-' });
   } finally {
     await context.close();
   }
@@ -242,8 +196,8 @@ test('every service in the catalogue, applied for end to end', async () => {
   const ingrid = await newPage(shared.browser, shared.server.baseURL);
   const lars = await newPage(shared.browser, shared.server.baseURL);
   try {
-    await logIn(ingrid.page, INGRID);
-    await logIn(lars.page, LARS);
+    await logInResident(ingrid.page, INGRID);
+    await logInResident(lars.page, LARS);
     await actFor(lars.page, COMPANY);
     const response = await ingrid.page.request.get('/api/v1/tjenester');
     const { services } = await response.json();
